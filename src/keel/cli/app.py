@@ -1,0 +1,70 @@
+"""The root ``keel`` command: global options, the command groups, and error handling."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from keel import __version__
+from keel.cli import audit, db, demo, project, users
+from keel.cli.context import options
+from keel.cli.errors import exit_code
+from keel.cli.output import errors
+from keel.errors import KeelError
+
+app = typer.Typer(
+    name="keel",
+    help="Keel: run tabular machine-learning models as operated production systems.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command()(project.init)
+app.command()(project.status)
+app.command()(demo.demo)
+app.add_typer(db.app, name="db")
+app.add_typer(users.app, name="users")
+app.add_typer(audit.app, name="audit")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"keel {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    project_dir: Annotated[
+        Path | None,
+        typer.Option("--project", "-p", help="Project folder (default: nearest keel.yaml)."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Keel: run tabular machine-learning models as operated production systems."""
+    opts = options(ctx)
+    opts.project, opts.debug = project_dir, debug
+
+
+def main() -> None:
+    """Entry point: Keel errors become one line plus a hint and a family exit code."""
+    debug = "--debug" in sys.argv or os.environ.get("KEEL_DEBUG") == "1"
+    try:
+        app()
+    except KeelError as error:
+        if debug:
+            raise
+        errors.print(f"[red]error:[/] {escape(error.message)}", soft_wrap=True)
+        if error.hint:
+            errors.print(f"[dim]hint:[/] {escape(error.hint)}", soft_wrap=True)
+        sys.exit(exit_code(error))

@@ -1,0 +1,52 @@
+"""``keel audit``: read and verify the hash-chained trail."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from keel.audit.chain import verify_chain
+from keel.cli.context import open_project
+from keel.cli.output import console, print_json, table
+
+app = typer.Typer(help="Read and verify the audit trail.", no_args_is_help=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+@app.command("log")
+def log(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, help="How many events, newest first.")] = 50,
+    action: Annotated[str | None, typer.Option(help="Only this action, e.g. user.add.")] = None,
+    subject: Annotated[str | None, typer.Option(help="Only this subject, e.g. user:ana.")] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Every action so far, newest first."""
+    keel = open_project(ctx)
+    with keel.reader() as unit:
+        events = unit.audit.recent(limit=limit, action=action, subject=subject)
+    if json:
+        print_json([event.to_dict() for event in events])
+        return
+    rows = [
+        (e.seq, e.at[:19].replace("T", " "), e.actor, e.action, e.subject, e.details_json)
+        for e in events
+    ]
+    table(None, ["#", "time (UTC)", "actor", "action", "subject", "details"], rows)
+
+
+@app.command("verify")
+def verify(ctx: typer.Context, json: JsonFlag = False) -> None:
+    """Check the hash chain; exit 1 naming the first edited, removed or reordered event."""
+    keel = open_project(ctx)
+    with keel.reader() as unit:
+        report = verify_chain(unit.audit.scan(), unit.audit.head())
+    if json:
+        print_json(report.to_dict())
+    elif report.ok:
+        console.print(f"[green]ok[/]: {report.events} events, head {report.head_hash[:12]}…")
+    else:
+        console.print(f"[red]broken[/] at event {report.first_bad_seq}: {report.reason}")
+    if not report.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,48 @@
+"""Printing: Rich tables and colours for people, compact JSON for machines."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+
+def print_json(value: Any) -> None:
+    """Write ``value`` as one JSON document on stdout (dates and paths as strings)."""
+    sys.stdout.write(orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2).decode())
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def table(
+    title: str | None,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    styles: Callable[[Sequence[Any]], str | None] | None = None,
+) -> None:
+    """Print rows as a Rich table with a header."""
+    grid = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        grid.add_column(column)
+    for row in rows:
+        grid.add_row(
+            *("" if cell is None else str(cell) for cell in row),
+            style=styles(row) if styles else None,
+        )
+    console.print(grid)
+
+
+def field_list(pairs: Iterable[tuple[str, Any]]) -> None:
+    """Print ``name  value`` lines, aligned, for a single record."""
+    pairs = list(pairs)
+    width = max((len(name) for name, _ in pairs), default=0)
+    for name, value in pairs:
+        console.print(f"[bold]{name.ljust(width)}[/]  {value}")

@@ -1,0 +1,21 @@
+"""A unit of work: the repositories bound to one transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Connection
+
+from keel.store.sql.audit_repo import SqlAuditLog
+from keel.store.sql.user_repo import SqlUserRepo
+
+
+class SqlUnit:
+    """Repositories sharing one connection, so a change and its audit event commit together.
+
+    Domain services accept any object with the attributes they need (structural typing), e.g.
+    ``keel.identity.service.IdentityUnit``.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.audit = SqlAuditLog(conn)
+        self.users = SqlUserRepo(conn)

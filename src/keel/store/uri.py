@@ -1,0 +1,71 @@
+"""Choose a backend by URL scheme, importing it only when it is used."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from keel.errors import ConfigError, StorageUnavailable
+
+BLOB_SCHEMES = {
+    "file": ("fsspec", "file", None),
+    "memory": ("fsspec", "memory", None),
+    "s3": ("s3fs", "s3", "pip install 'keel[s3]'"),
+}
+DATABASE_DRIVERS = {
+    "sqlite": "sqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "postgresql+psycopg": "postgresql+psycopg",
+}
+
+
+def blob_filesystem(url: str) -> tuple[Any, str]:
+    """An fsspec filesystem and the root path inside it for a store URL or a plain local path."""
+    parts = urlsplit(url)
+    scheme = parts.scheme if len(parts.scheme) > 1 else "file"  # "C:" is a drive, not a scheme
+    if scheme not in BLOB_SCHEMES:
+        supported = ", ".join(f"{name}://" for name in BLOB_SCHEMES)
+        raise ConfigError(
+            f"unsupported store URL scheme '{scheme}://'; supported: {supported}",
+            path="store_url",
+        )
+    module, protocol, install = BLOB_SCHEMES[scheme]
+    _require(module, install)
+    fsspec = importlib.import_module("fsspec")
+    root = _root(url, scheme)
+    return fsspec.filesystem(protocol), root
+
+
+def database_url(url: str) -> str:
+    """Normalize a database URL to a SQLAlchemy URL with a driver Keel ships for."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in DATABASE_DRIVERS:
+        supported = "sqlite:///PATH, postgresql://USER@HOST:PORT/DB"
+        raise ConfigError(
+            f"unsupported database URL scheme '{scheme}'; supported: {supported}",
+            path="database_url",
+        )
+    driver = DATABASE_DRIVERS[scheme]
+    if driver.startswith("postgresql"):
+        _require("psycopg", "pip install 'keel[postgres]'")
+    return f"{driver}://{rest}"
+
+
+def _root(url: str, scheme: str) -> str:
+    if scheme == "file":
+        path = url.removeprefix("file://")
+        return str(Path(path).expanduser().resolve())
+    return url.split("://", 1)[1].rstrip("/")
+
+
+def _require(module: str, install: str | None) -> None:
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise StorageUnavailable(
+            f"this URL needs the Python package '{module}', which is not installed",
+            hint=install,
+        ) from exc
