@@ -7,7 +7,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from keel.config import ProjectFile, Settings, load_project
-from keel.identity.actor import Actor
+from keel.identity.actor import Actor, require_role
+from keel.identity.roles import Role
 from keel.identity.service import resolve_actor
 from keel.store.blob import ContentAddressedStore, open_blob_store
 from keel.store.sql import Database, SqlUnit
@@ -39,6 +40,12 @@ class Keel:
         """Who is acting, from ``KEEL_API_KEY`` or the local-admin rule."""
         with self.reader() as unit:
             return resolve_actor(unit.users, self.settings.api_key, embedded=self.db.is_embedded)
+
+    def acting(self, needed: Role, *, action: str) -> Actor:
+        """The actor, after checking that its role allows ``action``."""
+        actor = self.actor()
+        require_role(actor, needed, action=action)
+        return actor
 
     def close(self) -> None:
         self.db.dispose()

@@ -9,6 +9,7 @@ import typer
 from keel.audit.chain import verify_chain
 from keel.cli.context import open_project
 from keel.cli.output import console, print_json, table
+from keel.identity.roles import Role
 
 app = typer.Typer(help="Read and verify the audit trail.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -24,6 +25,7 @@ def log(
 ) -> None:
     """Every action so far, newest first."""
     keel = open_project(ctx)
+    keel.acting(Role.VIEWER, action="reading the audit log")
     with keel.reader() as unit:
         events = unit.audit.recent(limit=limit, action=action, subject=subject)
     if json:
@@ -40,6 +42,7 @@ def log(
 def verify(ctx: typer.Context, json: JsonFlag = False) -> None:
     """Check the hash chain; exit 1 naming the first edited, removed or reordered event."""
     keel = open_project(ctx)
+    keel.acting(Role.VIEWER, action="verifying the audit log")
     with keel.reader() as unit:
         report = verify_chain(unit.audit.scan(), unit.audit.head())
     if json:

@@ -8,7 +8,6 @@ import typer
 
 from keel.cli.context import open_project
 from keel.cli.output import console, print_json
-from keel.identity.actor import require_role
 from keel.identity.roles import Role
 from keel.store.sql.schema import current_revision, upgrade
 
@@ -23,7 +22,7 @@ def upgrade_command(
     """Migrate the database to this Keel's schema; safe to run again."""
     keel = open_project(ctx, check=False)
     if current_revision(keel.db) is not None:  # an empty database has no users to ask yet
-        require_role(keel.actor(), Role.ADMIN, action="migrating the database")
+        keel.acting(Role.ADMIN, action="migrating the database")
     before, after = upgrade(keel.db)
     actor = keel.actor()
     if before != after:

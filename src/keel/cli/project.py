@@ -12,6 +12,7 @@ from keel.cli.context import open_project
 from keel.cli.output import console, field_list, print_json
 from keel.cli.scaffold import EXAMPLES, scaffold
 from keel.config import Settings, load_project
+from keel.errors import PermissionDenied
 from keel.store.sql.schema import check_schema, current_revision, head_revision, upgrade
 from keel.wiring import open_keel
 
@@ -66,7 +67,10 @@ def status(ctx: typer.Context, json: JsonFlag = False) -> None:
         with keel.reader() as unit:
             head = unit.audit.head()
         info["audit"] = {"events": head.seq, "head": head.hash}
-        info["actor"] = keel.actor().to_dict()
+        try:
+            info["actor"] = keel.actor().to_dict()
+        except PermissionDenied as denied:
+            info["actor"] = {"name": None, "problem": denied.message}
     if json:
         print_json(info)
         return
@@ -92,5 +96,7 @@ def _print_status(info: dict[str, Any]) -> None:
     if "audit" in info:
         audit = info["audit"]
         pairs.append(("audit", f"{audit['events']} events · head {audit['head'][:12]}…"))
-        pairs.append(("acting as", f"{info['actor']['name']} ({info['actor']['role']})"))
+        actor = info["actor"]
+        acting = f"{actor['name']} ({actor['role']})" if actor["name"] else actor["problem"]
+        pairs.append(("acting as", acting))
     field_list(pairs)

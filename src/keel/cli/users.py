@@ -39,6 +39,7 @@ def add(
 def list_users(ctx: typer.Context, json: JsonFlag = False) -> None:
     """Every user with role and status."""
     keel = open_project(ctx)
+    keel.acting(Role.VIEWER, action="listing users")
     with keel.reader() as unit:
         users = unit.users.all()
     if json:

@@ -1,0 +1,175 @@
+"""The foundation commands end to end: init, status, users, audit, db, errors."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Keel
+
+
+def test_version(keel: Keel) -> None:
+    result = keel("--version")
+    assert result.code == 0
+    assert result.out.startswith("keel ")
+
+
+def test_init_then_status(keel: Keel, project: Path) -> None:
+    status = keel("status", "--json", cwd=project).json()
+    assert status["project"] == "loan-default"
+    assert status["schema"]["ok"] is True
+    assert status["audit"]["events"] == 1
+    assert status["actor"] == {"name": "local-admin", "role": "admin", "via": "local"}
+    text = keel("status", cwd=project)
+    assert "loan-default" in text.out
+    assert "audit" in text.out
+
+
+def test_init_refuses_a_non_empty_folder(keel: Keel, project: Path) -> None:
+    result = keel("init", str(project))
+    assert result.code == 4
+    assert "not empty" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_init_refuses_an_unknown_example(keel: Keel) -> None:
+    result = keel("init", "x", "--example", "nope")
+    assert result.code == 2
+    assert "loan, acs" in result.err
+
+
+@pytest.mark.parametrize("example", ["loan", "acs"])
+def test_each_example_scaffolds_a_working_project(keel: Keel, tmp_path: Path, example: str) -> None:
+    assert keel("init", example, "--example", example).code == 0
+    assert keel("status", "--json", cwd=tmp_path / example).json()["schema"]["ok"]
+
+
+def test_users_add_prints_the_key_once_and_list_never_does(keel: Keel, project: Path) -> None:
+    added = keel("users", "add", "ana", "--role", "approver", "--json", cwd=project).json()
+    assert set(added) >= {"name", "role", "api_key"}
+    assert (added["name"], added["role"]) == ("ana", "approver")
+    listed = keel("users", "list", "--json", cwd=project)
+    assert added["api_key"] not in listed.out
+    assert listed.json()[0]["name"] == "ana"
+    log = keel("audit", "log", "--json", cwd=project)
+    assert added["api_key"] not in log.out
+
+
+def test_the_cli_acts_as_the_key_holder(keel: Keel, project: Path) -> None:
+    key = keel("users", "add", "omar", "--role", "operator", "--json", cwd=project).json()[
+        "api_key"
+    ]
+    as_omar = {"KEEL_API_KEY": key}
+    assert keel("status", "--json", cwd=project, env=as_omar).json()["actor"]["name"] == "omar"
+    denied = keel("users", "add", "eve", "--role", "admin", cwd=project, env=as_omar)
+    assert denied.code == 5
+    assert "needs the admin role" in denied.err
+    assert key not in denied.err
+
+
+def test_a_revoked_key_stops_working(keel: Keel, project: Path) -> None:
+    key = keel("users", "add", "omar", "--role", "operator", "--json", cwd=project).json()[
+        "api_key"
+    ]
+    assert keel("users", "revoke", "omar", cwd=project).code == 0
+    result = keel("users", "list", cwd=project, env={"KEEL_API_KEY": key})
+    assert result.code == 5
+    assert "unknown or revoked" in result.err
+
+
+def test_bad_role_is_a_clear_error(keel: Keel, project: Path) -> None:
+    result = keel("users", "add", "ana", "--role", "boss", cwd=project)
+    assert result.code == 2
+    assert "expected one of" in result.err
+
+
+def test_audit_log_is_newest_first(keel: Keel, project: Path) -> None:
+    keel("users", "add", "ana", "--role", "viewer", cwd=project)
+    events = keel("audit", "log", "--json", cwd=project).json()
+    assert [e["action"] for e in events] == ["user.add", "project.init"]
+    assert "user.add" in keel("audit", "log", cwd=project).out
+
+
+@pytest.mark.parametrize(
+    ("statement", "bad"),
+    [
+        ("UPDATE audit_events SET subject = 'user:eve' WHERE seq = 2", 2),
+        ("DELETE FROM audit_events WHERE seq = 2", 2),
+        ("DELETE FROM audit_events WHERE seq = 3", 3),
+    ],
+    ids=["edited", "deleted-middle", "deleted-last"],
+)
+def test_audit_verify_catches_direct_database_edits(
+    keel: Keel, project: Path, statement: str, bad: int
+) -> None:
+    keel("users", "add", "ana", "--role", "viewer", cwd=project)
+    keel("users", "add", "bo", "--role", "viewer", cwd=project)
+    good = keel("audit", "verify", "--json", cwd=project)
+    assert good.code == 0
+    assert good.json()["ok"] is True
+    assert good.json()["events"] == 3
+    with sqlite3.connect(project / ".keel" / "keel.db") as conn:
+        conn.execute(statement)
+    broken = keel("audit", "verify", "--json", cwd=project)
+    assert broken.code == 1
+    assert broken.json()["ok"] is False
+    assert broken.json()["first_bad_event"] == bad
+    assert f"event {bad}" in keel("audit", "verify", cwd=project).out
+
+
+def test_a_wrong_type_in_keel_yaml_is_one_line_without_traceback(keel: Keel, project: Path) -> None:
+    path = project / "keel.yaml"
+    path.write_text(path.read_text().replace("kind: binary", "kind: [binary]"))
+    result = keel("status", cwd=project)
+    assert result.code == 2
+    assert "Traceback" not in result.err
+    first = result.err.splitlines()[0]
+    assert str(path) in first
+    assert "target.kind" in first
+
+
+def test_debug_shows_the_traceback(keel: Keel, project: Path) -> None:
+    (project / "keel.yaml").write_text("name: [\n")
+    assert "Traceback" in keel("--debug", "status", cwd=project).err
+
+
+def test_outside_a_project_the_error_says_what_to_do(keel: Keel, tmp_path: Path) -> None:
+    result = keel("status", cwd=tmp_path)
+    assert result.code == 2
+    assert "keel init" in result.err
+
+
+def test_an_unmigrated_database_is_refused_until_upgrade(
+    keel: Keel, project: Path, tmp_path: Path
+) -> None:
+    env = {"KEEL_DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}"}
+    refused = keel("users", "list", cwd=project, env=env)
+    assert refused.code == 7
+    assert "keel db upgrade" in refused.err
+    assert keel("db", "upgrade", cwd=project, env=env).code == 0
+    assert keel("users", "list", "--json", cwd=project, env=env).json() == []
+
+
+@pytest.mark.postgres
+def test_postgres_via_environment(keel: Keel, project: Path, postgres_url: str) -> None:
+    env = {"KEEL_DATABASE_URL": postgres_url}
+    upgraded = keel("db", "upgrade", "--json", cwd=project, env=env)
+    assert upgraded.code == 0, upgraded.err
+    assert upgraded.json()["to"] == "0001"
+    status = keel("status", "--json", cwd=project, env=env).json()
+    assert status["database"].startswith("postgresql+psycopg://")
+    assert status["schema"]["ok"] is True
+    assert keel("users", "add", "ana", "--role", "admin", cwd=project, env=env).code == 0
+    without_key = keel("users", "list", cwd=project, env=env)
+    assert without_key.code == 5
+    assert "KEEL_API_KEY" in without_key.err
+
+
+def test_demo_runs_and_summarises(keel: Keel, tmp_path: Path) -> None:
+    result = keel("demo", "--dir", str(tmp_path / "demo"), "--json")
+    assert result.code == 0, result.err
+    summary = result.json()
+    assert summary["summary"]["audit events"] >= "3"
+    assert all(step["result"] for step in summary["steps"])
