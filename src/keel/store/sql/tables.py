@@ -49,3 +49,45 @@ users = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
 )
+
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("dataset", sa.String(63), nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),  # features | labels
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("uri", sa.String(2000), nullable=False),
+    sa.Column("file_sha256", sa.String(64), nullable=True, index=True),
+    sa.Column("from_text", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),  # accepted | rejected
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("accepted", sa.BigInteger, nullable=False),
+    sa.Column("quarantined", sa.BigInteger, nullable=False),
+    sa.Column("reasons", sa.Text, nullable=False),  # JSON: failed batch checks
+    sa.Column("row_reasons", sa.Text, nullable=False),  # JSON: counts per (column, code)
+    sa.Column("dataset_version", sa.Integer, nullable=True),
+    sa.Column("quarantine_digest", sa.String(64), nullable=True),
+    sa.Column("replay_of", sa.String(16), nullable=True),
+    sa.Column("replayed_by", sa.String(16), nullable=True),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("rows = accepted + quarantined", name="rows_add_up"),
+)
+
+dataset_versions = sa.Table(
+    "dataset_versions",
+    metadata,
+    sa.Column("dataset", sa.String(63), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("parent", sa.Integer, nullable=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("schema", sa.Text, nullable=False),  # JSON: column -> dtype
+    sa.Column("parts", sa.Text, nullable=False),  # JSON: [{digest, rows, batch}]
+    sa.Column("batch_id", sa.String(16), sa.ForeignKey("batches.id"), nullable=False),
+    sa.Column("profile_digest", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # one child per parent: history is a line, never a fork
+    sa.UniqueConstraint("dataset", "parent", name="uq_dataset_versions_parent"),
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Connection
 
 from keel.store.sql.audit_repo import SqlAuditLog
+from keel.store.sql.data_repo import SqlBatchRepo, SqlDatasetRepo
 from keel.store.sql.user_repo import SqlUserRepo
 
 
@@ -19,3 +20,5 @@ class SqlUnit:
         self.conn = conn
         self.audit = SqlAuditLog(conn)
         self.users = SqlUserRepo(conn)
+        self.batches = SqlBatchRepo(conn)
+        self.datasets = SqlDatasetRepo(conn)

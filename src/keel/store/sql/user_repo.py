@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
@@ -11,6 +11,7 @@ from keel.errors import Conflict, NotFound
 from keel.identity.roles import Role
 from keel.identity.users import User
 from keel.store.sql.tables import users
+from keel.store.sql.timestamps import aware
 
 
 class SqlUserRepo:
@@ -64,11 +65,6 @@ def _user(row: RowMapping) -> User:
     return User(
         name=row["name"],
         role=Role(row["role"]),
-        created_at=_aware(row["created_at"]),
-        revoked_at=_aware(row["revoked_at"]) if row["revoked_at"] else None,
+        created_at=aware(row["created_at"]),
+        revoked_at=aware(row["revoked_at"]) if row["revoked_at"] else None,
     )
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything Keel stores is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,187 @@
+"""Read a batch from CSV, Parquet, JSON lines or a SQL query, in bounded chunks.
+
+Files stream through pyarrow's incremental readers, so memory is bounded by the chunk size, not
+the file size. CSV is read as text (``from_text``): turning text into numbers is then the data
+contract's job, with every failure recorded per row instead of a whole-file parse error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+
+from keel.errors import InvalidInput
+from keel.store.sql.database import translate_errors
+from keel.store.uri import database_url
+
+CHUNK_BYTES = 64 << 20
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl"}
+FORMATS |= {".ndjson": "jsonl"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a batch comes from; ``file_sha256`` lets a byte-identical re-ingest be spotted."""
+
+    uri: str
+    format: str
+    from_text: bool
+    file_sha256: str | None
+    size_bytes: int | None
+
+    def chunks(self, chunk_rows: int) -> Iterator[pl.DataFrame]:
+        """The rows in order, at most ``chunk_rows`` per frame."""
+        readers = {"csv": _csv_chunks, "parquet": _parquet_chunks, "jsonl": _jsonl_chunks}
+        return _rechunk(readers[self.format](Path(self.uri)), chunk_rows)
+
+
+@dataclass(frozen=True)
+class SqlSource:
+    """A query over any SQLAlchemy URL, fetched in chunks on a server-side cursor."""
+
+    url: str
+    query: str
+    from_text: bool = False
+    file_sha256: str | None = None
+    format: str = "sql"
+
+    @property
+    def uri(self) -> str:
+        return f"sql:{_hide_password(self.url)}:{self.query}"
+
+    def chunks(self, chunk_rows: int) -> Iterator[pl.DataFrame]:
+        engine = sa.create_engine(database_url(self.url))
+        try:
+            with translate_errors(), engine.connect() as conn:
+                result = conn.execution_options(stream_results=True).execute(sa.text(self.query))
+                columns = list(result.keys())
+                while rows := result.fetchmany(chunk_rows):
+                    yield pl.DataFrame([tuple(r) for r in rows], schema=columns, orient="row")
+        finally:
+            engine.dispose()
+
+
+def open_source(path: Path) -> Source:
+    """Describe a file source, checking it exists and that its format is one Keel reads."""
+    if not path.is_file():
+        raise InvalidInput(f"no such file: {path}", path="file")
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InvalidInput(
+            f"cannot read '{path.name}': expected one of {', '.join(sorted(FORMATS))}",
+            path="file",
+        )
+    return Source(str(path), fmt, fmt == "csv", file_sha256(path), path.stat().st_size)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _csv_chunks(path: Path) -> Iterator[pl.DataFrame]:
+    names = _csv_header(path)
+    convert = pa_csv.ConvertOptions(
+        column_types=dict.fromkeys(names, pa.string()),
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+    )
+    read = pa_csv.ReadOptions(block_size=CHUNK_BYTES)
+    yield from _guarded(
+        path, lambda: pa_csv.open_csv(path, read_options=read, convert_options=convert)
+    )
+
+
+def _csv_header(path: Path) -> list[str]:
+    reader = _guarded_call(
+        path, lambda: pa_csv.open_csv(path, read_options=pa_csv.ReadOptions(block_size=1 << 16))
+    )
+    return list(reader.schema.names)
+
+
+def _parquet_chunks(path: Path) -> Iterator[pl.DataFrame]:
+    parquet = _guarded_call(path, lambda: pq.ParquetFile(path))
+    batches = parquet.iter_batches(batch_size=262_144)
+    yield from _guarded(path, lambda: _BatchIterator(batches))
+
+
+def _jsonl_chunks(path: Path) -> Iterator[pl.DataFrame]:
+    read = pa_json.ReadOptions(block_size=CHUNK_BYTES)
+    yield from _guarded(path, lambda: pa_json.open_json(path, read_options=read))
+
+
+class _BatchIterator:
+    """Gives a plain iterator of record batches the ``read_next_batch`` shape of the readers."""
+
+    def __init__(self, batches: Iterator[pa.RecordBatch]) -> None:
+        self.batches = batches
+
+    def read_next_batch(self) -> pa.RecordBatch:
+        return next(self.batches)
+
+
+def _guarded(path: Path, open_reader: Any) -> Iterator[pl.DataFrame]:
+    """Stream record batches, turning parse errors into one clear ``InvalidInput``."""
+    reader = _guarded_call(path, open_reader)
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise _unreadable(path, exc) from exc
+        frame = pl.from_arrow(batch)
+        if isinstance(frame, pl.DataFrame) and frame.height:
+            yield frame
+
+
+def _guarded_call(path: Path, call: Any) -> Any:
+    try:
+        return call()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise _unreadable(path, exc) from exc
+
+
+def _unreadable(path: Path, exc: Exception) -> InvalidInput:
+    detail = str(exc).splitlines()[0][:300]
+    return InvalidInput(
+        f"cannot read {path.name}: {detail}",
+        path="file",
+        hint="fix or re-export the file; nothing from it was stored",
+    )
+
+
+def _rechunk(frames: Iterator[pl.DataFrame], chunk_rows: int) -> Iterator[pl.DataFrame]:
+    """Regroup reader batches into frames of exactly ``chunk_rows`` (the last may be shorter)."""
+    pending: list[pl.DataFrame] = []
+    size = 0
+    for frame in frames:
+        pending.append(frame)
+        size += frame.height
+        while size >= chunk_rows:
+            merged = pl.concat(pending, how="vertical_relaxed")
+            yield merged.slice(0, chunk_rows)
+            rest = merged.slice(chunk_rows)
+            pending, size = ([rest] if rest.height else []), rest.height
+    if size:
+        yield pl.concat(pending, how="vertical_relaxed")
+
+
+def _hide_password(url: str) -> str:
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url.rsplit("@", 1)[-1]  # an unparsable URL is shown without its credentials part
