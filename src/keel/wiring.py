@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
-from keel.config import ProjectFile, Settings, load_project
+from keel.config import ProjectFile, Settings, load_project, load_yaml
+from keel.data.contract import ColumnSpec, ColumnType, Contract, DataSchema
+from keel.data.ingest import Ingestor
+from keel.errors import ConfigError
 from keel.identity.actor import Actor, require_role
 from keel.identity.roles import Role
 from keel.identity.service import resolve_actor
 from keel.store.blob import ContentAddressedStore, open_blob_store
 from keel.store.sql import Database, SqlUnit
 from keel.store.sql.schema import check_schema
+from keel.store.tables import BlobRowStore
+from keel.types import utcnow
 
 
 @dataclass
@@ -47,8 +54,85 @@ class Keel:
         require_role(actor, needed, action=action)
         return actor
 
+    @property
+    def rows(self) -> BlobRowStore:
+        """Parquet parts of datasets and quarantine, on the blob store."""
+        return BlobRowStore(self.blobs, scratch=self.settings.state_dir / "tmp")
+
+    @property
+    def dataset(self) -> str:
+        """The project's dataset of features: named after the project."""
+        return self.project.name
+
+    def data_schema(self) -> DataSchema:
+        """The contract of ``keel.yaml`` (or the file ``contract.file`` names), with roles."""
+        return DataSchema(
+            contract=load_contract(self.project, self.settings.project_dir),
+            entity=self.project.entity,
+            timestamp=self.project.timestamp,
+            target=self.project.target.column,
+        )
+
+    @property
+    def labels_dataset(self) -> str:
+        """Labels arriving after the features are their own dataset, joined by entity id."""
+        return f"{self.project.name}.labels"
+
+    def labels_schema(self) -> DataSchema:
+        """Entity id and target, as the features contract declares them; the label is required."""
+        contract = load_contract(self.project, self.settings.project_dir)
+        entity, target = self.project.entity, self.project.target.column
+        columns = {
+            entity: contract.columns.get(entity, ColumnSpec(type=ColumnType.STRING)),
+            target: contract.columns.get(target, ColumnSpec(type=ColumnType.INT)).model_copy(
+                update={"nullable": False}
+            ),
+        }
+        limits = contract.model_copy(update={"columns": columns})
+        return DataSchema(contract=limits, entity=entity)
+
+    def labels_ingestor(self) -> Ingestor:
+        """The write path for label batches."""
+        return self.ingestor(self.labels_schema())
+
+    def ingestor(self, schema: DataSchema | None = None) -> Ingestor:
+        """The data layer's write path for this project (its features, unless told otherwise)."""
+        return Ingestor(
+            schema=schema or self.data_schema(),
+            rows=self.rows,
+            write=self.unit,
+            read=self.reader,
+            clock=utcnow,
+            new_id=lambda: f"b-{secrets.token_hex(6)}",
+        )
+
     def close(self) -> None:
         self.db.dispose()
+
+
+def load_contract(project: ProjectFile, project_dir: Path) -> Contract:
+    """Parse the contract section; ``contract: {file: contract.yaml}`` reads it from that file."""
+    raw = project.contract.model_dump()
+    source = str(project_dir / "keel.yaml")
+    if set(raw) == {"file"}:
+        path = (project_dir / str(raw["file"])).resolve()
+        if not path.is_relative_to(project_dir.resolve()) or not path.is_file():
+            raise ConfigError(
+                f"contract.file: {raw['file']!r} is not a file inside the project folder",
+                source=source,
+                path="contract.file",
+            )
+        source = str(path)
+        raw = load_yaml(path.read_text(encoding="utf-8"), source=source)
+        raw = raw.get("contract", raw) if isinstance(raw, dict) else raw
+    if not raw:
+        raise ConfigError(
+            f"{source}: the contract section is empty",
+            source=source,
+            path="contract",
+            hint="declare its columns, or run 'keel contract infer FILE' for a starting point",
+        )
+    return Contract.parse(raw, source=source)
 
 
 def open_keel(

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from keel import __version__
-from keel.cli import audit, db, demo, project, users
+from keel.cli import audit, contract, data, db, demo, labels, project, quarantine, simulate, users
 from keel.cli.context import options
 from keel.cli.errors import exit_code
 from keel.cli.output import errors
@@ -31,6 +31,12 @@ app.command()(demo.demo)
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
+app.add_typer(contract.app, name="contract")
+app.command()(data.ingest)
+app.add_typer(data.app, name="data")
+app.add_typer(quarantine.app, name="quarantine")
+app.add_typer(labels.app, name="labels")
+app.command()(simulate.simulate)
 
 
 def _version(value: bool) -> None:

@@ -6,6 +6,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,11 +14,15 @@ import typer
 
 from keel import __version__
 from keel.audit.chain import verify_chain
+from keel.cli.data import ingest_source
 from keel.cli.output import console, print_json, table
 from keel.cli.scaffold import scaffold
 from keel.config import Settings, load_project
+from keel.data.versions import BatchKind
 from keel.identity.roles import Role
 from keel.identity.service import add_user
+from keel.simulate import LabelDelay, NewCategory, UnitChange, withheld_labels, write_months
+from keel.store.sources import open_source
 from keel.store.sql.schema import upgrade
 from keel.wiring import Keel, open_keel
 
@@ -61,6 +66,67 @@ def step_users(run: DemoRun) -> str:
     return "ana (operator), omar (approver) · keys shown once, hashes stored"
 
 
+DEMO_MONTHS = (datetime(2024, 3, 1), datetime(2024, 7, 1))
+DEMO_INCIDENTS = (
+    NewCategory(column="purpose", value="crypto", share=0.01, at=datetime(2024, 5, 1)),
+    UnitChange(column="income", factor=0.001, at=datetime(2024, 6, 1)),
+    LabelDelay(delay=timedelta(days=45)),
+)
+
+
+def step_simulate(run: DemoRun) -> str:
+    start, end = DEMO_MONTHS
+    files = write_months(
+        run.directory / "data", rows=40_000, seed=7, start=start, end=end, incidents=DEMO_INCIDENTS
+    )
+    late = withheld_labels(rows=40_000, seed=7, start=start, end=end, incidents=DEMO_INCIDENTS)
+    late.write_csv(run.directory / "data" / "late-labels.csv")
+    return (
+        f"{len(files)} monthly files, 40,000 applications; a new purpose from May, income sent "
+        f"in thousands from June; {late.height:,} labels held back"
+    )
+
+
+def step_ingest(run: DemoRun) -> str:
+    keel = run.project
+    actor = keel.actor().name
+    lines = []
+    for path in sorted((run.directory / "data").glob("2024-*.parquet")):
+        result = ingest_source(keel, open_source(path), actor=actor, source="core-banking")
+        batch = result.batch
+        outcome = (
+            f"v{batch.dataset_version}"
+            if batch.dataset_version
+            else "rejected: " + ", ".join(r["code"] for r in batch.reasons)
+        )
+        lines.append(f"{path.stem} {batch.accepted:,}/{batch.rows:,} accepted ({outcome})")
+        if batch.quarantined:
+            run.summary.append((f"quarantine {path.stem}", f"{batch.quarantined:,} rows"))
+    again = ingest_source(
+        keel, open_source(run.directory / "data" / "2024-03.parquet"), actor=actor
+    )
+    lines.append("re-ingest of 2024-03 " + ("skipped" if again.already_ingested else "DUPLICATED"))
+    return " · ".join(lines)
+
+
+def step_labels(run: DemoRun) -> str:
+    keel = run.project
+    path = run.directory / "data" / "late-labels.csv"
+    result = ingest_source(keel, open_source(path), actor=keel.actor().name, kind=BatchKind.LABELS)
+    return f"{result.batch.accepted:,} late labels stored as {keel.labels_dataset} v1"
+
+
+def step_versions(run: DemoRun) -> str:
+    keel = run.project
+    with keel.reader() as unit:
+        versions = unit.datasets.list(keel.dataset)
+    for version in versions:
+        run.summary.append(
+            (f"dataset {version.label}", f"{version.rows:,} rows · sha256 {version.sha256[:12]}…")
+        )
+    return f"{len(versions)} immutable versions of {keel.dataset}"
+
+
 def step_audit(run: DemoRun) -> str:
     with run.project.reader() as unit:
         report = verify_chain(unit.audit.scan(), unit.audit.head())
@@ -73,6 +139,10 @@ def step_audit(run: DemoRun) -> str:
 STEPS: list[tuple[str, Callable[[DemoRun], str]]] = [
     ("scaffold the loan project", step_project),
     ("add users", step_users),
+    ("simulate four months of applications", step_simulate),
+    ("ingest each month against the contract", step_ingest),
+    ("ingest the late labels", step_labels),
+    ("list the dataset versions", step_versions),
     ("verify the audit trail", step_audit),
 ]
 
@@ -105,4 +175,6 @@ def demo(
         print_json({"directory": str(folder), "steps": results, "summary": dict(run.summary)})
         return
     table("Demo summary", ["", ""], [("project folder", str(folder)), *run.summary])
-    console.print(f"Explore it: cd {folder} && keel status && keel audit log")
+    console.print(
+        f"Explore it: cd {folder} && keel data versions && keel quarantine list && keel audit log"
+    )

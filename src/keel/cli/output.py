@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 console = Console(highlight=False)
@@ -46,3 +48,23 @@ def field_list(pairs: Iterable[tuple[str, Any]]) -> None:
     width = max((len(name) for name, _ in pairs), default=0)
     for name, value in pairs:
         console.print(f"[bold]{name.ljust(width)}[/]  {value}")
+
+
+@contextmanager
+def row_progress(
+    title: str, total: int | None, *, quiet: bool = False
+) -> Iterator[Callable[[int], None]]:
+    """A Rich progress bar over rows (a spinner when the total is unknown); yields an updater."""
+    if quiet:
+        yield lambda _done: None
+        return
+    columns = [
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f} rows"),
+        TimeElapsedColumn(),
+    ]
+    with Progress(*columns, console=errors, transient=True) as bar:
+        task = bar.add_task(title, total=total)
+        yield lambda done: bar.update(task, completed=done)

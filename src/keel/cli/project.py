@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from keel.cli.output import console, field_list, print_json
 from keel.cli.scaffold import EXAMPLES, scaffold
 from keel.config import Settings, load_project
 from keel.errors import PermissionDenied
+from keel.simulate import write_simulation
 from keel.store.sql.schema import check_schema, current_revision, head_revision, upgrade
 from keel.wiring import open_keel
 
@@ -28,6 +30,14 @@ def init(
 ) -> None:
     """Create a project from an example, with its database migrated and ready."""
     project_file = scaffold(directory, example)
+    if example == "loan":
+        write_simulation(
+            directory / "data" / "sample.csv",
+            rows=5_000,
+            seed=1,
+            start=datetime(2024, 1, 1),
+            end=datetime(2024, 2, 1),
+        )
     project = load_project(project_file)
     settings = Settings.resolve(directory.resolve(), project)
     keel = open_keel(settings, project=project, check=False)
@@ -48,6 +58,8 @@ def init(
         return
     console.print(f"[green]Created[/] project [bold]{project.name}[/] in {directory}")
     console.print(f"Next: cd {directory} && keel status")
+    if example == "loan":
+        console.print("Then: keel ingest data/sample.csv && keel data versions")
 
 
 def status(ctx: typer.Context, json: JsonFlag = False) -> None:

@@ -1,0 +1,99 @@
+"""``keel quarantine``: the rows that did not reach a dataset, their reasons, and replay."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from keel.cli.context import open_project
+from keel.cli.data import JsonFlag, show_result
+from keel.cli.output import console, print_json, row_progress, table
+from keel.data.quarantine import quarantined_rows
+from keel.data.reasons import REASONS_COLUMN, ROW_COLUMN
+from keel.identity.roles import Role
+
+app = typer.Typer(help="Rows held back with their reasons; replay them.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    all_batches: Annotated[
+        bool, typer.Option("--all", help="Also batches whose quarantine is empty or replayed.")
+    ] = False,
+    json: JsonFlag = False,
+) -> None:
+    """Batches that hold rows in quarantine, newest first."""
+    keel = open_project(ctx)
+    keel.acting(Role.VIEWER, action="listing the quarantine")
+    with keel.reader() as unit:
+        batches = unit.batches.list(keel.dataset, quarantined_only=not all_batches)
+    if json:
+        print_json([b.to_dict() for b in batches])
+        return
+    rows = [
+        (
+            b.id,
+            b.status.value,
+            f"{b.quarantined:,}",
+            f"{b.rows:,}",
+            "; ".join(r["code"] for r in b.reasons) or "rows only",
+            b.replayed_by or "",
+            b.uri,
+        )
+        for b in batches
+    ]
+    columns = ["batch", "status", "quarantined", "rows", "batch reasons", "replayed by", "source"]
+    table("quarantine", columns, rows)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    batch_id: str,
+    limit: Annotated[int, typer.Option(min=1, help="Rows to print.")] = 20,
+    json: JsonFlag = False,
+) -> None:
+    """A batch's quarantined rows: raw values and every reason each row failed."""
+    keel = open_project(ctx)
+    keel.acting(Role.VIEWER, action="reading the quarantine")
+    with keel.reader() as unit:
+        batch = unit.batches.get(batch_id)
+    frames = list(quarantined_rows(keel.rows, batch))
+    rows = pl.concat(frames, how="diagonal_relaxed").head(limit) if frames else pl.DataFrame()
+    if json:
+        print_json({"batch": batch.to_dict(), "rows": rows.to_dicts()})
+        return
+    console.print(
+        f"batch {batch.id} · {batch.status.value} · {batch.quarantined:,} of {batch.rows:,} rows "
+        f"in quarantine · from {batch.uri}"
+    )
+    for reason in batch.reasons:
+        console.print(f"[red]batch[/] {reason['code']}: {reason['message']}")
+    counts = [(r["column"], r["code"], f"{r['rows']:,}") for r in batch.row_reasons]
+    if counts:
+        table("row reasons", ["column", "reason", "rows"], counts)
+    if rows.height:
+        shown = [
+            (row[ROW_COLUMN], _reasons_text(row[REASONS_COLUMN]))
+            for row in rows.select(ROW_COLUMN, REASONS_COLUMN).iter_rows(named=True)
+        ]
+        table(f"first {rows.height} rows", ["row", "reasons (column: code = value)"], shown)
+
+
+def _reasons_text(reasons: list[dict[str, str]] | None) -> str:
+    if not reasons:
+        return "(row passed; held by the batch reasons)"
+    return "; ".join(f"{r['column']}: {r['code']} = {r['value']!r}" for r in reasons)
+
+
+@app.command("replay")
+def replay(ctx: typer.Context, batch_id: str, json: JsonFlag = False) -> None:
+    """Validate a quarantined batch again under the current contract; what passes moves on."""
+    keel = open_project(ctx)
+    actor = keel.acting(Role.OPERATOR, action="replaying quarantine")
+    with row_progress(f"replaying {batch_id}", None, quiet=json) as progress:
+        result = keel.ingestor().replay(batch_id, actor=actor.name, progress=progress)
+    show_result(result, json=json)
