@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from keel.store.sql.schema import head_revision
-
 from tests.cli.conftest import Keel
 
 

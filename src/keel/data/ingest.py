@@ -28,6 +28,7 @@ from keel.data.batch_checks import (
     check_timestamps,
 )
 from keel.data.contract import DataSchema
+from keel.data.id_index import IdIndex
 from keel.data.ports import BatchRepo, DatasetRepo, RowStore
 from keel.data.profile import Profile, profile_frame
 from keel.data.profile_merge import merge_profiles
@@ -201,33 +202,39 @@ class Ingestor:
             return None
         return Profile.from_dict(orjson.loads(self.rows.get_json(version.profile_digest)))
 
-    def _existing_ids(self, version: DatasetVersion | None) -> pl.Series | None:
+    def _existing_ids(self, version: DatasetVersion | None) -> IdIndex:
+        """The entity ids already in the dataset, read part by part."""
+        index = IdIndex()
         entity = self.schema.entity
         if version is None or entity is None or entity not in version.schema:
-            return None
+            return index
         digests = [part.digest for part in version.parts]
-        frames = list(self.rows.iter_read(digests, columns=[entity]))
-        return pl.concat(frames)[entity].cast(pl.String) if frames else None
+        for frame in self.rows.iter_read(digests, columns=[entity]):
+            index.add(frame[entity])
+        return index
 
     def _stream(
         self,
         chunks: Iterable[Chunk],
-        existing: pl.Series | None,
+        existing: IdIndex,
         reference: Profile | None,
         progress: Progress | None,
     ) -> _Tally:
         tally = _Tally()
-        batch_ids: list[pl.Series] = []
+        earlier = IdIndex()  # ids of this batch's earlier chunks
         for index, chunk in enumerate(chunks):
             if index == 0:
                 tally.fail(
                     check_columns(dict(chunk.frame.schema), self.schema, from_text=chunk.from_text)
                 )
-            known = _known_ids(existing, batch_ids)
-            self._check_chunk(chunk, tally, known, reference, existing)
             ids = self._chunk_ids(chunk.frame)
+            known = None
             if ids is not None:
-                batch_ids.append(ids)
+                repeats = earlier.seen(ids)
+                tally.cross_chunk_duplicates += int(ids.is_in(repeats.implode()).sum())
+                known = pl.concat([existing.seen(ids), repeats])
+                earlier.add(ids)
+            self._check_chunk(chunk, tally, known, reference)
             if progress is not None:
                 progress(tally.rows)
         self._batch_checks(tally)
@@ -239,8 +246,8 @@ class Ingestor:
         tally: _Tally,
         known: pl.Series | None,
         reference: Profile | None,
-        existing: pl.Series | None,
     ) -> None:
+        """Row checks, then the chunk's raw, rejected and accepted parts, profile and stats."""
         frame = chunk.frame
         result = check_rows(
             frame,
@@ -249,11 +256,10 @@ class Ingestor:
             existing_ids=known,
             chunk_rows=frame.height,
         )
-        tally.raw.append(StoredPart(self.rows.write(frame), frame.height))
+        tally.raw.append(StoredPart(self.rows.archive(frame), frame.height))
         if result.rejected.height:
             rejected = result.rejected.with_columns(pl.col(ROW_COLUMN).cast(pl.Int64) + tally.rows)
             tally.rejected.append(StoredPart(self.rows.write(rejected), rejected.height))
-        tally.cross_chunk_duplicates += _cross_chunk(frame, self.schema.entity, known, existing)
         tally.count(result.summary)
         tally.rows += frame.height
         accepted = _storable(result.accepted)
@@ -275,7 +281,7 @@ class Ingestor:
         entity = self.schema.entity
         if entity is None or entity not in frame.columns:
             return None
-        return frame[entity].cast(pl.String)
+        return frame[entity].cast(pl.String, strict=False)
 
     def _batch_checks(self, tally: _Tally) -> None:
         contract = self.schema.contract
@@ -361,25 +367,6 @@ def _storable(frame: pl.DataFrame) -> pl.DataFrame:
     """Categories are stored as text: the allowed set is the contract's, and contracts change."""
     enums = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Enum)]
     return frame.with_columns(pl.col(enums).cast(pl.String)) if enums else frame
-
-
-def _known_ids(existing: pl.Series | None, batch_ids: list[pl.Series]) -> pl.Series | None:
-    """Ids already in the dataset plus those of earlier chunks of this batch."""
-    pieces = ([existing] if existing is not None else []) + batch_ids
-    return pl.concat(pieces) if pieces else None
-
-
-def _cross_chunk(
-    frame: pl.DataFrame, entity: str | None, known: pl.Series | None, existing: pl.Series | None
-) -> int:
-    """Rows whose id repeats one from an earlier chunk of this batch (not from the dataset)."""
-    if entity is None or entity not in frame.columns or known is None:
-        return 0
-    ids = frame[entity].cast(pl.String)
-    earlier = known if existing is None else known.slice(existing.len())
-    if earlier.is_empty():
-        return 0
-    return int(ids.is_in(earlier.implode()).sum())
 
 
 def _batch_record(

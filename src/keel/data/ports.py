@@ -58,6 +58,11 @@ class RowStore(Protocol):
         """Store a frame as Parquet and return its digest (identical frames share a digest)."""
         ...
 
+    def archive(self, frame: pl.DataFrame) -> str:
+        """Like ``write``, for rows kept for the record and rarely read (a batch's raw input):
+        lighter compression, no statistics, so ingest pays less for keeping them."""
+        ...
+
     def write_file(self, path: Path) -> str:
         """Store an existing Parquet file and return its digest."""
         ...
