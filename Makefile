@@ -30,8 +30,19 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: venv
+# The peer tools of the benchmarks (pandera, Great Expectations) live in their own venv.
+BENCH_VENV := .venv-bench
+BENCH_REQS := benchmarks/requirements-peers.txt
+BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat $(BENCH_REQS) | sha256sum | cut -c1-12)
+
+bench: venv $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+$(BENCH_STAMP): $(BENCH_REQS)
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r $(BENCH_REQS)
+	rm -f $(BENCH_VENV)/.installed-*
+	touch $@
 
 # Re-pin every dependency (needs uv); commit the new requirements.lock.
 lock:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 
 import polars as pl
 from polars._typing import ClosedInterval
@@ -238,11 +237,6 @@ class _Plan:
     accepted: list[pl.Expr]
     stats: list[pl.Expr]
 
-    @cached_property
-    def reasons(self) -> pl.Expr:
-        """Built only when some chunk has failing rows: clean batches skip the cost."""
-        return _reasons_expr(self.checks, self.raw_schema)
-
 
 @dataclass(frozen=True)
 class _Part:
@@ -284,15 +278,42 @@ def _check_chunk(chunk: pl.DataFrame, offset: int, plan: _Plan) -> _Part:
 
 
 def _explain(failing: pl.DataFrame, plan: _Plan) -> tuple[pl.DataFrame, dict[int, int]]:
-    """Evaluate every check on the failing rows: their reasons and the per-check counts."""
+    """Evaluate every check on the failing rows: their reasons and the per-check counts.
+
+    Reasons are built as one small frame per failing check (row, check, column, code, value),
+    stacked, and grouped by row: a list built from dozens of conditional structs per row
+    (``concat_list``) was 30-45x slower on a batch with 1% bad rows.
+    """
     if failing.is_empty():
         reasons = pl.lit(None, REASON_DTYPE).alias(REASONS_COLUMN)
         return failing.select(pl.col(ROW_COLUMN), *plan.raw_schema, reasons), {}
     masks = [c.mask.fill_null(False).alias(f"_keel_m{i}") for i, c in enumerate(plan.checks)]
     failing = failing.with_columns(masks)
-    rejected = failing.select(pl.col(ROW_COLUMN), *plan.raw_schema, plan.reasons)
     sums = failing.select(pl.col(f"_keel_m{i}").sum() for i in range(len(plan.checks))).row(0)
-    return rejected, {i: int(n) for i, n in enumerate(sums) if n}
+    counts = {i: int(n) for i, n in enumerate(sums) if n}
+    pieces = [
+        failing.filter(pl.col(f"_keel_m{i}")).select(
+            pl.col(ROW_COLUMN),
+            pl.lit(i, pl.Int32).alias("_keel_check"),
+            pl.lit(check.column, pl.String).alias("column"),
+            pl.lit(check.code.value, pl.String).alias("code"),
+            _raw_text(check.column, plan.raw_schema).alias("value"),
+        )
+        for i, check in enumerate(plan.checks)
+        if i in counts
+    ]
+    raw = failing.select(pl.col(ROW_COLUMN), *plan.raw_schema)
+    if not pieces:
+        return raw.with_columns(pl.lit([], REASON_DTYPE).alias(REASONS_COLUMN)), counts
+    grouped = (
+        pl.concat(pieces)
+        .sort(ROW_COLUMN, "_keel_check")
+        .group_by(ROW_COLUMN, maintain_order=True)
+        .agg(pl.struct("column", "code", "value").alias(REASONS_COLUMN))
+    )
+    rejected = raw.join(grouped, on=ROW_COLUMN, how="left", maintain_order="left")
+    empty = pl.lit([], REASON_DTYPE)
+    return rejected.with_columns(pl.col(REASONS_COLUMN).fill_null(empty)), counts
 
 
 def _usable(check: Check, frame: pl.DataFrame) -> bool:
@@ -340,23 +361,6 @@ def _accepted_exprs(
     exprs = [_value(name).cast(target_dtype(schema.specs[name])).alias(name) for name in parsed]
     exprs.extend(pl.col(name) for name in schema.passthrough if name in chunk.columns)
     return exprs
-
-
-def _reasons_expr(checks: list[Check], raw_schema: pl.Schema) -> pl.Expr:
-    """For each rejected row, the list of {column, code, value} of every failed check."""
-    if not checks:
-        return pl.lit([], REASON_DTYPE).alias(REASONS_COLUMN)
-    items = [
-        pl.when(pl.col(f"_keel_m{i}")).then(
-            pl.struct(
-                column=pl.lit(c.column, pl.String),
-                code=pl.lit(c.code.value, pl.String),
-                value=_raw_text(c.column, raw_schema),
-            )
-        )
-        for i, c in enumerate(checks)
-    ]
-    return pl.concat_list(items).list.drop_nulls().alias(REASONS_COLUMN)
 
 
 def _raw_text(name: str, raw_schema: pl.Schema) -> pl.Expr:
