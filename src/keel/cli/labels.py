@@ -88,7 +88,8 @@ def _report(keel: Keel, before: pl.DataFrame | None, file: Path, reader: Any) ->
         if target in rows.columns
         else rows.clear().select(entity)
     )
-    stored_ids = (labels if labels is not None else incoming).select(pl.col(entity).cast(pl.String))
+    kept = labels if labels is not None else incoming.clear()  # what was stored, not what came
+    stored_ids = kept.select(pl.col(entity).cast(pl.String))
     coverage = label_coverage(
         rows.select(entity), pl.concat([labelled_inline, stored_ids]), entity=entity
     )

@@ -2,8 +2,10 @@
 
 A raw column arrives either as text (CSV read as strings) or typed (Parquet, Arrow). Lossless
 conversions (int32 -> int64, an integral float -> int, a zoned datetime -> UTC) always apply.
-Parsing text into numbers, booleans or datetimes happens only when the column declares
-``coerce: true`` or the caller says the whole batch is text (``from_text=True``): never silently.
+Parsing text into numbers or booleans happens only when the column declares ``coerce: true`` or
+the caller says the whole batch is text (``from_text=True``): never silently. Datetimes are the
+exception: most formats have no time type and carry them as ISO text, so text always parses, and
+a value that does not parse is a ``wrong_type`` row reason.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ def is_castable(dtype: pl.DataType, spec: ColumnSpec, *, from_text: bool) -> boo
     """Whether a raw dtype can be converted to the spec's type at all (else: type changed)."""
     if dtype == pl.Null:
         return True
+    if dtype == pl.String and spec.type is ColumnType.DATETIME:
+        return True  # JSON, CSV and SQLite carry times as ISO text: parsing is not a coercion
     if dtype == pl.String and spec.type not in (ColumnType.STRING, ColumnType.CATEGORY):
         return from_text or spec.coerce
     return _castable_typed(dtype, spec.type)

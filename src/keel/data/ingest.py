@@ -33,7 +33,7 @@ from keel.data.ports import BatchRepo, DatasetRepo, RowStore
 from keel.data.profile import Profile, profile_frame
 from keel.data.profile_merge import merge_profiles
 from keel.data.quarantine import Manifest, StoredPart, quarantined_rows, raw_rows
-from keel.data.reasons import ROW_COLUMN, BatchReason, RowCode
+from keel.data.reasons import REASONS_COLUMN, ROW_COLUMN, BatchReason, RowCode
 from keel.data.row_checks import check_rows
 from keel.data.versions import Batch, BatchKind, BatchStatus, DatasetVersion, Part, version_hash
 from keel.errors import Conflict
@@ -106,7 +106,7 @@ class _Tally:
     parts: list[Part] = field(default_factory=list)
     summary: dict[tuple[str, str], int] = field(default_factory=dict)
     failures: dict[tuple[str, str | None], BatchReason] = field(default_factory=dict)
-    cross_chunk_duplicates: int = 0
+    repeated: list[pl.Series] = field(default_factory=list)
     timestamps: list[pl.Series] = field(default_factory=list)
     profile: Profile | None = None
     schema: dict[str, str] = field(default_factory=dict)
@@ -228,23 +228,64 @@ class Ingestor:
                     check_columns(dict(chunk.frame.schema), self.schema, from_text=chunk.from_text)
                 )
             ids = self._chunk_ids(chunk.frame)
-            known = None
+            known = repeats = None
             if ids is not None:
-                repeats = earlier.seen(ids)
-                tally.cross_chunk_duplicates += int(ids.is_in(repeats.implode()).sum())
-                known = pl.concat([existing.seen(ids), repeats])
+                known, repeats = existing.seen(ids), earlier.seen(ids)
+                if repeats.len():
+                    tally.repeated.append(repeats)
                 earlier.add(ids)
-            self._check_chunk(chunk, tally, known, reference)
+            self._check_chunk(chunk, tally, known, repeats, reference)
             if progress is not None:
                 progress(tally.rows)
+        self._flag_first_occurrences(tally)
         self._batch_checks(tally)
         return tally
+
+    def _flag_first_occurrences(self, tally: _Tally) -> None:
+        """Rows of earlier chunks whose id a later chunk repeated: duplicates too, as they would
+        be had the batch been checked in one piece. Read back from the archived raw parts."""
+        entity = self.schema.entity
+        if not tally.repeated or entity is None:
+            return
+        repeated = pl.concat(tally.repeated).unique().implode()
+        reasons = pl.concat(
+            [self.rows.read(p.digest, columns=[ROW_COLUMN, REASONS_COLUMN]) for p in tally.rejected]
+        )
+        rejected_rows = reasons[ROW_COLUMN].cast(pl.Int64).implode()
+        code = RowCode.DUPLICATE_ID.value
+        flagged = (
+            reasons.filter(
+                pl.col(REASONS_COLUMN)
+                .list.eval(pl.element().struct.field("code") == code)
+                .list.any()
+            )[ROW_COLUMN]
+            .cast(pl.Int64)
+            .implode()
+        )
+        offset = 0
+        for part in tally.raw:
+            frame = self.rows.read(part.digest).with_row_index(ROW_COLUMN, offset=offset)
+            offset += part.rows
+            frame = frame.with_columns(pl.col(ROW_COLUMN).cast(pl.Int64))
+            first = frame.filter(
+                pl.col(entity).cast(pl.String).is_in(repeated) & ~pl.col(ROW_COLUMN).is_in(flagged)
+            )
+            if first.is_empty():
+                continue
+            reason = pl.struct(
+                column=pl.lit(entity), code=pl.lit(code), value=pl.col(entity).cast(pl.String)
+            )
+            first = first.with_columns(pl.concat_list(reason).alias(REASONS_COLUMN))
+            tally.rejected.append(StoredPart(self.rows.write(first), first.height))
+            tally.count({(entity, code): first.height})
+            tally.accepted -= int((~first[ROW_COLUMN].is_in(rejected_rows)).sum())
 
     def _check_chunk(
         self,
         chunk: Chunk,
         tally: _Tally,
         known: pl.Series | None,
+        repeats: pl.Series | None,
         reference: Profile | None,
     ) -> None:
         """Row checks, then the chunk's raw, rejected and accepted parts, profile and stats."""
@@ -254,6 +295,7 @@ class Ingestor:
             self.schema,
             from_text=chunk.from_text,
             existing_ids=known,
+            repeated_ids=repeats,
             chunk_rows=frame.height,
         )
         tally.raw.append(StoredPart(self.rows.archive(frame), frame.height))
@@ -294,10 +336,7 @@ class Ingestor:
         if entity is not None:
             duplicates = tally.summary.get((entity, RowCode.DUPLICATE_ID.value), 0)
             known = tally.summary.get((entity, RowCode.EXISTING_ID.value), 0)
-            moved = tally.cross_chunk_duplicates
-            tally.fail(
-                check_ids(entity, duplicate_rows=duplicates + moved, existing_rows=known - moved)
-            )
+            tally.fail(check_ids(entity, duplicate_rows=duplicates, existing_rows=known))
         if tally.timestamps and self.schema.timestamp is not None:
             stamps = pl.concat(tally.timestamps).alias(self.schema.timestamp)
             tally.fail(

@@ -101,7 +101,10 @@ def _all_reasons(rows: RowStore, manifest: Manifest) -> pl.DataFrame:
     frames = [rows.read(p.digest, columns=[ROW_COLUMN, REASONS_COLUMN]) for p in manifest.rejected]
     if not frames:
         return pl.DataFrame(schema={ROW_COLUMN: pl.Int64, REASONS_COLUMN: REASON_DTYPE})
-    return pl.concat(frames).with_columns(pl.col(ROW_COLUMN).cast(pl.Int64))
+    stacked = pl.concat(frames).with_columns(pl.col(ROW_COLUMN).cast(pl.Int64))
+    # a row can be explained by two parts (its own checks, then a repeat found later)
+    merged = pl.col(REASONS_COLUMN).list.explode(keep_nulls=False, empty_as_null=False)
+    return stacked.group_by(ROW_COLUMN, maintain_order=True).agg(merged)
 
 
 def _tagged(frame: pl.DataFrame, batch_id: str) -> pl.DataFrame:

@@ -83,12 +83,18 @@ def check_rows(
     *,
     from_text: bool = False,
     existing_ids: pl.Series | None = None,
+    repeated_ids: pl.Series | None = None,
     chunk_rows: int = 1_000_000,
     progress: Progress | None = None,
 ) -> RowResult:
-    """Validate every row of ``frame`` against ``schema``; see the module docstring."""
+    """Validate every row of ``frame`` against ``schema``; see the module docstring.
+
+    ``existing_ids`` are already in the dataset (``existing_id``); ``repeated_ids`` arrived
+    earlier in the same batch, in a part validated before this frame (``duplicate_id``).
+    """
     parsed = parse_all(frame, schema, from_text=from_text)
-    wide = frame.with_columns(_global_masks(frame, schema, parsed, existing_ids))
+    masks = _global_masks(frame, schema, parsed, existing_ids, repeated_ids)
+    wide = frame.with_columns(masks)
     checks = [c for c in build_checks(frame, schema, parsed) if _usable(c, wide)]
     plan = _plan(frame, schema, parsed, checks)
     parts: list[_Part] = []
@@ -120,13 +126,17 @@ def _global_masks(
     schema: DataSchema,
     parsed: dict[str, Parsed],
     existing_ids: pl.Series | None,
+    repeated_ids: pl.Series | None = None,
 ) -> list[pl.Series]:
     """Duplicate and known-id masks, computed over the whole batch before chunking."""
     masks: list[pl.Series] = []
+    entity = schema.entity
     for name in _unique_columns(frame, schema):
         value = parsed[name].value if name in parsed else pl.col(name)
-        masks.append(duplicated(frame.select(value).to_series()).alias(_GLOBAL + name))
-    entity = schema.entity
+        mask = duplicated(frame.select(value).to_series())
+        if name == entity and repeated_ids is not None and len(repeated_ids) > 0:
+            mask = mask | frame.select(_known(value, repeated_ids)).to_series()
+        masks.append(mask.alias(_GLOBAL + name))
     if entity in frame.columns and existing_ids is not None and len(existing_ids) > 0:
         value = parsed[entity].value if entity in parsed else pl.col(entity)
         known = frame.select(_known(value, existing_ids)).to_series()

@@ -115,7 +115,7 @@ def _csv_header(path: Path) -> list[str]:
 def _parquet_chunks(path: Path) -> Iterator[pl.DataFrame]:
     parquet = _guarded_call(path, lambda: pq.ParquetFile(path))
     batches = parquet.iter_batches(batch_size=262_144)
-    yield from _guarded(path, lambda: _BatchIterator(batches))
+    yield from _guarded(path, lambda: _BatchIterator(batches, parquet.schema_arrow))
 
 
 def _jsonl_chunks(path: Path) -> Iterator[pl.DataFrame]:
@@ -126,26 +126,36 @@ def _jsonl_chunks(path: Path) -> Iterator[pl.DataFrame]:
 class _BatchIterator:
     """Gives a plain iterator of record batches the ``read_next_batch`` shape of the readers."""
 
-    def __init__(self, batches: Iterator[pa.RecordBatch]) -> None:
+    def __init__(self, batches: Iterator[pa.RecordBatch], schema: pa.Schema) -> None:
         self.batches = batches
+        self.schema = schema
 
     def read_next_batch(self) -> pa.RecordBatch:
         return next(self.batches)
 
 
 def _guarded(path: Path, open_reader: Any) -> Iterator[pl.DataFrame]:
-    """Stream record batches, turning parse errors into one clear ``InvalidInput``."""
+    """Stream record batches, turning parse errors into one clear ``InvalidInput``.
+
+    A file with a header but no rows yields one empty frame, so its columns are still checked.
+    """
     reader = _guarded_call(path, open_reader)
+    rows = 0
     while True:
         try:
             batch = reader.read_next_batch()
         except StopIteration:
-            return
+            break
         except (pa.ArrowInvalid, OSError) as exc:
             raise _unreadable(path, exc) from exc
         frame = pl.from_arrow(batch)
         if isinstance(frame, pl.DataFrame) and frame.height:
+            rows += frame.height
             yield frame
+    if rows == 0:
+        empty = pl.from_arrow(reader.schema.empty_table())
+        if isinstance(empty, pl.DataFrame) and empty.width:
+            yield empty
 
 
 def _guarded_call(path: Path, call: Any) -> Any:
@@ -169,6 +179,9 @@ def _rechunk(frames: Iterator[pl.DataFrame], chunk_rows: int) -> Iterator[pl.Dat
     pending: list[pl.DataFrame] = []
     size = 0
     for frame in frames:
+        if frame.height == 0:
+            yield frame  # a header without rows: passed on so its columns are checked
+            continue
         pending.append(frame)
         size += frame.height
         while size >= chunk_rows:
