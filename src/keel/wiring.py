@@ -7,18 +7,28 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
 
 from keel.config import ProjectFile, Settings, load_project, load_yaml
 from keel.data.contract import ColumnSpec, ColumnType, Contract, DataSchema
 from keel.data.ingest import Ingestor
-from keel.errors import ConfigError
+from keel.data.row_checks import check_rows
+from keel.errors import ConfigError, InvalidInput
+from keel.features import FeatureSpec
 from keel.identity.actor import Actor, require_role
 from keel.identity.roles import Role
 from keel.identity.service import resolve_actor
+from keel.provenance import current_environment
 from keel.store.blob import ContentAddressedStore, open_blob_store
+from keel.store.sources import open_source
 from keel.store.sql import Database, SqlUnit
 from keel.store.sql.schema import check_schema
 from keel.store.tables import BlobRowStore
+
+if TYPE_CHECKING:  # the training stack (LightGBM, scikit-learn) loads only when a command trains
+    from keel.training.service import Recipe, Trainer
 from keel.types import utcnow
 
 
@@ -105,6 +115,57 @@ class Keel:
             clock=utcnow,
             new_id=lambda: f"b-{secrets.token_hex(6)}",
         )
+
+    def trainer(self, recipe: Recipe | None = None) -> Trainer:
+        """The training service, with keel.yaml's recipe unless one is given (to reproduce)."""
+        from keel.training.service import Target, Trainer  # noqa: PLC0415 - see TYPE_CHECKING
+        from keel.training.spec import BenchmarkSpec, parse_section  # noqa: PLC0415
+
+        project = self.project
+        return Trainer(
+            project=project.name,
+            dataset=self.dataset,
+            labels_dataset=self.labels_dataset,
+            schema=self.data_schema(),
+            target=Target(project.target.column, project.target.kind, project.target.positive),
+            recipe=recipe or self.recipe(),
+            benchmark=parse_section(BenchmarkSpec, project.benchmark.model_dump(), "benchmark"),
+            limitations=tuple(project.limitations),
+            rows=self.rows,
+            artifacts=self.blobs,
+            write=self.unit,
+            read=self.reader,
+            clock=utcnow,
+            environment=current_environment(self.settings.project_dir),
+            read_file=self._read_project_file,
+        )
+
+    def recipe(self) -> Recipe:
+        """The model and feature sections of keel.yaml."""
+        from keel.training.service import Recipe  # noqa: PLC0415 - see TYPE_CHECKING
+        from keel.training.spec import ModelSpec, parse_section  # noqa: PLC0415
+
+        return Recipe(
+            model=parse_section(ModelSpec, self.project.model.model_dump(), "model"),
+            features=FeatureSpec.parse(self.project.features.model_dump()),
+        )
+
+    def _read_project_file(self, relative: str) -> pl.DataFrame:
+        """A data file inside the project (a golden benchmark set), typed by the contract."""
+        folder = self.settings.project_dir.resolve()
+        path = (folder / relative).resolve()
+        if not path.is_relative_to(folder):
+            raise InvalidInput(f"{relative!r} is outside the project folder", path="file")
+        source = open_source(path)
+        frame = pl.concat(list(source.chunks(1_000_000)), how="vertical_relaxed")
+        checked = check_rows(frame, self.data_schema(), from_text=source.from_text)
+        if checked.rejected.height:
+            raise InvalidInput(
+                f"{relative}: {checked.rejected.height} rows fail the contract",
+                path="file",
+                hint="a benchmark file must pass the same contract as the data",
+            )
+        return checked.accepted
 
     def close(self) -> None:
         self.db.dispose()

@@ -11,7 +11,19 @@ import typer
 from rich.markup import escape
 
 from keel import __version__
-from keel.cli import audit, contract, data, db, demo, labels, project, quarantine, simulate, users
+from keel.cli import (
+    audit,
+    contract,
+    data,
+    db,
+    demo,
+    labels,
+    project,
+    quarantine,
+    simulate,
+    train,
+    users,
+)
 from keel.cli.context import options
 from keel.cli.errors import exit_code
 from keel.cli.output import errors
@@ -37,6 +49,11 @@ app.add_typer(data.app, name="data")
 app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(labels.app, name="labels")
 app.command()(simulate.simulate)
+app.command()(train.train)
+app.add_typer(train.app, name="runs")
+app.command()(train.reproduce)
+app.command()(train.explain)
+app.command()(train.tune)
 
 
 def _version(value: bool) -> None:

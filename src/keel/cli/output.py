@@ -52,7 +52,7 @@ def field_list(pairs: Iterable[tuple[str, Any]]) -> None:
 
 @contextmanager
 def row_progress(
-    title: str, total: int | None, *, quiet: bool = False
+    title: str, total: int | None, *, quiet: bool = False, unit: str = "rows"
 ) -> Iterator[Callable[[int], None]]:
     """A Rich progress bar over rows (a spinner when the total is unknown); yields an updater."""
     if quiet:
@@ -62,7 +62,7 @@ def row_progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:,.0f} rows"),
+        TextColumn("{task.completed:,.0f} " + unit),
         TimeElapsedColumn(),
     ]
     with Progress(*columns, console=errors, transient=True) as bar:

@@ -15,7 +15,6 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import rankdata
 
 from keel.errors import InvalidInput
 from keel.evaluation._arrays import check_labels, check_pair
@@ -36,3 +35,13 @@ def delong_auc_se(y_true: npt.ArrayLike, y_score: npt.ArrayLike) -> float:
     v10 = (ranks[positive] - rankdata(s[positive])) / n
     v01 = 1.0 - (ranks[~positive] - rankdata(s[~positive])) / m
     return math.sqrt(float(np.var(v10, ddof=1)) / m + float(np.var(v01, ddof=1)) / n)
+
+
+def rankdata(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """1-based ranks, ties sharing their average rank (``scipy.stats.rankdata``'s default).
+
+    Written out here because importing ``scipy.stats`` costs most of a second at start-up.
+    """
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return np.asarray((ends - (counts - 1) / 2.0)[inverse], dtype=np.float64)

@@ -91,3 +91,40 @@ dataset_versions = sa.Table(
     # one child per parent: history is a line, never a fork
     sa.UniqueConstraint("dataset", "parent", name="uq_dataset_versions_parent"),
 )
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("project", sa.String(63), nullable=False, index=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("data_version", sa.Integer, nullable=False),
+    sa.Column("labels_version", sa.Integer, nullable=True),
+    sa.Column("seed", sa.BigInteger, nullable=False),
+    sa.Column("params", sa.Text, nullable=False),  # JSON
+    sa.Column("environment", sa.Text, nullable=False),  # JSON
+    sa.Column("metrics", sa.Text, nullable=False),  # JSON
+    sa.Column("artifacts", sa.Text, nullable=False),  # JSON: name -> sha256
+    sa.Column("model_sha256", sa.String(64), nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("logs", sa.Text, nullable=False),
+    sa.Column("parent", sa.String(16), nullable=True),
+    sa.Column("tags", sa.Text, nullable=False),  # JSON list
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.UniqueConstraint("project", "seq", name="uq_runs_project_seq"),
+)
+
+benchmark_sets = sa.Table(
+    "benchmark_sets",
+    metadata,
+    sa.Column("project", sa.String(63), primary_key=True),
+    sa.Column("name", sa.String(63), primary_key=True),
+    sa.Column("definition", sa.Text, nullable=False),  # JSON
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("data_version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

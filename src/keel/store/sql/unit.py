@@ -6,6 +6,7 @@ from sqlalchemy.engine import Connection
 
 from keel.store.sql.audit_repo import SqlAuditLog
 from keel.store.sql.data_repo import SqlBatchRepo, SqlDatasetRepo
+from keel.store.sql.run_repo import SqlBenchmarkRepo, SqlRunRepo
 from keel.store.sql.user_repo import SqlUserRepo
 
 
@@ -22,3 +23,5 @@ class SqlUnit:
         self.users = SqlUserRepo(conn)
         self.batches = SqlBatchRepo(conn)
         self.datasets = SqlDatasetRepo(conn)
+        self.runs = SqlRunRepo(conn)
+        self.benchmarks = SqlBenchmarkRepo(conn)

@@ -1,0 +1,117 @@
+"""LightGBM for binary classification and regression, deterministic and stored as its own text.
+
+Determinism: ``deterministic``, ``force_row_wise``, a fixed thread count and every seed derived
+from the run's seed, so that the same data, parameters and seed give a byte-identical model text.
+Explanations are LightGBM's own TreeSHAP (``pred_contrib``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Self
+
+import lightgbm as lgb
+import numpy as np
+
+from keel.errors import InvalidInput
+from keel.features.errors import NotFittedError
+from keel.models.estimator import F64, ModelKind, Task, check_matrix
+
+DEFAULTS: dict[str, Any] = {
+    "learning_rate": 0.05,
+    "num_leaves": 31,
+    "n_estimators": 400,
+    "min_child_samples": 20,
+    "feature_fraction": 1.0,
+    "bagging_fraction": 1.0,
+    "bagging_freq": 0,
+    "lambda_l2": 0.0,
+    "max_bin": 255,
+    "num_threads": 2,
+}
+"""Parameters Keel sets unless keel.yaml says otherwise; a run records the merged set."""
+
+_FIXED = {"deterministic": True, "force_row_wise": True, "verbosity": -1}
+
+
+class LightGBMEstimator:
+    """Gradient-boosted trees; ``params`` are LightGBM's, ``n_estimators`` is the round count."""
+
+    kind: ModelKind = "lightgbm"
+
+    def __init__(self, *, task: Task, params: dict[str, Any], seed: int) -> None:
+        self.task = task
+        self.params = params
+        self.seed = seed
+        self.booster_: lgb.Booster | None = None
+
+    def get_params(self) -> dict[str, Any]:
+        return {**DEFAULTS, **self.params, "seed": self.seed}
+
+    def _train_params(self) -> tuple[dict[str, Any], int]:
+        merged = self.get_params()
+        rounds = int(merged.pop("n_estimators"))
+        if rounds < 1:
+            raise InvalidInput(
+                f"n_estimators must be at least 1; got {rounds}", path="model.params"
+            )
+        objective = "binary" if self.task == "binary" else "regression"
+        return {**merged, **_FIXED, "objective": objective}, rounds
+
+    def fit(self, x: F64, y: F64, *, names: Sequence[str], categorical: Sequence[int] = ()) -> Self:
+        check_matrix(x, y)
+        params, rounds = self._train_params()
+        data = lgb.Dataset(
+            x,
+            label=y,
+            feature_name=[_safe_name(n) for n in names],
+            categorical_feature=list(categorical),
+            free_raw_data=True,
+            params={"max_bin": params["max_bin"], "verbosity": -1},
+        )
+        try:
+            self.booster_ = lgb.train(params, data, num_boost_round=rounds)
+        except lgb.basic.LightGBMError as exc:
+            raise InvalidInput(
+                f"LightGBM refused the parameters: {exc}", path="model.params"
+            ) from exc
+        return self
+
+    def _booster(self) -> lgb.Booster:
+        if self.booster_ is None:
+            raise NotFittedError("LightGBMEstimator")
+        return self.booster_
+
+    def predict(self, x: F64) -> F64:
+        check_matrix(x)
+        return np.asarray(self._booster().predict(x, num_threads=1), dtype=np.float64)
+
+    def contributions(self, x: F64) -> F64:
+        check_matrix(x)
+        raw = self._booster().predict(x, pred_contrib=True, num_threads=1)
+        return np.asarray(raw, dtype=np.float64)
+
+    def importance(self) -> F64:
+        gains = self._booster().feature_importance(importance_type="gain")
+        return np.asarray(gains, dtype=np.float64)
+
+    def to_bytes(self) -> bytes:
+        return self._booster().model_to_string().encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, task: Task) -> Self:
+        """Load LightGBM model text (checked against its sha256 by the caller's store)."""
+        try:
+            booster = lgb.Booster(model_str=data.decode("utf-8"))
+        except (UnicodeDecodeError, lgb.basic.LightGBMError) as exc:
+            raise InvalidInput(
+                "the stored LightGBM model text does not load", path="model"
+            ) from exc
+        estimator = cls(task=task, params={}, seed=0)
+        estimator.booster_ = booster
+        return estimator
+
+
+def _safe_name(name: str) -> str:
+    """LightGBM refuses some characters in feature names (JSON specials)."""
+    return "".join(c if c.isalnum() or c in "_-." else "_" for c in name)

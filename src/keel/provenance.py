@@ -1,0 +1,60 @@
+"""Where a run's code and libraries came from: the git commit and the installed package set.
+
+Read at the edge (it runs ``git`` and reads package metadata), then passed inward as plain values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import shutil
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+from keel import __version__
+from keel.training.runs import Environment
+
+
+def current_environment(project_dir: Path) -> Environment:
+    commit, dirty = _git_state(project_dir)
+    return Environment(
+        code_version=commit,
+        code_dirty=dirty,
+        packages_sha256=packages_sha256(),
+        python=platform.python_version(),
+        keel_version=__version__,
+    )
+
+
+def packages_sha256() -> str:
+    """sha256 over the sorted 'name==version' lines of every installed distribution."""
+    lines = sorted(
+        {f"{(d.metadata['Name'] or '').lower()}=={d.version}" for d in metadata.distributions()}
+    )
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def _git_state(folder: Path) -> tuple[str | None, bool]:
+    """(commit sha, has uncommitted changes) of the repository holding ``folder``, if any."""
+    git = shutil.which("git")
+    if git is None:
+        return None, False
+    try:
+        sha = subprocess.run(  # noqa: S603 - git, resolved on PATH, with fixed arguments
+            [git, "-C", str(folder), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        status = subprocess.run(  # noqa: S603
+            [git, "-C", str(folder), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+    except (subprocess.SubprocessError, OSError):
+        return None, False
+    return sha or None, bool(status.strip())

@@ -1,0 +1,395 @@
+"""Train one model: pinned data, frozen benchmarks, one pipeline, a recorded and reproducible run.
+
+A run is inserted as ``running`` before any work and finished as ``succeeded`` or ``failed`` (with
+the error) in its own transaction, so a crash never leaves a run that claims success, and an
+interrupted one says so the next time anyone looks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import partial
+from typing import Any, Protocol
+
+import numpy as np
+import polars as pl
+
+from keel.audit.ports import AuditLog
+from keel.data.contract import DataSchema
+from keel.data.ingest import iter_version
+from keel.data.ports import DatasetRepo, RowStore
+from keel.data.versions import DatasetVersion
+from keel.errors import InvalidInput, KeelError, NotFound
+from keel.evaluation import MetricParams, calibration_curve, evaluate, slice_metrics
+from keel.features import FeaturePipeline, FeatureSpec, feature_columns
+from keel.models.bundle import ModelBundle
+from keel.models.calibration import Calibrator
+from keel.models.estimator import Task
+from keel.models.factory import make_estimator
+from keel.models.ports import ArtifactStore
+from keel.training.benchmarks import FileReader, cut, freeze_or_load, where_filter
+from keel.training.card import render_card
+from keel.training.ports import BenchmarkRepo, RunRepo
+from keel.training.runs import Environment, Run, RunStatus
+from keel.training.spec import BenchmarkSpec, ModelSpec, default_metrics
+
+Say = Callable[[str], None]
+"""Progress: called with a short description of the step starting now."""
+
+
+class TrainingUnit(Protocol):
+    @property
+    def runs(self) -> RunRepo: ...
+
+    @property
+    def benchmarks(self) -> BenchmarkRepo: ...
+
+    @property
+    def datasets(self) -> DatasetRepo: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+
+UnitFactory = Callable[[], AbstractContextManager[TrainingUnit]]
+
+
+@dataclass(frozen=True)
+class Target:
+    column: str
+    task: Task
+    positive: object = 1
+
+    def labels(self, values: pl.Series) -> np.ndarray:
+        """0/1 for binary (equal to ``positive``), floats for regression."""
+        if self.task == "regression":
+            return values.cast(pl.Float64).to_numpy()
+        positive = (
+            str(self.positive).lower() if isinstance(self.positive, bool) else str(self.positive)
+        )
+        return (values.cast(pl.String) == positive).cast(pl.Float64).to_numpy()
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    actor: str
+    data_version: int | None = None
+    labels_version: int | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    parent: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything besides data that decides the model; a run stores it to be reproduced."""
+
+    model: ModelSpec
+    features: FeatureSpec
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.model_dump(mode="json"),
+            "features": self.features.model_dump(mode="json"),
+        }
+
+    @classmethod
+    def from_dict(cls, body: Mapping[str, Any]) -> Recipe:
+        return cls(
+            ModelSpec.model_validate(body["model"]), FeatureSpec.model_validate(body["features"])
+        )
+
+
+@dataclass
+class Trainer:
+    """Trains models of one project."""
+
+    project: str
+    dataset: str
+    labels_dataset: str
+    schema: DataSchema
+    target: Target
+    recipe: Recipe
+    benchmark: BenchmarkSpec
+    limitations: tuple[str, ...]
+    rows: RowStore
+    artifacts: ArtifactStore
+    write: UnitFactory
+    read: UnitFactory
+    clock: Callable[[], datetime]
+    environment: Environment
+    read_file: FileReader
+
+    def train(self, request: TrainRequest, *, say: Say | None = None) -> Run:
+        """Train, evaluate and store one model; the run is recorded whatever happens."""
+        tell = say or (lambda _step: None)
+        recipe = self._recipe(request)
+        run = self._start(request, recipe)
+        log: list[str] = []
+        try:
+            finished = self._fit(run, recipe, tell, log)
+        except BaseException as error:
+            self._fail(run, error, log)
+            raise
+        return finished
+
+    def _recipe(self, request: TrainRequest) -> Recipe:
+        model = self.recipe.model
+        params = {**model.params, **request.params}
+        seed = request.seed if request.seed is not None else model.seed
+        return replace(self.recipe, model=model.model_copy(update={"params": params, "seed": seed}))
+
+    def _start(self, request: TrainRequest, recipe: Recipe) -> Run:
+        with self.read() as unit:
+            version = self._data_version(unit.datasets, request.data_version)
+            labels = self._labels_version(unit.datasets, request.labels_version)
+        with self.write() as unit:
+            run = Run(
+                id=unit.runs.next_id(self.project),
+                project=self.project,
+                status=RunStatus.RUNNING,
+                data_version=version.version,
+                labels_version=labels.version if labels else None,
+                seed=recipe.model.seed,
+                params=recipe.to_dict(),
+                environment=self.environment,
+                started_at=self.clock(),
+                actor=request.actor,
+                parent=request.parent,
+                tags=request.tags,
+            )
+            unit.runs.add(run)
+        return run
+
+    def _data_version(self, datasets: DatasetRepo, number: int | None) -> DatasetVersion:
+        if number is not None:
+            return datasets.get(self.dataset, number)
+        latest = datasets.latest(self.dataset)
+        if latest is None:
+            raise NotFound(
+                "dataset",
+                self.dataset,
+                message=f"dataset '{self.dataset}' has no version to train on",
+                hint="ingest data first: keel ingest FILE",
+            )
+        return latest
+
+    def _labels_version(self, datasets: DatasetRepo, number: int | None) -> DatasetVersion | None:
+        if number is not None:
+            return datasets.get(self.labels_dataset, number)
+        return datasets.latest(self.labels_dataset)
+
+    def _fit(self, run: Run, recipe: Recipe, tell: Say, log: list[str]) -> Run:
+        tell("reading data")
+        frame = self._labelled(run, log)
+        tell("freezing benchmark sets")
+        sets = self._benchmarks(frame, run)
+        pool = self._training_pool(frame, sets, recipe, log)
+        tell(f"training {recipe.model.kind} on {pool.height:,} rows")
+        bundle = self._train_bundle(pool, recipe, log)
+        tell("evaluating on the benchmark sets")
+        metrics = self._evaluate(bundle, sets)
+        tell("storing the model and its card")
+        model_sha = bundle.save(self.artifacts)
+        finished = replace(
+            run,
+            status=RunStatus.SUCCEEDED,
+            finished_at=self.clock(),
+            metrics=metrics,
+            model_sha256=model_sha,
+            logs="\n".join(log),
+        )
+        card = render_card(finished, self.limitations, self.dataset)
+        artifacts = {
+            "model": model_sha,
+            "card.md": self.artifacts.put(card.markdown.encode()),
+            "card.html": self.artifacts.put(card.html.encode()),
+        }
+        finished = replace(finished, artifacts=artifacts)
+        with self.write() as unit:
+            unit.runs.finish(finished)
+            unit.audit.append(
+                actor=run.actor,
+                action="training.run",
+                subject=f"run:{run.id}",
+                details={
+                    "data_version": run.data_version,
+                    "labels_version": run.labels_version,
+                    "model_sha256": model_sha,
+                    "kind": recipe.model.kind,
+                    "seed": run.seed,
+                    "parent": run.parent,
+                },
+            )
+        return finished
+
+    def _fail(self, run: Run, error: BaseException, log: list[str]) -> None:
+        message = (
+            error.message if isinstance(error, KeelError) else f"{type(error).__name__}: {error}"
+        )
+        failed = replace(
+            run,
+            status=RunStatus.FAILED,
+            finished_at=self.clock(),
+            error=message,
+            logs="\n".join(log),
+        )
+        with self.write() as unit:
+            unit.runs.finish(failed)
+            unit.audit.append(
+                actor=run.actor,
+                action="training.run.failed",
+                subject=f"run:{run.id}",
+                details={"error": message[:500]},
+            )
+
+    def _labelled(self, run: Run, log: list[str]) -> pl.DataFrame:
+        """The data version joined with the labels that arrived later; unlabelled rows dropped."""
+        with self.read() as unit:
+            version = unit.datasets.get(self.dataset, run.data_version)
+            labels = (
+                unit.datasets.get(self.labels_dataset, run.labels_version)
+                if run.labels_version
+                else None
+            )
+        frame = _concat(iter_version(self.rows, version))
+        entity, column = self.schema.entity, self.target.column
+        if labels is not None and entity is not None:
+            late = _concat(iter_version(self.rows, labels, columns=[entity, column]))
+            late = late.rename({column: "_keel_label"})
+            frame = frame.join(late, on=entity, how="left", maintain_order="left")
+            base = pl.col(column) if column in frame.columns else pl.lit(None)
+            frame = frame.with_columns(
+                base.cast(pl.String).fill_null(pl.col("_keel_label").cast(pl.String)).alias(column)
+            ).drop("_keel_label")
+        if column not in frame.columns:
+            raise InvalidInput(
+                f"no labels: column '{column}' is in neither the data nor the labels",
+                path="target.column",
+                hint="ingest labels with 'keel labels ingest FILE'",
+            )
+        labelled = frame.filter(pl.col(column).is_not_null())
+        log.append(
+            f"data v{version.version}: {frame.height} rows, {labelled.height} labelled"
+            + (f" (labels v{labels.version})" if labels else "")
+        )
+        if labelled.is_empty():
+            raise InvalidInput("no labelled rows to train on", path="target.column")
+        return labelled
+
+    def _benchmarks(self, frame: pl.DataFrame, run: Run) -> dict[str, pl.DataFrame]:
+        sets: dict[str, pl.DataFrame] = {}
+        with self.write() as unit:
+            for name, spec in self.benchmark.sets.items():
+                _, rows = freeze_or_load(
+                    unit.benchmarks,
+                    self.rows,
+                    project=self.project,
+                    name=name,
+                    spec=spec,
+                    make=partial(
+                        cut,
+                        name,
+                        spec,
+                        frame,
+                        timestamp=self.schema.timestamp,
+                        seed=run.seed,
+                        read_file=self.read_file,
+                    ),
+                    data_version=run.data_version,
+                    now=self.clock(),
+                )
+                sets[name] = rows
+        return sets
+
+    def _training_pool(
+        self, frame: pl.DataFrame, sets: Mapping[str, pl.DataFrame], recipe: Recipe, log: list[str]
+    ) -> pl.DataFrame:
+        """Labelled rows minus every benchmark row (by entity id), minus the train filter."""
+        pool = frame
+        entity = self.schema.entity
+        if entity is not None:
+            held = [s[entity].cast(pl.String) for s in sets.values() if entity in s.columns]
+            if held:
+                pool = pool.filter(~pl.col(entity).cast(pl.String).is_in(pl.concat(held).implode()))
+        if recipe.model.train is not None:
+            pool = where_filter(pool, recipe.model.train.where, path="model.train.where")
+        log.append(f"training pool: {pool.height} rows after removing benchmark rows")
+        if pool.height < 10:
+            raise InvalidInput(
+                f"only {pool.height} labelled rows are left to train on after the benchmark sets",
+                path="benchmark.sets",
+            )
+        return pool
+
+    def _train_bundle(self, pool: pl.DataFrame, recipe: Recipe, log: list[str]) -> ModelBundle:
+        model = recipe.model
+        order = np.random.default_rng(model.seed).permutation(pool.height)
+        n_cal = int(pool.height * model.calibration_fraction) if self.target.task == "binary" else 0
+        cal_rows, fit_rows = np.sort(order[:n_cal]), np.sort(order[n_cal:])
+        train, calibration = pool[fit_rows], pool[cal_rows]
+        columns = feature_columns(self.schema, recipe.features)
+        pipeline = FeaturePipeline(spec=recipe.features, columns=columns, model_kind=model.kind)
+        matrix = pipeline.fit_transform(train)
+        estimator = make_estimator(model.kind, self.target.task, model.params, seed=model.seed)
+        y = self.target.labels(train[self.target.column])
+        estimator.fit(matrix.values, y, names=matrix.names, categorical=matrix.categorical)
+        calibrator = Calibrator(method=model.calibration if n_cal else "none")
+        if n_cal:
+            raw = estimator.predict(pipeline.transform(calibration).values)
+            calibrator.fit(raw, self.target.labels(calibration[self.target.column]))
+        log.append(f"fit on {train.height} rows, calibrated ({calibrator.method}) on {n_cal} rows")
+        signature = dict(columns)
+        return ModelBundle(self.target.task, pipeline, estimator, calibrator, signature)
+
+    def _evaluate(self, bundle: ModelBundle, sets: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
+        names = self.benchmark.metrics or default_metrics(self.target.task)
+        params = MetricParams(threshold=self.benchmark.threshold)
+        results: dict[str, Any] = {"benchmarks": {}, "slices": {}, "importance": {}}
+        for name, frame in sets.items():
+            labelled = frame.filter(pl.col(self.target.column).is_not_null())
+            y = self.target.labels(labelled[self.target.column])
+            scores = bundle.score(labelled)
+            estimates = evaluate(
+                y,
+                scores,
+                names,
+                params=params,
+                resamples=self.benchmark.resamples,
+                confidence=self.benchmark.confidence,
+                seed=0,
+            )
+            results["benchmarks"][name] = {m: e.to_dict() for m, e in estimates.items()}
+            groups = {
+                c: labelled[c].cast(pl.String).fill_null("(missing)").to_numpy()
+                for c in self.benchmark.slices
+                if c in labelled.columns
+            }
+            if groups:
+                found = slice_metrics(y, scores, groups, names, params=params, resamples=200)
+                results["slices"][name] = [s.to_dict() for s in found]
+            if self.target.task == "binary":
+                results.setdefault("calibration", {})[name] = calibration_points(y, scores)
+        first = next(iter(sets.values()))
+        explained = bundle.explain(first.head(500))
+        results["importance"] = {
+            "gain": bundle.importance(),
+            "mean_abs_contribution": {
+                c: float(np.abs(explained.values[:, i]).mean())
+                for i, c in enumerate(explained.columns)
+            },
+        }
+        return results
+
+
+def calibration_points(y: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
+    """Mean predicted vs observed rate in ten equal-width bins (for the card's plot)."""
+    return calibration_curve(y, scores, bins=10).to_dict()
+
+
+def _concat(frames: Iterator[pl.DataFrame]) -> pl.DataFrame:
+    return pl.concat(list(frames), how="diagonal_relaxed")
