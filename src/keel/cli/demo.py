@@ -33,6 +33,7 @@ class DemoRun:
 
     directory: Path
     keel: Keel | None = None
+    trained: str = ""
     summary: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -127,6 +128,49 @@ def step_versions(run: DemoRun) -> str:
     return f"{len(versions)} immutable versions of {keel.dataset}"
 
 
+def step_train(run: DemoRun) -> str:
+    from keel.training.service import TrainRequest  # noqa: PLC0415 - the training stack is heavy
+
+    keel = run.project
+    trained = keel.trainer().train(TrainRequest(actor=keel.actor().name))
+    holdout = trained.metrics["benchmarks"]["holdout"]
+    for metric in ("roc_auc", "log_loss", "ece"):
+        estimate = holdout[metric]
+        run.summary.append(
+            (
+                f"holdout {metric}",
+                f"{estimate['value']:.3f} [{estimate['low']:.3f}, {estimate['high']:.3f}]",
+            )
+        )
+    run.trained = trained.id
+    return (
+        f"run {trained.id} on data v{trained.data_version}: roc_auc "
+        f"{holdout['roc_auc']['value']:.3f} on {holdout['roc_auc']['n']:,} frozen holdout rows"
+    )
+
+
+def step_reproduce(run: DemoRun) -> str:
+    from keel.training.service import Recipe, TrainRequest  # noqa: PLC0415
+
+    keel = run.project
+    with keel.reader() as unit:
+        original = unit.runs.get(run.trained)
+    again = keel.trainer(Recipe.from_dict(original.params)).train(
+        TrainRequest(
+            actor=keel.actor().name,
+            data_version=original.data_version,
+            labels_version=original.labels_version,
+            seed=original.seed,
+            parent=original.id,
+        )
+    )
+    same = again.model_sha256 == original.model_sha256
+    run.summary.append(("reproduced", "byte-identical model" if same else "DIFFERENT model"))
+    if not same:
+        raise RuntimeError(f"run {original.id} did not reproduce")
+    return f"{again.id} retrained {original.id}: model sha256 {(again.model_sha256 or '')[:12]}… identical"
+
+
 def step_audit(run: DemoRun) -> str:
     with run.project.reader() as unit:
         report = verify_chain(unit.audit.scan(), unit.audit.head())
@@ -143,6 +187,8 @@ STEPS: list[tuple[str, Callable[[DemoRun], str]]] = [
     ("ingest each month against the contract", step_ingest),
     ("ingest the late labels", step_labels),
     ("list the dataset versions", step_versions),
+    ("train and evaluate on the frozen holdout", step_train),
+    ("reproduce the run", step_reproduce),
     ("verify the audit trail", step_audit),
 ]
 
