@@ -168,7 +168,8 @@ def step_reproduce(run: DemoRun) -> str:
     run.summary.append(("reproduced", "byte-identical model" if same else "DIFFERENT model"))
     if not same:
         raise RuntimeError(f"run {original.id} did not reproduce")
-    return f"{again.id} retrained {original.id}: model sha256 {(again.model_sha256 or '')[:12]}… identical"
+    checksum = (again.model_sha256 or "")[:12]
+    return f"{again.id} retrained {original.id}: model sha256 {checksum}… identical"
 
 
 def step_audit(run: DemoRun) -> str:
