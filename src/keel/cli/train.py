@@ -338,7 +338,13 @@ def explain(
 
 def _rows_to_explain(keel: Keel, version: Any, file: Path | None, rows: int) -> pl.DataFrame:
     if file is None:
-        return next(iter_version(keel.rows, version)).head(rows)
+        frames, taken = [], 0
+        for part in iter_version(keel.rows, version):
+            frames.append(part.head(rows - taken))
+            taken += frames[-1].height
+            if taken >= rows:
+                break
+        return pl.concat(frames, how="diagonal_relaxed")
     source = open_source(file)
     frame = next(iter(source.chunks(rows))).head(rows)
     checked = check_rows(frame, keel.data_schema(), from_text=source.from_text)

@@ -7,7 +7,12 @@ Explanations are LightGBM's own TreeSHAP (``pred_contrib``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Self
 
 import lightgbm as lgb
@@ -32,6 +37,44 @@ DEFAULTS: dict[str, Any] = {
 """Parameters Keel sets unless keel.yaml says otherwise; a run records the merged set."""
 
 _FIXED = {"deterministic": True, "force_row_wise": True, "verbosity": -1}
+_SOURCE_LOCATION = re.compile(r"\s+at \S+, line \d+\s*\.?")
+
+
+class _Silent:
+    """LightGBM logs through Python; Keel reports its errors itself, as one clear line."""
+
+    def info(self, message: str) -> None:
+        del message
+
+    def warning(self, message: str) -> None:
+        del message
+
+
+lgb.register_logger(_Silent())
+
+
+@contextmanager
+def _native_fatal_quieted() -> Iterator[None]:
+    """LightGBM's C++ core prints '[LightGBM] [Fatal] ...' to the stderr file descriptor before
+    raising; Keel reports the same error as one line, so that copy is dropped. Anything else
+    written to stderr meanwhile is passed on afterwards."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [
+                line
+                for line in captured.read().decode(errors="replace").splitlines(keepends=True)
+                if not line.startswith("[LightGBM]")
+            ]
+            if kept:
+                sys.stderr.write("".join(kept))
 
 
 class LightGBMEstimator:
@@ -70,10 +113,12 @@ class LightGBMEstimator:
             params={"max_bin": params["max_bin"], "verbosity": -1},
         )
         try:
-            self.booster_ = lgb.train(params, data, num_boost_round=rounds)
+            with _native_fatal_quieted():  # the Dataset is built here too, lazily
+                self.booster_ = lgb.train(params, data, num_boost_round=rounds)
         except lgb.basic.LightGBMError as exc:
+            reason = _SOURCE_LOCATION.sub("", str(exc).strip().splitlines()[0])
             raise InvalidInput(
-                f"LightGBM refused the parameters: {exc}", path="model.params"
+                f"LightGBM refused the parameters: {reason}", path="model.params"
             ) from exc
         return self
 

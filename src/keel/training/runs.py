@@ -90,6 +90,7 @@ class Run:
             "artifacts": self.artifacts,
             "model_sha256": self.model_sha256,
             "error": self.error,
+            "logs": self.logs,
             "parent": self.parent,
             "tags": list(self.tags),
             "actor": self.actor,

@@ -314,6 +314,7 @@ class Trainer:
         entity = self.schema.entity
         if entity is not None:
             held = [s[entity].cast(pl.String) for s in sets.values() if entity in s.columns]
+            held += self._retired_set_ids(set(sets), entity)
             if held:
                 pool = pool.filter(~pl.col(entity).cast(pl.String).is_in(pl.concat(held).implode()))
         if recipe.model.train is not None:
@@ -325,6 +326,17 @@ class Trainer:
                 path="benchmark.sets",
             )
         return pool
+
+    def _retired_set_ids(self, current: set[str], entity: str) -> list[pl.Series]:
+        """Ids of frozen sets keel.yaml no longer lists: their rows stay out of training too."""
+        with self.read() as unit:
+            retired = [s for s in unit.benchmarks.list(self.project) if s.name not in current]
+        ids = []
+        for frozen in retired:
+            rows = self.rows.read(frozen.digest)
+            if entity in rows.columns:
+                ids.append(rows[entity].cast(pl.String))
+        return ids
 
     def _train_bundle(self, pool: pl.DataFrame, recipe: Recipe, log: list[str]) -> ModelBundle:
         model = recipe.model
