@@ -129,7 +129,8 @@ class LightGBMEstimator:
 
     def predict(self, x: F64) -> F64:
         check_matrix(x)
-        return np.asarray(self._booster().predict(x, num_threads=1), dtype=np.float64)
+        threads = int(self.get_params()["num_threads"])  # rows are independent: same scores
+        return np.asarray(self._booster().predict(x, num_threads=threads), dtype=np.float64)
 
     def contributions(self, x: F64) -> F64:
         check_matrix(x)
