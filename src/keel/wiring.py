@@ -13,7 +13,7 @@ import polars as pl
 
 from keel.config import ProjectFile, Settings, load_project, load_yaml
 from keel.data.contract import ColumnSpec, ColumnType, Contract, DataSchema
-from keel.data.ingest import Ingestor
+from keel.data.ingest import Ingestor, head
 from keel.data.row_checks import check_rows
 from keel.errors import ConfigError, InvalidInput
 from keel.features import FeatureSpec
@@ -156,14 +156,19 @@ class Keel:
         path = (folder / relative).resolve()
         if not path.is_relative_to(folder):
             raise InvalidInput(f"{relative!r} is outside the project folder", path="file")
+        return self.read_checked(path)
+
+    def read_checked(self, path: Path, *, rows: int | None = None) -> pl.DataFrame:
+        """The rows of a data file (the first ``rows``), typed by the contract; all must pass."""
         source = open_source(path)
-        frame = pl.concat(list(source.chunks(1_000_000)), how="vertical_relaxed")
+        chunks = source.chunks(rows or 1_000_000)
+        frame = head(chunks, rows) if rows else pl.concat(list(chunks), how="vertical_relaxed")
         checked = check_rows(frame, self.data_schema(), from_text=source.from_text)
         if checked.rejected.height:
             raise InvalidInput(
-                f"{relative}: {checked.rejected.height} rows fail the contract",
+                f"{path.name}: {checked.rejected.height} rows fail the contract",
                 path="file",
-                hint="a benchmark file must pass the same contract as the data",
+                hint="rows scored or used as a benchmark must pass the same contract as the data",
             )
         return checked.accepted
 

@@ -137,3 +137,20 @@ def test_no_stored_artifact_is_a_pickle(keel: Keel) -> None:
     for blob in blobs:
         head = blob.read_bytes()[:2]
         assert not (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")), blob
+
+
+def test_a_golden_file_in_the_project_is_a_frozen_benchmark_set(keel: Keel) -> None:
+    golden = simulate_frame(rows=500, seed=11, start=datetime(2024, 5, 1), end=datetime(2024, 6, 1))
+    golden.write_parquet(keel.settings.project_dir / "golden.parquet")
+    trainer = keel.trainer()
+    trainer.benchmark = trainer.benchmark.model_copy(
+        update={"sets": {"golden": BenchmarkSetSpec(file="golden.parquet")}}
+    )
+    run = trainer.train(TrainRequest(actor="tester", params=SMALL))
+    assert run.metrics["benchmarks"]["golden"]["roc_auc"]["n"] == 500
+    outside = keel.trainer()
+    outside.benchmark = outside.benchmark.model_copy(
+        update={"sets": {"elsewhere": BenchmarkSetSpec(file="../golden.parquet")}}
+    )
+    with pytest.raises(InvalidInput, match="outside the project folder"):
+        outside.train(TrainRequest(actor="tester", params=SMALL))

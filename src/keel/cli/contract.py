@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 
 from keel.data.infer import infer_contract, render_contract
+from keel.data.ingest import head
 from keel.store.sources import open_source
 
 app = typer.Typer(help="Work with the data contract.", no_args_is_help=True)
@@ -22,13 +22,5 @@ def infer(
     margin: Annotated[float, typer.Option(min=0.0, help="Widen ranges by this share.")] = 0.1,
 ) -> None:
     """Print a contract section (YAML) that the sample passes; review it before use."""
-    source = open_source(file)
-    frames: list[pl.DataFrame] = []
-    taken = 0
-    for frame in source.chunks(rows):
-        frames.append(frame.head(rows - taken))
-        taken += frames[-1].height
-        if taken >= rows:
-            break
-    sample = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+    sample = head(open_source(file).chunks(rows), rows)
     typer.echo(render_contract(infer_contract(sample, margin=margin, entity=entity)), nl=False)

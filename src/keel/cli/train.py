@@ -17,11 +17,9 @@ import typer
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag, parse_version
 from keel.cli.output import console, field_list, print_json, row_progress, table
-from keel.data.ingest import iter_version
-from keel.data.row_checks import check_rows
+from keel.data.ingest import head, iter_version
 from keel.errors import InvalidInput
 from keel.identity.roles import Role
-from keel.store.sources import open_source
 from keel.training.runs import Run
 from keel.wiring import Keel
 
@@ -338,21 +336,8 @@ def explain(
 
 def _rows_to_explain(keel: Keel, version: Any, file: Path | None, rows: int) -> pl.DataFrame:
     if file is None:
-        frames, taken = [], 0
-        for part in iter_version(keel.rows, version):
-            frames.append(part.head(rows - taken))
-            taken += frames[-1].height
-            if taken >= rows:
-                break
-        return pl.concat(frames, how="diagonal_relaxed")
-    source = open_source(file)
-    frame = next(iter(source.chunks(rows))).head(rows)
-    checked = check_rows(frame, keel.data_schema(), from_text=source.from_text)
-    if checked.rejected.height:
-        raise InvalidInput(
-            f"{checked.rejected.height} rows of {file} fail the contract", path="file"
-        )
-    return checked.accepted
+        return head(iter_version(keel.rows, version), rows)
+    return keel.read_checked(file, rows=rows)
 
 
 def tune(

@@ -469,6 +469,18 @@ def _audit(audit: AuditLog, batch: Batch, version: DatasetVersion | None) -> Non
         )
 
 
+def head(frames: Iterable[pl.DataFrame], rows: int) -> pl.DataFrame:
+    """The first ``rows`` rows of a stream of frames, reading no further than needed."""
+    taken: list[pl.DataFrame] = []
+    count = 0
+    for frame in frames:
+        taken.append(frame.head(rows - count))
+        count += taken[-1].height
+        if count >= rows:
+            break
+    return pl.concat(taken, how="diagonal_relaxed") if taken else pl.DataFrame()
+
+
 def iter_version(
     rows: RowStore, version: DatasetVersion, columns: list[str] | None = None
 ) -> Iterator[pl.DataFrame]:
