@@ -28,6 +28,7 @@ from keel.store.sql.schema import check_schema
 from keel.store.tables import BlobRowStore
 
 if TYPE_CHECKING:  # the training stack (LightGBM, scikit-learn) loads only when a command trains
+    from keel.registry.service import Registry
     from keel.training.service import Recipe, Trainer
 from keel.types import utcnow
 
@@ -138,6 +139,31 @@ class Keel:
             clock=utcnow,
             environment=current_environment(self.settings.project_dir),
             read_file=self._read_project_file,
+        )
+
+    def registry(self) -> Registry:
+        """Model versions, gates, approvals and releases, under keel.yaml's release policy."""
+        from keel.evaluation import MetricParams  # noqa: PLC0415 - see TYPE_CHECKING
+        from keel.registry.policy import parse_policy  # noqa: PLC0415
+        from keel.registry.service import Registry  # noqa: PLC0415
+        from keel.training.service import Target  # noqa: PLC0415
+        from keel.training.spec import BenchmarkSpec, parse_section  # noqa: PLC0415
+
+        project = self.project
+        benchmark = parse_section(BenchmarkSpec, project.benchmark.model_dump(), "benchmark")
+        return Registry(
+            project=project.name,
+            schema=self.data_schema(),
+            target=Target(project.target.column, project.target.kind, project.target.positive),
+            policy=parse_policy(project.release.model_dump()),
+            benchmark_sets=tuple(benchmark.sets),
+            slices=tuple(benchmark.slices),
+            metric_params=MetricParams(threshold=benchmark.threshold),
+            rows=self.rows,
+            artifacts=self.blobs,
+            write=self.unit,
+            read=self.reader,
+            clock=utcnow,
         )
 
     def recipe(self) -> Recipe:

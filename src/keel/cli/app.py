@@ -20,6 +20,7 @@ from keel.cli import (
     labels,
     project,
     quarantine,
+    registry,
     simulate,
     train,
     users,
@@ -54,6 +55,11 @@ app.add_typer(train.app, name="runs")
 app.command()(train.reproduce)
 app.command()(train.explain)
 app.command()(train.tune)
+app.command()(registry.register)
+app.add_typer(registry.models_app, name="models")
+app.command()(registry.gate)
+app.command()(registry.approve)
+app.add_typer(registry.release_app, name="release")
 
 
 def _version(value: bool) -> None:

@@ -6,6 +6,12 @@ from sqlalchemy.engine import Connection
 
 from keel.store.sql.audit_repo import SqlAuditLog
 from keel.store.sql.data_repo import SqlBatchRepo, SqlDatasetRepo
+from keel.store.sql.registry_repo import (
+    SqlGateRepo,
+    SqlModelRepo,
+    SqlPromotionRepo,
+    SqlReleaseRepo,
+)
 from keel.store.sql.run_repo import SqlBenchmarkRepo, SqlRunRepo
 from keel.store.sql.user_repo import SqlUserRepo
 
@@ -25,3 +31,7 @@ class SqlUnit:
         self.datasets = SqlDatasetRepo(conn)
         self.runs = SqlRunRepo(conn)
         self.benchmarks = SqlBenchmarkRepo(conn)
+        self.models = SqlModelRepo(conn)
+        self.gates = SqlGateRepo(conn)
+        self.releases = SqlReleaseRepo(conn)
+        self.promotions = SqlPromotionRepo(conn)

@@ -1,0 +1,350 @@
+"""``keel register``, ``keel models``, ``keel gate``, ``keel approve`` and ``keel release``.
+
+The registry service checks roles itself; these commands resolve who is acting, call it, and
+print what changed. The training stack loads only inside the commands that need it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from keel.cli.context import open_project
+from keel.cli.data import JsonFlag
+from keel.cli.output import console, field_list, print_json, table
+from keel.identity.roles import Role
+from keel.registry.gates import GateResult
+from keel.registry.releases import Release
+from keel.registry.versions import parse_version_ref
+
+if TYPE_CHECKING:
+    from keel.registry.service import Promotion, Registry
+
+models_app = typer.Typer(help="Registered model versions.", no_args_is_help=True)
+release_app = typer.Typer(
+    help="Which versions serve: champion, shadow, canary; promote and roll back.",
+    no_args_is_help=True,
+)
+
+VersionArg = Annotated[str, typer.Argument(help="Model version: 4, v4 or NAME/v4.")]
+
+
+def _registry(ctx: typer.Context) -> tuple[Registry, Any]:
+    keel = open_project(ctx)
+    return keel.registry(), keel
+
+
+def register(ctx: typer.Context, run_id: str, json: JsonFlag = False) -> None:
+    """Register a succeeded run as a new, immutable model version."""
+    registry, keel = _registry(ctx)
+    model, created = registry.register(run_id, keel.actor())
+    if json:
+        print_json({**model.to_dict(), "created": created})
+        return
+    verb = "registered" if created else "already registered as"
+    console.print(
+        f"run {run_id} {verb} model {model.label} · sha256 {model.model_sha256[:12]}"
+        f" · {len(model.signature.fields)} inputs · next: keel gate v{model.version}"
+    )
+
+
+@models_app.command("list")
+def list_models(ctx: typer.Context, json: JsonFlag = False) -> None:
+    """Model versions, newest first, with their role in the current release."""
+    registry, keel = _registry(ctx)
+    keel.acting(Role.VIEWER, action="listing models")
+    models = registry.models()
+    head, _ = registry.status()
+    roles = _roles(head)
+    if json:
+        print_json([{**m.to_dict(), "role": roles.get(m.version)} for m in models])
+        return
+    rows = []
+    for model in models:
+        first: dict[str, Any] = next(iter(model.benchmarks.values()), {})
+        metric = next(iter(first.items()), None)
+        rows.append(
+            (
+                model.label,
+                roles.get(model.version, ""),
+                model.run_id,
+                f"v{model.data_version}",
+                model.kind,
+                f"{metric[0]} {metric[1]['value']:.4f}" if metric else "",
+                model.model_sha256[:12],
+                model.created_at.strftime("%Y-%m-%d %H:%M"),
+            )
+        )
+    columns = ["model", "role", "run", "data", "kind", "first metric", "sha256", "registered"]
+    table(keel.project.name, columns, rows)
+
+
+@models_app.command("show")
+def show_model(ctx: typer.Context, version: VersionArg, json: JsonFlag = False) -> None:
+    """One model version: lineage, inputs, benchmark results, latest gate result."""
+    registry, keel = _registry(ctx)
+    keel.acting(Role.VIEWER, action="reading a model")
+    model = registry.model(parse_version_ref(version, keel.project.name))
+    gate = registry.latest_gate(model.version)
+    if json:
+        print_json({**model.to_dict(), "gate": gate.to_dict() if gate else None})
+        return
+    field_list(
+        [
+            ("model", model.label),
+            ("run", model.run_id),
+            ("data version", f"v{model.data_version}"),
+            ("labels version", f"v{model.labels_version}" if model.labels_version else "none"),
+            ("kind", model.kind),
+            ("sha256", model.model_sha256),
+            ("registered", f"{model.created_at:%Y-%m-%d %H:%M} by {model.actor}"),
+            ("inputs", ", ".join(_field(f.to_dict()) for f in model.signature.fields)),
+            ("gate", f"{gate.id} {'passed' if gate.passed else 'FAILED'}" if gate else "not gated"),
+        ]
+    )
+    for name, metrics in model.benchmarks.items():
+        rows = [(m, f"{e['value']:.4f}", _interval(e)) for m, e in metrics.items()]
+        table(f"benchmark '{name}'", ["metric", "value", "interval"], rows)
+
+
+def gate(ctx: typer.Context, version: VersionArg, json: JsonFlag = False) -> None:
+    """Evaluate the release policy for a model version; each check with its evidence."""
+    registry, keel = _registry(ctx)
+    number = parse_version_ref(version, keel.project.name)
+    with console.status(f"gating v{number}", spinner="dots"):
+        result = registry.gate(number, keel.actor())
+    if json:
+        print_json(result.to_dict())
+    else:
+        show_gate(result, keel.project.name)
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+def show_gate(result: GateResult, project: str) -> None:
+    """The gate table: each check, its threshold, value, interval and verdict."""
+    rows = [
+        (
+            check.name,
+            _number(check.value),
+            f"[{check.interval[0]:+.4f}, {check.interval[1]:+.4f}]" if check.interval else "",
+            "pass" if check.passed else "FAIL",
+            check.detail,
+        )
+        for check in result.checks
+    ]
+    verdict = "passed" if result.passed else "FAILED"
+    table(
+        f"{project}/v{result.version} gate {result.id} on '{result.benchmark}': {verdict}",
+        ["check", "value", "interval", "", "detail"],
+        rows,
+        styles=lambda row: None if row[3] == "pass" else "red",
+    )
+
+
+def approve(
+    ctx: typer.Context,
+    version: VersionArg,
+    note: Annotated[str, typer.Option(help="Why you approve, for the audit trail.")] = "",
+    json: JsonFlag = False,
+) -> None:
+    """Approve the pending promotion of a version (an approver other than the requester)."""
+    registry, keel = _registry(ctx)
+    number = parse_version_ref(version, keel.project.name)
+    outcome = registry.approve(number, keel.actor(), note=note)
+    _show_promotion(outcome, number, json=json)
+
+
+@release_app.command("status")
+def status(ctx: typer.Context, json: JsonFlag = False) -> None:
+    """The current release: champion, shadows, canary, and promotions awaiting approval."""
+    registry, keel = _registry(ctx)
+    keel.acting(Role.VIEWER, action="reading the release")
+    head, pending = registry.status()
+    body = release_summary(head)
+    body["pending"] = [p.to_dict() for p in pending]
+    if json:
+        print_json(body)
+        return
+    if head is None:
+        console.print("nothing released yet · next: keel release promote VERSION")
+    else:
+        _show_release(head, keel.project.name)
+    for request in pending:
+        console.print(
+            f"pending {request.id}: v{request.version} requested by {request.requester},"
+            f" needs {request.needed} approval(s) · keel approve v{request.version}"
+        )
+
+
+def release_summary(head: Release | None) -> dict[str, Any]:
+    """The keys ``release status --json`` promises, present even before the first release."""
+    if head is None:
+        return {"release": None, "champion": None, "shadow": [], "canary": None}
+    return head.to_dict()
+
+
+@release_app.command("history")
+def history(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 20,
+    json: JsonFlag = False,
+) -> None:
+    """Every release change, newest first, with who made it and why."""
+    registry, keel = _registry(ctx)
+    keel.acting(Role.VIEWER, action="reading the release history")
+    releases = registry.history(limit=limit)
+    if json:
+        print_json([r.to_dict() for r in releases])
+        return
+    rows = [
+        (
+            r.id,
+            r.action,
+            _v(r.state.champion),
+            ", ".join(f"v{v}" for v in r.state.shadow),
+            f"v{r.state.canary} {r.state.canary_share:g}%" if r.state.canary else "",
+            r.actor,
+            r.reason or "",
+            f"{r.created_at:%Y-%m-%d %H:%M:%S}",
+        )
+        for r in releases
+    ]
+    columns = ["release", "action", "champion", "shadow", "canary", "by", "reason", "at"]
+    table(keel.project.name, columns, rows)
+
+
+@release_app.command("promote")
+def promote(
+    ctx: typer.Context,
+    version: VersionArg,
+    override: Annotated[
+        str | None,
+        typer.Option(help="Admin only: promote past a failed gate, with this written reason."),
+    ] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Make a version champion, or open a promotion that waits for the approvals needed."""
+    registry, keel = _registry(ctx)
+    number = parse_version_ref(version, keel.project.name)
+    outcome = registry.promote(number, keel.actor(), override=override)
+    _show_promotion(outcome, number, json=json)
+
+
+@release_app.command("shadow")
+def shadow(
+    ctx: typer.Context,
+    version: VersionArg,
+    stop: Annotated[bool, typer.Option("--stop", help="Take the version out of shadow.")] = False,
+    json: JsonFlag = False,
+) -> None:
+    """Score a version on live traffic beside the champion, without returning its answers."""
+    registry, keel = _registry(ctx)
+    release = registry.shadow(
+        parse_version_ref(version, keel.project.name), keel.actor(), stop=stop
+    )
+    _print_release(release, keel.project.name, json=json)
+
+
+@release_app.command("canary")
+def canary(
+    ctx: typer.Context,
+    version: VersionArg,
+    share: Annotated[
+        float, typer.Option(help="Percent of entities it serves, sticky by entity id; 0 stops.")
+    ],
+    override: Annotated[
+        str | None, typer.Option(help="Admin only: past a failed gate, with a written reason.")
+    ] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Serve a version to a share of entities (sticky by a hash of the entity id)."""
+    registry, keel = _registry(ctx)
+    number = parse_version_ref(version, keel.project.name)
+    release = registry.canary(number, share, keel.actor(), override=override)
+    _print_release(release, keel.project.name, json=json)
+
+
+@release_app.command("rollback")
+def rollback(
+    ctx: typer.Context,
+    reason: Annotated[str | None, typer.Option(help="Why, for the audit trail.")] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Undo the last release change: the state before it serves again, in one step."""
+    registry, keel = _registry(ctx)
+    release = registry.rollback(keel.actor(), reason=reason)
+    _print_release(release, keel.project.name, json=json)
+
+
+def _show_promotion(outcome: Promotion, version: int, *, json: bool) -> None:
+    if json:
+        print_json(outcome.to_dict())
+        return
+    if outcome.release is not None:
+        console.print(
+            f"v{version} is champion · release {outcome.release.id}"
+            f" (previous champion {_v(outcome.release.state.previous_champion)})"
+        )
+        return
+    request = outcome.request
+    if request is None:  # pragma: no cover - a promotion always returns one or the other
+        return
+    have = len(outcome.approvals)
+    console.print(
+        f"promotion {request.id} of v{version} waits for approval: {have} of {request.needed}"
+        f" · an approver other than {request.requester} runs: keel approve v{version}"
+    )
+
+
+def _print_release(release: Release, project: str, *, json: bool) -> None:
+    if json:
+        print_json(release.to_dict())
+    else:
+        _show_release(release, project)
+
+
+def _show_release(release: Release, project: str) -> None:
+    state = release.state
+    canary = f"v{state.canary} ({state.canary_share:g}%)" if state.canary else "none"
+    field_list(
+        [
+            ("release", f"{release.id} ({release.action} by {release.actor})"),
+            ("champion", f"{project}/{_v(state.champion)}"),
+            ("shadow", ", ".join(f"v{v}" for v in state.shadow) or "none"),
+            ("canary", canary),
+            ("previous", _v(state.previous_champion)),
+        ]
+    )
+
+
+def _roles(head: Release | None) -> dict[int, str]:
+    if head is None:
+        return {}
+    state = head.state
+    roles = dict.fromkeys(state.shadow, "shadow")
+    if state.canary is not None:
+        roles[state.canary] = f"canary {state.canary_share:g}%"
+    if state.champion is not None:
+        roles[state.champion] = "champion"
+    return roles
+
+
+def _v(version: int | None) -> str:
+    return f"v{version}" if version is not None else "none"
+
+
+def _number(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "" if value is None else str(value)
+
+
+def _interval(estimate: dict[str, Any]) -> str:
+    low, high = estimate.get("low"), estimate.get("high")
+    return f"[{low:.4f}, {high:.4f}]" if low is not None and high is not None else ""
+
+
+def _field(body: dict[str, Any]) -> str:
+    return str(body["name"]) + ("" if body["required"] else "?")
