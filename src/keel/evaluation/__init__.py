@@ -1,8 +1,10 @@
-"""Model evaluation: metrics with bootstrap intervals, paired comparisons, slices, calibration.
+"""Model evaluation: metrics with confidence intervals, paired comparisons, slices, calibration.
 
 Pure domain code: arrays in, frozen results out; numpy and scipy only, no I/O. Every metric is one
 weighted, vectorized formula (``spec.Metric``), so the point estimate and each bootstrap resample
-are the same computation with different row weights.
+are the same computation with different row weights. On large sets most metrics get a normal
+interval from their first-order row effects instead (``intervals``); every estimate says which
+method made its interval.
 """
 
 from keel.evaluation.bootstrap import evaluate, paired_difference

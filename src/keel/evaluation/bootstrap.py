@@ -1,7 +1,9 @@
-"""Point estimates with percentile bootstrap intervals, and paired differences between models.
+"""Point estimates with confidence intervals, and paired differences between models.
 
 ``evaluate`` validates once, puts the rows in label-then-score order once (see
-``_arrays.class_order``), and runs every metric on the same blocks of resample weights.
+``_arrays.class_order``), gives each metric a large-sample interval where ``intervals`` allows
+one, and runs every other metric on the same blocks of resample weights (percentile bootstrap).
+``paired_difference`` is always the paired percentile bootstrap over rows.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import numpy.typing as npt
 
 from keel.errors import InvalidInput
@@ -23,6 +26,7 @@ from keel.evaluation._arrays import (
     unit_weights,
 )
 from keel.evaluation.estimate import Estimate
+from keel.evaluation.intervals import large_sample
 from keel.evaluation.registry import get_metric
 from keel.evaluation.resampling import Resampling
 from keel.evaluation.spec import Metric, MetricParams
@@ -59,11 +63,33 @@ def estimate(
     point = _point_weights(y.size, row_weights)
     values = {name: float(kernel(point)[0]) for name, kernel in kernels.items()}
     undefined = {m.name: m.why_undefined(y) for m in metrics if math.isnan(values[m.name])}
-    live = {name: kernel for name, kernel in kernels.items() if name not in undefined}
-    draws = resampling.run(live, y.size, row_weights)
-    return {
-        name: _estimate(values[name], draws[name], y.size, resampling) for name in live
-    }, undefined
+    live = [m for m in metrics if m.name not in undefined]
+    found = _large_sample(
+        live, y, s, row_weights, values=values, params=params, resampling=resampling
+    )
+    rest = {m.name: kernels[m.name] for m in live if m.name not in found}
+    draws = resampling.run(rest, y.size, row_weights)
+    found |= {name: _estimate(values[name], draws[name], y.size, resampling) for name in rest}
+    return {m.name: found[m.name] for m in live}, undefined
+
+
+def _large_sample(
+    metrics: Sequence[Metric],
+    y: F64,
+    s: F64,
+    row_weights: F64 | None,
+    *,
+    values: dict[str, float],
+    params: MetricParams,
+    resampling: Resampling,
+) -> dict[str, Estimate]:
+    """The metrics that get a large-sample interval here (see ``intervals``), by name."""
+    w = np.ones_like(y) if row_weights is None else row_weights
+    found = {
+        m.name: large_sample(m, y, s, w, values[m.name], params=params, resampling=resampling)
+        for m in metrics
+    }
+    return {name: e for name, e in found.items() if e is not None}
 
 
 def checked(
@@ -87,10 +113,13 @@ def evaluate(
     seed: int = 0,
     weights: npt.ArrayLike | None = None,
 ) -> dict[str, Estimate]:
-    """Each metric on all rows, with a percentile bootstrap interval over ``resamples`` resamples.
+    """Each metric on all rows, with a ``confidence`` interval.
 
-    ``weights`` are per-row weights (sample weights); ``resamples=0`` gives point estimates only.
-    InvalidInput if a metric is undefined on these rows (``slice_metrics`` reports it instead).
+    Below ``intervals.LARGE_SAMPLE_ROWS`` rows the interval is the percentile bootstrap over
+    ``resamples`` row resamples; from there on a large-sample method where one applies (see
+    ``intervals``); each estimate's ``method`` says which. ``weights`` are per-row weights
+    (sample weights); ``resamples=0`` gives point estimates only. InvalidInput if a metric is
+    undefined on these rows (``slice_metrics`` reports it instead).
     """
     resampling = Resampling(resamples, confidence, seed)
     chosen = resolve(metrics)
@@ -145,7 +174,9 @@ def paired_difference(
 
 def _estimate(value: float, draws: F64, rows: int, resampling: Resampling) -> Estimate:
     low, high, defined = resampling.interval(draws)
-    return Estimate(value, low, high, rows, defined)
+    return Estimate(
+        value, low, high, rows, defined, "bootstrap" if resampling.resamples else "none"
+    )
 
 
 def _reordered(row_weights: F64 | None, order: I64) -> F64 | None:

@@ -14,6 +14,13 @@ scored below / at or below level ``g``, and ``Wp``, ``Wn`` the class totals:
 
 Per block of resamples this is one cumulative sum over the negative columns and one gather at the
 positive levels, so the kernel reads about one pass of the weight matrix.
+
+Large-sample effects: ROC AUC's are DeLong's components (``delong``). For average precision write
+``AP = Q / Wp`` with ``Q = sum_g P_g H_g / S_g``, where ``H_g`` and ``S_g`` are the positive and
+the total weight scored at or above level ``g``. A row scored ``s`` enters ``S_g`` (and, if
+positive, ``H_g``) of every level ``g`` at or below ``s``, and a positive also its own ``P_g``, so
+``dQ/dw = y (precision_own + sum_{g <= s} P_g / S_g) - sum_{g <= s} P_g H_g / S_g^2`` and
+``dAP/dw = (dQ/dw - y AP) / Wp``: two cumulative sums over the levels.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from keel.evaluation._arrays import F64, I64, class_order, ratio, run_starts
+from keel.evaluation.delong import auc_influence
+from keel.evaluation.linearization import Linearization, small_sample
 from keel.evaluation.spec import Kernel, Metric, MetricParams
 
 
@@ -98,12 +107,45 @@ def bind_average_precision(y: F64, s: F64, params: MetricParams) -> Kernel:
     return kernel
 
 
+def average_precision_influence(y: F64, s: F64, w: F64, params: MetricParams) -> Linearization:
+    """Average precision's effects (see the module docstring); ``support`` is the positive rows."""
+    levels, at_level, above, selected = precision_levels(y, s, w)
+    total = float(at_level.sum())
+    precision = above / selected
+    value = float(np.dot(at_level, precision)) / total
+    gains = np.concatenate(([0.0], np.cumsum(at_level / selected)))
+    losses = np.concatenate(([0.0], np.cumsum(at_level * above / selected**2)))
+    index = np.searchsorted(levels, s, side="right")
+    own = np.where(y == 1, precision[np.maximum(index - 1, 0)], 0.0)
+    derivative = (y * (own + gains[index] - value) - losses[index]) / total
+    support = int(np.count_nonzero((y == 1) & (w > 0)))
+    return Linearization(small_sample(w * derivative, support), support)
+
+
+def precision_levels(y: F64, s: F64, w: F64) -> tuple[F64, F64, F64, F64]:
+    """Per positive score level, ascending: its score, its positive weight ``P_g``, the positive
+    weight at or above it ``H_g``, and all weight at or above it ``S_g`` (1 where that is 0, a
+    level whose every term is then 0)."""
+    positive = y == 1
+    order = np.argsort(s[positive], kind="stable")
+    scores = s[positive][order]
+    starts = run_starts(scores)
+    at_level = np.add.reduceat(w[positive][order], starts)
+    above = at_level.sum() - np.concatenate(([0.0], np.cumsum(at_level)[:-1]))
+    negatives = np.argsort(s[~positive], kind="stable")
+    cumulative = np.concatenate(([0.0], np.cumsum(w[~positive][negatives])))
+    below = cumulative[np.searchsorted(s[~positive][negatives], scores[starts], side="left")]
+    selected = above + cumulative[-1] - below
+    return scores[starts], at_level, above, np.where(selected > 0, selected, 1.0)
+
+
 ROC_AUC = Metric(
     "roc_auc",
     "binary",
     higher_is_better=True,
     bind=bind_roc_auc,
     undefined="it needs rows of both classes",
+    influence=auc_influence,
 )
 PR_AUC = Metric(
     "pr_auc",
@@ -111,5 +153,6 @@ PR_AUC = Metric(
     higher_is_better=True,
     bind=bind_average_precision,
     undefined="it needs at least one row of class 1",
+    influence=average_precision_influence,
 )
 METRICS = (ROC_AUC, PR_AUC)

@@ -7,12 +7,18 @@ scikit-learn does, so one confident mistake costs about 36 nats instead of infin
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from keel.evaluation._arrays import F64, weighted_means, with_ones
-from keel.evaluation.spec import Kernel, Metric, MetricParams
+from keel.evaluation.linearization import Linearization, of_ratio
+from keel.evaluation.spec import Influence, Kernel, Metric, MetricParams
 
 EPS = float(np.finfo(np.float64).eps)
+
+Loss = Callable[[F64, F64], F64]
+"""``loss(y, s) -> per-row loss``."""
 
 
 def mean_of(loss: F64) -> Kernel:
@@ -25,19 +31,50 @@ def mean_of(loss: F64) -> Kernel:
     return kernel
 
 
+def mean_influence(loss: Loss) -> Influence:
+    """The effects of a weighted mean of ``loss``: ``w_i (loss_i - T) / sum w``."""
+
+    def influence(y: F64, s: F64, w: F64, params: MetricParams) -> Linearization:
+        return of_ratio(loss(y, s), np.ones_like(y), w)
+
+    return influence
+
+
+def log_loss_rows(y: F64, s: F64) -> F64:
+    """``-(y log p + (1 - y) log(1 - p))`` per row, ``p`` clipped to ``[eps, 1 - eps]``."""
+    p = np.clip(s, EPS, 1 - EPS)
+    return np.asarray(-(y * np.log(p) + (1 - y) * np.log1p(-p)), dtype=np.float64)
+
+
+def brier_rows(y: F64, s: F64) -> F64:
+    """``(p - y)^2`` per row."""
+    return np.asarray((s - y) ** 2, dtype=np.float64)
+
+
 def bind_log_loss(y: F64, s: F64, params: MetricParams) -> Kernel:
     """Mean of ``-(y log p + (1 - y) log(1 - p))``."""
-    p = np.clip(s, EPS, 1 - EPS)
-    return mean_of(-(y * np.log(p) + (1 - y) * np.log1p(-p)))
+    return mean_of(log_loss_rows(y, s))
 
 
 def bind_brier(y: F64, s: F64, params: MetricParams) -> Kernel:
     """Mean of ``(p - y)^2``."""
-    return mean_of((s - y) ** 2)
+    return mean_of(brier_rows(y, s))
 
 
 LOG_LOSS = Metric(
-    "log_loss", "binary", higher_is_better=False, bind=bind_log_loss, needs_probabilities=True
+    "log_loss",
+    "binary",
+    higher_is_better=False,
+    bind=bind_log_loss,
+    needs_probabilities=True,
+    influence=mean_influence(log_loss_rows),
 )
-BRIER = Metric("brier", "binary", higher_is_better=False, bind=bind_brier, needs_probabilities=True)
+BRIER = Metric(
+    "brier",
+    "binary",
+    higher_is_better=False,
+    bind=bind_brier,
+    needs_probabilities=True,
+    influence=mean_influence(brier_rows),
+)
 METRICS = (LOG_LOSS, BRIER)

@@ -9,6 +9,10 @@ weights (sorting, logarithms, bin codes) once; the kernel runs once per block of
 
 An undefined value (a single class for a ranking metric, zero variance for R²) comes back as NaN
 from the kernel; ``Metric.score`` turns it into an ``InvalidInput`` that says why.
+
+On large sets a resample of every row is slow and unnecessary: a metric may also say how to get
+its interval without one, as first-order row effects (``influence``, for a normal interval) or as
+a bootstrap over a few per-cell sums (``resample``); ``intervals`` decides when to use them.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +34,7 @@ from keel.evaluation._arrays import (
     check_weights,
     unit_weights,
 )
+from keel.evaluation.linearization import Linearization
 
 Kind = Literal["binary", "regression"]
 Binning = Literal["uniform", "quantile"]
@@ -65,6 +70,17 @@ Kernel = Callable[[F64], F64]
 Bind = Callable[[F64, F64, MetricParams], Kernel]
 """``bind(y, s, params) -> kernel`` for validated vectors ``y`` (labels) and ``s`` (scores)."""
 
+Influence = Callable[[F64, F64, F64, MetricParams], Linearization]
+"""``influence(y, s, w, params)``: each row's first-order effect at row weights ``w``."""
+
+
+class Resample(Protocol):
+    """The metric on ``resamples`` bootstrap draws made from per-cell sums instead of rows."""
+
+    def __call__(
+        self, y: F64, s: F64, w: F64, params: MetricParams, *, resamples: int, seed: int
+    ) -> F64: ...
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -76,6 +92,8 @@ class Metric:
     bind: Bind
     needs_probabilities: bool = False
     undefined: str = "the metric is undefined for this input"
+    influence: Influence | None = None
+    resample: Resample | None = None
 
     def check(self, y: F64, s: F64, *, field: str = "y_score") -> None:
         """Raise InvalidInput unless ``y`` and ``s`` suit this metric's kind."""

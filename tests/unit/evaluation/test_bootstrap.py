@@ -93,7 +93,7 @@ def test_weights_shape_the_interval_too(make_binary: Make) -> None:
 def test_no_resamples_means_no_interval(make_binary: Make) -> None:
     y, s, _ = make_binary(100, seed=1)
     assert evaluate(y, s, ["roc_auc"], resamples=0)["roc_auc"] == Estimate(
-        METRICS["roc_auc"].score(y, s), None, None, 100, 0
+        METRICS["roc_auc"].score(y, s), None, None, 100, 0, "none"
     )
 
 
@@ -148,12 +148,13 @@ def test_bad_options(kwargs: dict[str, object], path: str) -> None:
 
 
 def test_estimate_to_dict() -> None:
-    assert Estimate(0.8, 0.7, 0.9, 100, 1000).to_dict() == {
+    assert Estimate(0.8, 0.7, 0.9, 100, 1000, "bootstrap").to_dict() == {
         "value": 0.8,
         "low": 0.7,
         "high": 0.9,
         "n": 100,
         "resamples": 1000,
+        "method": "bootstrap",
     }
 
 

@@ -90,4 +90,4 @@ def test_to_dict(rows) -> None:  # type: ignore[no-untyped-def]
     y, s, groups = rows
     body = slice_metrics(y, s, groups, ["brier"], resamples=10)[0].to_dict()
     assert body["column"] == "region" and body["value"] == "north" and body["rows"] == 150
-    assert set(body["metrics"]["brier"]) == {"value", "low", "high", "n", "resamples"}
+    assert set(body["metrics"]["brier"]) == {"value", "low", "high", "n", "resamples", "method"}
