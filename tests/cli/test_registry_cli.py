@@ -1,0 +1,128 @@
+# ruff: noqa: F811  (the fixtures imported from the training suite are test arguments here)
+"""The registry from the command line: register, gate, promote, approve, release, as users would.
+
+Works on copies of the trained template project of the training suite (one small run, r-0001).
+The latency gate is taken out of the loan policy here: its number depends on how busy the
+machine is, and the contract suite tests that gate with thresholds far from any real value.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.cli.conftest import Keel
+from tests.cli.test_training_cli import (  # noqa: F401  (fixtures, used as arguments)
+    SMALL,
+    Trained,
+    _configure,
+    _ok,
+    _one_error_line,
+    cache,
+    trained,
+)
+
+
+def _without_latency(config: dict[str, Any]) -> None:
+    config["release"]["gates"] = [
+        g for g in config["release"]["gates"] if "latency_p99_ms" not in g
+    ]
+
+
+def _user(keel: Keel, project: Path, name: str, role: str) -> dict[str, str]:
+    body = _ok(keel("users", "add", name, "--role", role, "--json", cwd=project))
+    return {"KEEL_API_KEY": body["api_key"]}
+
+
+def _status(keel: Keel, project: Path) -> dict[str, Any]:
+    body: dict[str, Any] = _ok(keel("release", "status", "--json", cwd=project))
+    return body
+
+
+def test_register_gate_promote_approve_and_roll_back(keel: Keel, trained: Trained) -> None:
+    project = trained.path
+    _configure(project, _without_latency)
+    assert _ok(keel("register", "r-0001", "--json", cwd=project))["model_version"] == 1
+    before = _status(keel, project)
+    assert before == {
+        "release": None,
+        "champion": None,
+        "shadow": [],
+        "canary": None,
+        "pending": [],
+    }
+    gate = _ok(keel("gate", "v1", "--json", cwd=project))
+    assert gate["passed"] is True
+    for check in gate["checks"]:
+        assert {"name", "value", "threshold", "passed"} <= set(check)
+    alice = _user(keel, project, "alice", "approver")
+    olga = _user(keel, project, "olga", "operator")
+    requested = _ok(keel("release", "promote", "v1", "--json", cwd=project))
+    assert requested["applied"] is False  # the loan policy needs one approval
+    assert requested["request"]["approvals_needed"] == 1
+    audit = _ok(keel("audit", "log", "--json", cwd=project))
+    _one_error_line(keel("approve", "v1", cwd=project), naming="cannot approve")
+    _one_error_line(keel("approve", "v1", cwd=project, env=olga), naming="approver role")
+    assert _ok(keel("audit", "log", "--json", cwd=project)) == audit  # nothing changed
+    assert _status(keel, project)["champion"] is None
+    approved = _ok(
+        keel("approve", "v1", "--note", "read the card", "--json", cwd=project, env=alice)
+    )
+    assert approved["applied"] is True
+    status = _status(keel, project)
+    assert (status["release"], status["champion"], status["shadow"], status["canary"]) == (
+        "rel-0001",
+        1,
+        [],
+        None,
+    )
+    second = _ok(keel("train", *SMALL, "--seed", "7", "--json", cwd=project))
+    assert _ok(keel("register", second["run_id"], "--json", cwd=project))["model_version"] == 2
+    gated = keel("gate", "2", "--json", cwd=project)  # passes or not: its seed decides
+    assert gated.code == (0 if gated.json()["passed"] else 1) and gated.json()["champion"] == 1
+    _ok(keel("release", "shadow", "v2", "--json", cwd=project))
+    _ok(
+        keel(
+            "release", "canary", "v2", "--share", "10", "--override", "drill", "--json", cwd=project
+        )
+    )
+    status = _status(keel, project)
+    assert status["shadow"] == [2] and status["canary"] == {"version": 2, "share": 10.0}
+    back = _ok(keel("release", "rollback", "--reason", "drill", "--json", cwd=project))
+    assert back["canary"] is None and back["shadow"] == [2] and back["reason"] == "drill"
+    history = _ok(keel("release", "history", "--json", cwd=project))
+    assert [h["action"] for h in history] == ["rollback", "canary", "shadow", "promote"]
+    actions = [e["action"] for e in _ok(keel("audit", "log", "--json", cwd=project))]
+    for action in (
+        "registry.register",
+        "registry.gate",
+        "release.promote.requested",
+        "registry.approve",
+        "release.promote",
+        "release.rollback",
+    ):
+        assert action in actions, action
+    assert _ok(keel("audit", "verify", "--json", cwd=project))["ok"] is True
+
+
+def test_a_failed_gate_exits_non_zero_and_blocks_promotion(keel: Keel, trained: Trained) -> None:
+    project = trained.path
+
+    def strict(config: dict[str, Any]) -> None:
+        config["release"]["gates"] = [{"metric": "roc_auc", "min": 0.99}]
+
+    _configure(project, strict)
+    _ok(keel("register", "r-0001", "--json", cwd=project))
+    result = keel("gate", "v1", "--json", cwd=project)
+    assert result.code == 1
+    failed = [c for c in json.loads(result.out)["checks"] if not c["passed"]]
+    assert [(c["name"], c["threshold"]) for c in failed] == [("roc_auc >= 0.99", 0.99)]
+    _one_error_line(keel("release", "promote", "v1", cwd=project), naming="the gate failed")
+    _one_error_line(keel("register", "r-0099", cwd=project), naming="r-0099")
+    _one_error_line(keel("gate", "v9", cwd=project), naming="v9")
+    _one_error_line(keel("gate", "other/v1", cwd=project), naming="not a model version")
+    listed = _ok(keel("models", "list", "--json", cwd=project))
+    assert [(m["model"], m["role"]) for m in listed] == [("loan-default/v1", None)]
+    shown = _ok(keel("models", "show", "v1", "--json", cwd=project))
+    assert shown["gate"]["passed"] is False and shown["run_id"] == "r-0001"
