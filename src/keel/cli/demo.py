@@ -19,6 +19,8 @@ from keel.cli.output import console, print_json, table
 from keel.cli.scaffold import scaffold
 from keel.config import Settings, load_project
 from keel.data.versions import BatchKind
+from keel.errors import PolicyViolation
+from keel.identity.actor import Actor
 from keel.identity.roles import Role
 from keel.identity.service import add_user
 from keel.simulate import LabelDelay, NewCategory, UnitChange, withheld_labels, write_months
@@ -172,6 +174,51 @@ def step_reproduce(run: DemoRun) -> str:
     return f"{again.id} retrained {original.id}: model sha256 {checksum}… identical"
 
 
+OPERATOR = Actor("ana", Role.OPERATOR, "api-key")
+APPROVER = Actor("omar", Role.APPROVER, "api-key")
+
+
+def step_release(run: DemoRun) -> str:
+    registry = run.project.registry()
+    model, _ = registry.register(run.trained, OPERATOR)
+    result = registry.gate(model.version, OPERATOR)
+    if not result.passed:
+        failed = ", ".join(c.name for c in result.failed)
+        raise RuntimeError(f"{model.label} failed its gate: {failed}")
+    requested = registry.promote(model.version, OPERATOR)
+    approved = registry.approve(model.version, APPROVER, note="read the model card")
+    if approved.release is None or requested.request is None:
+        raise RuntimeError("the approval did not apply the promotion")
+    run.summary.append(("champion", f"{model.label} ({approved.release.id})"))
+    return (
+        f"{model.label} gated ({len(result.checks)} checks passed), requested by ana,"
+        f" approved by omar → champion ({approved.release.id})"
+    )
+
+
+def step_challenger(run: DemoRun) -> str:
+    from keel.training.service import TrainRequest  # noqa: PLC0415
+
+    keel = run.project
+    weak = keel.trainer().train(
+        TrainRequest(actor=OPERATOR.name, params={"n_estimators": 5, "num_leaves": 3})
+    )
+    registry = keel.registry()
+    model, _ = registry.register(weak.id, OPERATOR)
+    result = registry.gate(model.version, OPERATOR)
+    if result.passed:
+        raise RuntimeError(f"the weak challenger {model.label} passed its gate")
+    try:
+        registry.promote(model.version, OPERATOR)
+    except PolicyViolation:
+        pass
+    else:
+        raise RuntimeError(f"{model.label} was promoted past a failed gate")
+    failed = "; ".join(f"{c.name}: {c.detail or c.value}" for c in result.failed)
+    run.summary.append(("challenger", f"{model.label} blocked by its gate"))
+    return f"{model.label} (5 trees) blocked: {failed}"
+
+
 def step_audit(run: DemoRun) -> str:
     with run.project.reader() as unit:
         report = verify_chain(unit.audit.scan(), unit.audit.head())
@@ -190,6 +237,8 @@ STEPS: list[tuple[str, Callable[[DemoRun], str]]] = [
     ("list the dataset versions", step_versions),
     ("train and evaluate on the frozen holdout", step_train),
     ("reproduce the run", step_reproduce),
+    ("register, gate, approve and promote", step_release),
+    ("gate a weaker challenger", step_challenger),
     ("verify the audit trail", step_audit),
 ]
 
@@ -223,5 +272,6 @@ def demo(
         return
     table("Demo summary", ["", ""], [("project folder", str(folder)), *run.summary])
     console.print(
-        f"Explore it: cd {folder} && keel data versions && keel quarantine list && keel audit log"
+        f"Explore it: cd {folder} && keel data versions && keel models list"
+        " && keel release history && keel audit log"
     )
