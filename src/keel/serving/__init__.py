@@ -5,5 +5,22 @@ and batch scoring share them.
 """
 
 from keel.serving.checks import MAX_PROBLEMS, InvalidRecords, Problem, RecordChecker
+from keel.serving.encoding import Encoded, RecordEncoder
+from keel.serving.ood import OodCode, OodDetector, OodFlag, OodLimits
+from keel.serving.predictor import ModelError, Prediction, Predictor
 
-__all__ = ["MAX_PROBLEMS", "InvalidRecords", "Problem", "RecordChecker"]
+__all__ = [
+    "MAX_PROBLEMS",
+    "Encoded",
+    "InvalidRecords",
+    "ModelError",
+    "OodCode",
+    "OodDetector",
+    "OodFlag",
+    "OodLimits",
+    "Prediction",
+    "Predictor",
+    "Problem",
+    "RecordChecker",
+    "RecordEncoder",
+]
