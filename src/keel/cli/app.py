@@ -21,6 +21,7 @@ from keel.cli import (
     project,
     quarantine,
     registry,
+    serve,
     simulate,
     train,
     users,
@@ -60,6 +61,7 @@ app.add_typer(registry.models_app, name="models")
 app.command()(registry.gate)
 app.command()(registry.approve)
 app.add_typer(registry.release_app, name="release")
+app.command()(serve.score)
 
 
 def _version(value: bool) -> None:
