@@ -17,6 +17,7 @@ from keel.cli import (
     data,
     db,
     demo,
+    drift,
     labels,
     project,
     quarantine,
@@ -51,6 +52,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(labels.app, name="labels")
 app.command()(simulate.simulate)
+app.command()(drift.drift)
 app.command()(train.train)
 app.add_typer(train.app, name="runs")
 app.command()(train.reproduce)

@@ -50,3 +50,10 @@ def text_values(series: pl.Series) -> pl.Series:
     if series.dtype == pl.Boolean:
         return series.cast(pl.String).str.to_lowercase()
     return series.cast(pl.String)
+
+
+def midranks(values: F64) -> F64:
+    """1-based ranks, ties sharing their average rank (``scipy.stats.rankdata``'s default)."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return np.asarray((ends - (counts - 1) / 2.0)[inverse], dtype=np.float64)

@@ -1,0 +1,244 @@
+"""Estimated performance before labels arrive: confidence-based performance estimation (CBPE).
+
+If the model is calibrated, row ``i`` is positive with probability ``p_i``, so a chunk's
+expected confusion matrix needs no label: ``E[TP] = sum_{s_i >= t} p_i``,
+``E[FP] = sum_{s_i >= t} (1 - p_i)``, ``E[FN] = sum_{s_i < t} p_i``, and accuracy, precision and
+recall are read from it (ratios of expectations, as NannyML's CBPE does). The expected ROC AUC
+weighs every pair of rows by the chance that the higher-scored one is the positive:
+``sum_{i != j} p_i (1 - p_j) [s_i > s_j] / sum_{i != j} p_i (1 - p_j)``, ties counting one half.
+
+**The interval** is where the chunk's *realized* metric will fall once its labels arrive, if the
+model is still calibrated: labels are drawn ``simulations`` times from the probabilities and the
+metric computed on each draw (its percentile interval). It holds both classes' share of the
+noise, so it covers the realized value as often as it says, where an interval from one class's
+term of DeLong's variance is too narrow.
+
+**An alert** is raised for a metric when its reference value lies above the ``1 -
+false_alarm_rate`` quantile of those draws: a drop that label noise alone would not explain.
+
+``PerformanceEstimator`` adds what a monitor needs around that: an optional calibration of the
+scores on labelled reference rows (for scores that are not probabilities), and the reference
+values that alerts compare with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Self
+
+import numpy as np
+import numpy.typing as npt
+
+from keel.errors import InvalidInput
+from keel.evaluation import MetricParams, evaluate
+from keel.features.errors import NotFittedError
+from keel.models.calibration import Calibrator
+from keel.monitoring._arrays import F64, midranks
+
+CBPE_METRICS = ("roc_auc", "accuracy", "precision", "recall")
+BLOCK_CELLS = 4_000_000
+"""Simulated labels held at once (simulations x rows)."""
+
+
+@dataclass(frozen=True)
+class EstimatedMetric:
+    """A metric's expected value, the interval of its realized value, and the reference's."""
+
+    value: float
+    low: float
+    high: float
+    reference: float | None = None
+    alert: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "value": self.value,
+            "low": self.low,
+            "high": self.high,
+            "reference": self.reference,
+            "alert": self.alert,
+        }
+
+
+@dataclass(frozen=True)
+class EstimatedPerformance:
+    """Every estimated metric of one chunk."""
+
+    rows: int
+    metrics: dict[str, EstimatedMetric]
+
+    @property
+    def alerts(self) -> tuple[str, ...]:
+        """The metrics whose estimate fell below what label noise explains."""
+        return tuple(name for name, metric in self.metrics.items() if metric.alert)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "rows": self.rows,
+            "metrics": {name: metric.to_dict() for name, metric in self.metrics.items()},
+            "alerts": list(self.alerts),
+        }
+
+
+def _checked(name: str, values: npt.ArrayLike) -> F64:
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1 or array.size == 0 or not np.isfinite(array).all():
+        raise InvalidInput(f"{name} must be a non-empty 1-D array of finite numbers", path=name)
+    return array
+
+
+def expected_auc(p: F64, s: F64) -> float:
+    """The expected ROC AUC of scores ``s`` when row ``i`` is positive with probability ``p_i``."""
+    _, group, counts = np.unique(s, return_inverse=True, return_counts=True)
+    negative = np.bincount(group, weights=1.0 - p, minlength=counts.size)
+    below = np.concatenate(([0.0], np.cumsum(negative)[:-1]))  # negative weight scored lower
+    tied = negative[group] - (1.0 - p)  # tied rows other than the row itself
+    wins = float(np.dot(p, below[group] + 0.5 * tied))
+    pairs = float(p.sum() * (1.0 - p).sum() - np.dot(p, 1.0 - p))
+    return wins / pairs if pairs > 0 else float("nan")
+
+
+def expected_confusion(p: F64, s: F64, threshold: float) -> dict[str, float]:
+    """Accuracy, precision and recall from the expected confusion matrix."""
+    predicted = s >= threshold
+    tp, fp = float(p[predicted].sum()), float((1.0 - p[predicted]).sum())
+    fn, tn = float(p[~predicted].sum()), float((1.0 - p[~predicted]).sum())
+    return {
+        "accuracy": (tp + tn) / p.size,
+        "precision": tp / (tp + fp) if tp + fp > 0 else float("nan"),
+        "recall": tp / (tp + fn) if tp + fn > 0 else float("nan"),
+    }
+
+
+def simulated_metrics(
+    p: F64, s: F64, threshold: float, simulations: int, seed: int
+) -> dict[str, F64]:
+    """Each CBPE metric on ``simulations`` label draws ``y ~ Bernoulli(p)``."""
+    ranks = midranks(s)
+    predicted = (s >= threshold).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[F64]] = {name: [] for name in CBPE_METRICS}
+    step = max(1, BLOCK_CELLS // p.size)
+    n = float(p.size)
+    for start in range(0, simulations, step):
+        labels = (rng.random((min(step, simulations - start), p.size)) < p).astype(np.float64)
+        positives = labels.sum(axis=1)
+        tp = labels @ predicted
+        negatives = n - positives
+        with np.errstate(invalid="ignore", divide="ignore"):
+            auc = (labels @ ranks - positives * (positives + 1) / 2) / (positives * negatives)
+            parts["roc_auc"].append(auc)
+            parts["accuracy"].append((n - positives - predicted.sum() + 2 * tp) / n)
+            parts["precision"].append(tp / predicted.sum())
+            parts["recall"].append(tp / positives)
+    return {name: np.concatenate(values) for name, values in parts.items()}
+
+
+def estimate_performance(
+    y_prob: npt.ArrayLike,
+    *,
+    y_score: npt.ArrayLike | None = None,
+    metrics: Sequence[str] = CBPE_METRICS,
+    threshold: float = 0.5,
+    confidence: float = 0.95,
+    simulations: int = 500,
+    false_alarm_rate: float = 0.01,
+    reference: Mapping[str, float] | None = None,
+    seed: int = 0,
+) -> EstimatedPerformance:
+    """CBPE for one chunk: calibrated probabilities ``y_prob`` (ranked by ``y_score`` if given).
+
+    ``reference`` maps a metric to its value on the reference, for alerts.
+    """
+    unknown = [name for name in metrics if name not in CBPE_METRICS]
+    if unknown:
+        raise InvalidInput(
+            f"CBPE estimates {list(CBPE_METRICS)}; got {unknown[0]!r}", path="metrics"
+        )
+    p = _checked("y_prob", y_prob)
+    if ((p < 0) | (p > 1)).any():
+        raise InvalidInput("y_prob must hold probabilities in [0, 1]", path="y_prob")
+    s = p if y_score is None else _checked("y_score", y_score)
+    if s.size != p.size:
+        raise InvalidInput("y_score must have one entry per row of y_prob", path="y_score")
+    values = {"roc_auc": expected_auc(p, s), **expected_confusion(p, s, threshold)}
+    draws = simulated_metrics(p, s, threshold, simulations, seed)
+    tail = (1.0 - confidence) / 2.0
+    found = {}
+    for name in metrics:
+        defined = draws[name][np.isfinite(draws[name])]
+        low, high = np.quantile(defined, [tail, 1.0 - tail]) if defined.size else (np.nan, np.nan)
+        base = (reference or {}).get(name)
+        limit = np.quantile(defined, 1.0 - false_alarm_rate) if defined.size else np.nan
+        alert = base is not None and bool(base > limit)
+        found[name] = EstimatedMetric(values[name], float(low), float(high), base, alert)
+    return EstimatedPerformance(p.size, found)
+
+
+class PerformanceEstimator:
+    """CBPE with an optional recalibration and reference values, fitted on labelled reference
+    rows (the model's held-out or benchmark scores)."""
+
+    def __init__(
+        self,
+        *,
+        metrics: Sequence[str] = CBPE_METRICS,
+        threshold: float = 0.5,
+        calibration: Literal["isotonic", "sigmoid", "none"] = "none",
+        confidence: float = 0.95,
+        simulations: int = 500,
+        false_alarm_rate: float = 0.01,
+        seed: int = 0,
+    ) -> None:
+        self.metrics = metrics
+        self.threshold = threshold
+        self.calibration = calibration
+        self.confidence = confidence
+        self.simulations = simulations
+        self.false_alarm_rate = false_alarm_rate
+        self.seed = seed
+
+    def get_params(self) -> dict[str, Any]:
+        """The parameters a run records."""
+        return {
+            "metrics": list(self.metrics),
+            "threshold": self.threshold,
+            "calibration": self.calibration,
+            "confidence": self.confidence,
+            "simulations": self.simulations,
+            "false_alarm_rate": self.false_alarm_rate,
+            "seed": self.seed,
+        }
+
+    def fit(self, y_score: npt.ArrayLike, y_true: npt.ArrayLike) -> Self:
+        """Calibrate the scores (unless ``calibration='none'``) and measure the reference."""
+        s = _checked("y_score", y_score)
+        y = _checked("y_true", y_true)
+        self.calibrator_ = Calibrator(method=self.calibration)
+        if self.calibration != "none":
+            self.calibrator_.fit(s, y)
+        params = MetricParams(threshold=self.threshold)
+        realized = evaluate(y, s, list(self.metrics), params=params, resamples=0)
+        self.reference_ = {name: estimate.value for name, estimate in realized.items()}
+        return self
+
+    def estimate(self, y_score: npt.ArrayLike) -> EstimatedPerformance:
+        """The chunk's estimated metrics, intervals and alerts against the reference."""
+        calibrator: Calibrator | None = getattr(self, "calibrator_", None)
+        if calibrator is None:
+            raise NotFittedError("PerformanceEstimator")
+        s = _checked("y_score", y_score)
+        return estimate_performance(
+            np.clip(calibrator.apply(s), 0.0, 1.0),
+            y_score=s,
+            metrics=self.metrics,
+            threshold=self.threshold,
+            confidence=self.confidence,
+            simulations=self.simulations,
+            false_alarm_rate=self.false_alarm_rate,
+            reference=self.reference_,
+            seed=self.seed,
+        )
