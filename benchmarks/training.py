@@ -1,9 +1,18 @@
 """Training wall time: Keel's ``train`` vs a plain LightGBM fit of the same rows and parameters.
 
 Keel's overhead over the model fit (reading the data version, freezing the benchmark set, the
-feature pipeline, calibration, evaluation with bootstrap intervals and slices, explanations, the
+feature pipeline, calibration, evaluation with confidence intervals and slices, explanations, the
 stored bundle, the model card and the run records) should stay within ``TARGET_OVERHEAD`` of the
 plain fit at 1M rows.
+
+Two baselines, both ``lgb.Dataset`` plus ``lgb.train`` on exactly the rows Keel fitted on, with
+exactly its parameters and round count:
+
+* ``plain`` (the headline): the project's raw input columns, as a user would fit them without
+  Keel. The gap to it includes the cost of the features the project declares beyond the raw
+  columns (for the loan example, missing indicators and two derived ratios: 18 columns, not 14).
+* ``plain on Keel's matrix``: the very feature matrix Keel's estimator was given. The gap to it is
+  Keel's own work around the same fit (``over K`` in the table).
 
 Each size runs in its own subprocess. Untimed setup: scaffold the loan example in a temporary
 folder, ingest ``rows`` simulated applications as data v1, and copy the project so that every
@@ -95,6 +104,10 @@ class Stages:
         """Keep what the baseline must match: the fitted rows, LightGBM's arguments, the holdout."""
         if label == "feature pipeline fit" and "train" not in self.captured:
             self.captured["train"] = args[1]
+        elif label == "estimator fit" and "matrix" not in self.captured:
+            x, y = args[1], args[2]
+            names = [f"f{i}" for i in range(x.shape[1])]
+            self.captured["matrix"] = (x, y, names, list(kwargs.get("categorical", ())))
         elif label == "lightgbm.train" and "params" not in self.captured:
             self.captured["params"] = dict(args[0])
             self.captured["rounds"] = kwargs["num_boost_round"]
@@ -138,7 +151,7 @@ def _targets(blobs: Any) -> list[tuple[Any, str, str]]:
         (service, "evaluate", "metrics + bootstrap intervals"),
         (service, "slice_metrics", "slice metrics + bootstrap"),
         (service, "calibration_points", "calibration curve"),
-        (ModelBundle, "explain", "explain 500 rows"),
+        (ModelBundle, "explain", "explain (importance rows)"),
         (ModelBundle, "importance", "gain importance"),
         (ModelBundle, "save", "save model bundle"),
         (boosting.LightGBMEstimator, "to_bytes", "model to text"),
@@ -295,6 +308,8 @@ def child(rows: int, repeat: int, threads: int | None) -> dict[str, Any]:
         out |= prepare(rows, pristine)
         keel_runs: list[dict[str, Any]] = []
         base_runs: list[tuple[float, float, float]] = []
+        keel_matrix_runs: list[tuple[float, float, float]] = []
+        own: Any = None
         matrix: Any = None
         booster: Any = None
         for i in range(repeat):
@@ -320,6 +335,7 @@ def child(rows: int, repeat: int, threads: int | None) -> dict[str, Any]:
                 if fitted is None or int(fitted.group(1)) != captured["train"].height:
                     raise SystemExit(f"the run's log does not match the captured rows: {run.logs}")
                 matrix = baseline_matrix(captured["train"], folder)
+                own = captured["matrix"]
                 params, rounds = captured["params"], captured["rounds"]
                 out |= {
                     "fit_rows": captured["train"].height,
@@ -335,9 +351,14 @@ def child(rows: int, repeat: int, threads: int | None) -> dict[str, Any]:
             x, y, names, categorical = matrix
             wall, cpu, booster = run_baseline(x, y, names, categorical, params, rounds)
             base_runs.append((wall, cpu, load))
+            load = os.getloadavg()[0]
+            x_own, y_own, names_own, categorical_own = own
+            wall, cpu, _ = run_baseline(x_own, y_own, names_own, categorical_own, params, rounds)
+            keel_matrix_runs.append((wall, cpu, load))
         out["base_auc"] = holdout_auc(booster, captured["sets"], pristine)
     out["keel_runs"] = keel_runs
     out["base_runs"] = base_runs
+    out["keel_matrix_runs"] = keel_matrix_runs
     out["load_end"] = os.getloadavg()[0]
     out["child_seconds"] = time.perf_counter() - started
     return out
@@ -371,23 +392,25 @@ def spawn(rows: int, args: argparse.Namespace) -> dict[str, Any]:
 
 
 HEADER = (
-    f"{'rows':>10} {'fit rows':>9} {'LightGBM s':>10} {'cpu s':>7} {'Keel s':>8} {'cpu s':>7}"
-    f" {'overhead':>8} {'budget':>6} {'non-fit s':>9} {'non-fit':>7} {'load K/L':>9}"
-    f" {'AUC plain':>9} {'AUC Keel':>8}"
+    f"{'rows':>10} {'fit rows':>9} {'plain s':>8} {'cpu s':>7} {'Keel s':>8} {'cpu s':>7}"
+    f" {'overhead':>8} {'budget':>6} {'plain K s':>9} {'over K':>6} {'non-fit s':>9}"
+    f" {'non-fit':>7} {'load K/L':>9} {'AUC plain':>9} {'AUC Keel':>8}"
 )
 
 
 def summary_line(result: dict[str, Any]) -> str:
-    """One row of the table: the fastest Keel run against the fastest plain fit."""
+    """One row of the table: the fastest Keel run against the fastest of each plain fit."""
     if "error" in result:
         return f"{result['rows']:>10,} {result['error']}"
     best = min(result["keel_runs"], key=lambda r: r["wall"])
     base_wall, base_cpu, base_load = min(result["base_runs"])
+    own_wall = min(result["keel_matrix_runs"])[0]
     overhead = best["wall"] / base_wall - 1
     ok = "ok" if overhead <= TARGET_OVERHEAD else "OVER"
     return (
-        f"{result['rows']:>10,} {result['fit_rows']:>9,} {base_wall:>10.2f} {base_cpu:>7.2f}"
+        f"{result['rows']:>10,} {result['fit_rows']:>9,} {base_wall:>8.2f} {base_cpu:>7.2f}"
         f" {best['wall']:>8.2f} {best['cpu']:>7.2f} {overhead:>8.0%} {ok:>6}"
+        f" {own_wall:>9.2f} {best['wall'] / own_wall - 1:>6.0%}"
         f" {best['wall'] - best['fit']:>9.2f} {(best['wall'] - best['fit']) / base_wall:>7.0%}"
         f" {best['load']:>4.1f}/{base_load:<4.1f} {result['base_auc']:>9.4f}"
         f" {result['keel_auc']:>8.4f}"
@@ -447,7 +470,8 @@ def extra_time(result: dict[str, Any]) -> list[str]:
         f" (budget {TARGET_OVERHEAD:.0%} = {TARGET_OVERHEAD * base_wall:.2f} s)",
         f"  {'the LightGBM fit itself, on Keel matrix':<58} {fit - base_wall:>+8.2f} s"
         f"  ({result['keel_features']} features vs {result['base_features']} plain;"
-        f" {fit:.2f} s vs {base_wall:.2f} s)",
+        f" {fit:.2f} s vs {base_wall:.2f} s;"
+        f" a plain fit on Keel's matrix: {min(result['keel_matrix_runs'])[0]:.2f} s)",
     ]
     own.pop("lightgbm.train [in estimator fit]", None)
     for label, wall in sorted(own.items(), key=lambda item: -item[1]):
@@ -474,6 +498,8 @@ def report(result: dict[str, Any]) -> None:
         + ", ".join(f"{r['wall']:.2f}" for r in result["keel_runs"])
         + "; plain LightGBM "
         + ", ".join(f"{w:.2f}" for w, _, _ in result["base_runs"])
+        + "; plain on Keel's matrix "
+        + ", ".join(f"{w:.2f}" for w, _, _ in result["keel_matrix_runs"])
     )
     params = ", ".join(f"{k}={v}" for k, v in sorted(result["params"].items()))
     print(f"LightGBM parameters (both): {params}; rounds {result['rounds']}")
@@ -519,10 +545,11 @@ def main() -> None:
         return
     print(
         f"Keel train vs plain LightGBM ({_params(args.threads)}); overhead = Keel wall / plain"
-        f" fit wall - 1, budget {TARGET_OVERHEAD:.0%}; best of {args.repeat} run(s) each;"
-        " cpu s: all threads; non-fit s: Keel wall minus its own lightgbm.train, non-fit: that"
-        " over the plain fit; load K/L: 1-min load average when the Keel run / the plain fit"
-        " started"
+        f" fit wall - 1, budget {TARGET_OVERHEAD:.0%}; plain: the raw input columns; plain K:"
+        " Keel's own feature matrix, over K = Keel wall / plain K - 1; best of"
+        f" {args.repeat} run(s) each; cpu s: all threads; non-fit s: Keel wall minus its own"
+        " lightgbm.train, non-fit: that over the plain fit; load K/L: 1-min load average when"
+        " the Keel run / the plain fit started"
     )
     print(_load_note(), flush=True)
     results = []

@@ -275,6 +275,7 @@ def test_train_json_reports_the_run(trained: Trained) -> None:
     for name, estimate in body["details"]["benchmarks"]["holdout"].items():
         assert estimate["n"] == HOLDOUT, name
         assert estimate["low"] <= estimate["value"] == metrics[name] <= estimate["high"], name
+        assert estimate["method"] == "bootstrap", name  # 1,200 rows: the row bootstrap
 
 
 def test_identical_training_gives_the_same_model_and_another_seed_does_not(
@@ -354,7 +355,8 @@ def test_the_model_card_in_markdown_and_html(keel: Keel, trained: Trained) -> No
         assert f"- {text}" in markdown.out
     assert "## Limitations" in markdown.out
     assert "## Benchmark 'holdout'" in markdown.out
-    assert "| metric | value | interval | rows |" in markdown.out
+    assert "| metric | value | interval | method | rows |" in markdown.out
+    assert "- bootstrap: percentile bootstrap over the rows" in markdown.out
     assert f"| roc_auc | {metrics['roc_auc']:.4f} |" in markdown.out
     assert f"| brier | {metrics['brier']:.4f} |" in markdown.out
     assert trained.run["model_sha256"] in markdown.out

@@ -40,6 +40,23 @@ def keel(tmp_path: Path, database_url: str) -> Iterator[Keel]:
     opened.close()
 
 
+@pytest.fixture
+def large(tmp_path: Path, database_url: str) -> Iterator[Keel]:
+    """The loan project with 60,000 applications: a 12,000-row holdout, large-sample intervals."""
+    folder = tmp_path / "large"
+    project = load_project(scaffold(folder, "loan"))
+    settings = Settings.resolve(folder, project, environ={}, database_url=database_url)
+    opened = open_keel(settings, project=project, check=False)
+    upgrade(opened.db)
+    frame = simulate_frame(
+        rows=60_000, seed=5, start=datetime(2024, 1, 1), end=datetime(2024, 7, 1)
+    )
+    request = BatchInput(opened.dataset, "sim", "sim", None, False, "tester")
+    opened.ingestor().ingest(request, [Chunk(frame, False)])
+    yield opened
+    opened.close()
+
+
 def train(keel: Keel, **kwargs: object) -> object:
     request = TrainRequest(actor="tester", params=SMALL, **kwargs)  # type: ignore[arg-type]
     return keel.trainer().train(request)
@@ -154,3 +171,19 @@ def test_a_golden_file_in_the_project_is_a_frozen_benchmark_set(keel: Keel) -> N
     )
     with pytest.raises(InvalidInput, match="outside the project folder"):
         outside.train(TrainRequest(actor="tester", params=SMALL))
+
+
+def test_a_large_benchmark_set_names_its_interval_methods(large: Keel) -> None:
+    run = large.trainer().train(TrainRequest(actor="tester", params=SMALL))
+    holdout = run.metrics["benchmarks"]["holdout"]
+    assert holdout["roc_auc"]["n"] == 12_000
+    methods = {name: estimate["method"] for name, estimate in holdout.items()}
+    assert methods == dict.fromkeys(methods, "delta") | {
+        "roc_auc": "delong",
+        "ece": "bin-bootstrap",
+    }
+    for name, estimate in holdout.items():
+        assert estimate["low"] < estimate["value"] < estimate["high"], name
+    card = large.blobs.get(run.artifacts["card.md"]).decode()
+    assert "| roc_auc | " in card and " | delong | 12000 |" in card
+    assert "- delta: normal interval, delta-method standard error" in card

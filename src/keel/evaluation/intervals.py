@@ -20,7 +20,9 @@ Below it the row bootstrap costs little and makes no normality assumption.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from statistics import NormalDist
+from types import MappingProxyType
 
 from keel.evaluation._arrays import F64
 from keel.evaluation.estimate import Estimate
@@ -32,6 +34,18 @@ LARGE_SAMPLE_ROWS = 10_000
 
 MIN_SUPPORT = 1_000
 """A normal interval needs at least this many rows behind the metric's denominator."""
+
+_LARGE = f"on {LARGE_SAMPLE_ROWS:,} rows or more"
+INTERVAL_METHODS: Mapping[str, str] = MappingProxyType(
+    {
+        "bootstrap": "percentile bootstrap over the rows",
+        "bin-bootstrap": f"percentile bootstrap over per-bin sums (ECE {_LARGE})",
+        "delong": f"normal interval, DeLong standard error (ROC AUC {_LARGE})",
+        "delta": f"normal interval, delta-method standard error ({_LARGE})",
+        "none": "no interval computed",
+    }
+)
+"""Each ``Estimate.method`` in a phrase, for cards and tables."""
 
 
 def large_sample(

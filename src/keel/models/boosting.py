@@ -127,14 +127,17 @@ class LightGBMEstimator:
             raise NotFittedError("LightGBMEstimator")
         return self.booster_
 
+    def _threads(self) -> int:
+        """The configured thread count: rows are independent, so any count gives the same values."""
+        return int(self.get_params()["num_threads"])
+
     def predict(self, x: F64) -> F64:
         check_matrix(x)
-        threads = int(self.get_params()["num_threads"])  # rows are independent: same scores
-        return np.asarray(self._booster().predict(x, num_threads=threads), dtype=np.float64)
+        return np.asarray(self._booster().predict(x, num_threads=self._threads()), dtype=np.float64)
 
     def contributions(self, x: F64) -> F64:
         check_matrix(x)
-        raw = self._booster().predict(x, pred_contrib=True, num_threads=1)
+        raw = self._booster().predict(x, pred_contrib=True, num_threads=self._threads())
         return np.asarray(raw, dtype=np.float64)
 
     def importance(self) -> F64:

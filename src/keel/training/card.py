@@ -10,6 +10,7 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
+from keel.evaluation.intervals import INTERVAL_METHODS
 from keel.training.runs import Run
 
 
@@ -63,12 +64,15 @@ def _sections(run: Run, limitations: tuple[str, ...], dataset: str) -> list[Sect
             + [(k, str(v)) for k, v in sorted(model.get("params", {}).items())],
         ),
     ]
+    used: set[str] = set()
     for name, metrics in run.metrics.get("benchmarks", {}).items():
         rows: list[tuple[str, ...]] = [
-            (metric, f"{e['value']:.4f}", _interval(e), str(e["n"]))
+            (metric, f"{e['value']:.4f}", _interval(e), _method(e), str(e["n"]))
             for metric, e in metrics.items()
         ]
-        sections.append((f"Benchmark '{name}'", [("metric", "value", "interval", "rows"), *rows]))
+        used.update(row[3] for row in rows)
+        header = ("metric", "value", "interval", "method", "rows")
+        sections.append((f"Benchmark '{name}'", [header, *rows]))
     for name, slices in run.metrics.get("slices", {}).items():
         rows = [("slice", "rows", *_slice_metric_names(slices))]  # header first
         for item in slices:
@@ -78,6 +82,10 @@ def _sections(run: Run, limitations: tuple[str, ...], dataset: str) -> list[Sect
             ]
             rows.append((f"{item['column']}={item['value']}", str(item["rows"]), *values))
         sections.append((f"Slices on '{name}'", rows))
+    if used:
+        sections.append(
+            ("Intervals", [(f"{m}: {INTERVAL_METHODS.get(m, m)}",) for m in sorted(used)])
+        )
     sections.append(("Limitations", [(text,) for text in limitations] or [("none declared",)]))
     return sections
 
@@ -85,6 +93,13 @@ def _sections(run: Run, limitations: tuple[str, ...], dataset: str) -> list[Sect
 def _interval(estimate: dict[str, Any]) -> str:
     low, high = estimate.get("low"), estimate.get("high")
     return "" if low is None or high is None else f"[{low:.4f}, {high:.4f}]"
+
+
+def _method(estimate: dict[str, Any]) -> str:
+    """How the interval was made; runs recorded before methods were named used the bootstrap."""
+    if "method" in estimate:
+        return str(estimate["method"])
+    return "none" if estimate.get("low") is None else "bootstrap"
 
 
 def _slice_metric_names(slices: list[dict[str, Any]]) -> list[str]:

@@ -8,6 +8,7 @@ import pytest
 from keel.errors import InvalidInput
 from keel.features.errors import NotFittedError
 from keel.models import Calibrator, load_estimator, make_estimator
+from keel.models.calibration import Method
 
 
 def _data(n: int = 4000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -40,6 +41,17 @@ def test_contributions_add_up_to_the_raw_score(kind: str) -> None:
     assert contributions.shape == (50, 5)
     probability = 1 / (1 + np.exp(-contributions.sum(axis=1)))
     np.testing.assert_allclose(probability, model.predict(x[:50]), rtol=1e-6)
+
+
+def test_lightgbm_scores_and_contributions_do_not_depend_on_the_thread_count() -> None:
+    """Predictions and TreeSHAP run on the configured threads; each row is computed alone."""
+    x, y = _data()
+    params = {"n_estimators": 40, "num_threads": 1}
+    one = make_estimator("lightgbm", "binary", params, seed=3).fit(x, y, names=NAMES)
+    two = load_estimator("lightgbm", "binary", one.to_bytes())
+    assert two.get_params()["num_threads"] == 2  # a loaded model runs on Keel's default
+    np.testing.assert_array_equal(one.predict(x), two.predict(x))
+    np.testing.assert_array_equal(one.contributions(x[:300]), two.contributions(x[:300]))
 
 
 @pytest.mark.parametrize("kind", ["lightgbm", "logistic"], ids=["lightgbm", "logistic"])
@@ -99,7 +111,7 @@ def _ece(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
 
 
 @pytest.mark.parametrize("method", ["isotonic", "sigmoid"], ids=["isotonic", "sigmoid"])
-def test_calibration_repairs_overconfident_scores(method: str) -> None:
+def test_calibration_repairs_overconfident_scores(method: Method) -> None:
     rng = np.random.default_rng(5)
     truth = rng.uniform(0.05, 0.95, 20_000)
     y = (rng.random(truth.size) < truth).astype(np.float64)
