@@ -1,0 +1,141 @@
+"""The outcome log: labels and reviewers' decisions that arrive after the prediction.
+
+The same durable machinery as the prediction log (``SegmentLog``: per-process segments, group
+commit, Parquet parts), with its own folder and table. An outcome names the prediction it
+answers, or only the entity (an application id) when the labelling system never saw the
+prediction id. ``join_outcomes`` puts each prediction next to its latest outcome: the one naming
+its prediction id if any, else the latest naming its entity. Labels are numbers: 0 or 1 for a
+binary target (the service maps the target's ``positive`` value to 1), the value for regression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from keel.errors import InvalidInput
+from keel.store.tables.prediction_log import (
+    SEGMENT_BYTES,
+    SEGMENT_SECONDS,
+    Durability,
+    SegmentLog,
+    TableSpec,
+    microseconds,
+)
+
+OUTCOMES = TableSpec(
+    schema={
+        "prediction_id": pl.String(),
+        "entity_id": pl.String(),
+        "time": pl.Datetime("us", "UTC"),
+        "label": pl.Float64(),
+        "decision": pl.String(),
+        "source": pl.String(),
+    },
+    order=("time", "prediction_id", "entity_id"),
+)
+OUTCOME_COLUMNS = ("label", "outcome_decision", "outcome_time", "outcome_source")
+"""What ``join_outcomes`` adds to each prediction (null where no outcome has arrived)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRecord:
+    """A label or a reviewer's decision for one prediction, or for every prediction of an entity."""
+
+    time: datetime
+    prediction_id: str | None = None
+    entity_id: str | None = None
+    label: float | None = None
+    decision: str | None = None
+    """What a person decided (e.g. a reviewer approving a case the model sent to review)."""
+    source: str | None = None
+    """Who or what reported it: a user, a service, a batch of labels."""
+
+    def __post_init__(self) -> None:
+        if self.prediction_id is None and self.entity_id is None:
+            raise InvalidInput(
+                "an outcome must name a prediction id or an entity id.", path="prediction_id"
+            )
+        if self.label is None and self.decision is None:
+            raise InvalidInput("an outcome must carry a label or a decision.", path="label")
+
+    def to_row(self) -> dict[str, Any]:
+        """The JSON row written to the log."""
+        return {
+            "prediction_id": self.prediction_id,
+            "entity_id": self.entity_id,
+            "time": microseconds(self.time),
+            "label": self.label,
+            "decision": self.decision,
+            "source": self.source,
+        }
+
+
+class OutcomeLog(SegmentLog):
+    """The outcome table of one project."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        durability: Durability = "fsync",
+        segment_bytes: int = SEGMENT_BYTES,
+        segment_seconds: float = SEGMENT_SECONDS,
+    ) -> None:
+        super().__init__(
+            root,
+            OUTCOMES,
+            durability=durability,
+            segment_bytes=segment_bytes,
+            segment_seconds=segment_seconds,
+        )
+
+    def submit(self, records: Sequence[OutcomeRecord]) -> Future[None]:
+        """Queue records; the future completes once they are durable."""
+        return self.submit_rows([record.to_row() for record in records])
+
+    def append(self, records: Sequence[OutcomeRecord]) -> None:
+        """Append records; returns only once they are durable."""
+        if records:
+            self.submit(records).result()
+
+
+def join_outcomes(predictions: pl.LazyFrame, outcomes: pl.LazyFrame) -> pl.LazyFrame:
+    """Every prediction with its latest outcome (by prediction id, else by entity id)."""
+    latest = outcomes.select(
+        "prediction_id",
+        "entity_id",
+        pl.col("label"),
+        pl.col("decision").alias("outcome_decision"),
+        pl.col("time").alias("outcome_time"),
+        pl.col("source").alias("outcome_source"),
+    )
+    by_prediction = (
+        latest.filter(pl.col("prediction_id").is_not_null())
+        .group_by("prediction_id")
+        .agg(_latest())
+    )
+    by_entity = (
+        latest.filter(pl.col("prediction_id").is_null())
+        .group_by("entity_id")
+        .agg(_latest())
+        .rename({name: f"{name}_entity" for name in OUTCOME_COLUMNS})
+    )
+    named = pl.col("outcome_time").is_not_null()
+    joined = predictions.join(by_prediction, on="prediction_id", how="left").join(
+        by_entity, on="entity_id", how="left"
+    )
+    return joined.with_columns(
+        pl.when(named).then(pl.col(name)).otherwise(pl.col(f"{name}_entity")).alias(name)
+        for name in OUTCOME_COLUMNS
+    ).drop(f"{name}_entity" for name in OUTCOME_COLUMNS)
+
+
+def _latest() -> pl.Expr:
+    return pl.col(OUTCOME_COLUMNS).sort_by("outcome_time").last()

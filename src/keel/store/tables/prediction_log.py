@@ -1,0 +1,574 @@
+"""The durable prediction log: an append-only table on local disk, readable as Parquet.
+
+Layout under ``root``::
+
+    segments/<start>-<pid>-<token>.seg     one per writer (process): framed JSON rows, appended
+    parts/<same name>.parquet              a sealed segment, converted; then the segment goes
+
+**Writing.** Each process opens its own segment, so worker processes never contend for a file
+or a lock, and ``append`` returns only once its rows are durable. Rows from many threads (or
+async tasks, through ``submit``) are framed by their caller and handed to one writer thread,
+which writes everything queued with one ``write`` and one ``fdatasync`` (group commit): while a
+sync runs, the next group gathers, so the syncs per second stay flat as appenders grow and the
+cost per row falls. A frame is ``length, crc32, payload``; the file starts with ``MAGIC``.
+
+``durability="fsync"`` (the default) acknowledges after ``fdatasync``: nothing acknowledged is
+lost even if the machine loses power. ``durability="write"`` acknowledges once the rows are in
+the operating system (``write`` returned): they survive a kill -9 of the process but not a power
+cut, and an append costs microseconds instead of a disk sync.
+
+**Crashes.** A writer killed mid-write leaves at most one torn frame at the end of its segment;
+readers stop at the first frame whose length or checksum does not hold, and nothing after it was
+ever acknowledged. A segment is created under a temporary name, locked (``flock``), then renamed
+into place, so that no sealer ever takes a live writer's segment.
+
+**Reading.** ``scan`` is the whole table: the Parquet parts plus every unsealed segment, live
+ones included (up to their last whole frame). ``seal`` converts the segments no process holds
+(their writer closed, rotated or died) into parts: the part is written and synced under its final
+name before the segment is removed, and a segment whose part exists is skipped, so a crash at
+any point neither loses nor doubles a row.
+
+Why files and not a database table (measured by ``benchmarks/predictor.py`` on this machine):
+SQLite commits one transaction per sync under one write lock, about 300 appends/s at any number
+of appenders, while grouped syncs on a segment reach thousands per second. Local disk only: the
+log needs ``fdatasync`` and ``flock``, which object stores do not offer.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final, Literal, Self
+
+import orjson
+import polars as pl
+
+from keel.errors import InvalidInput, StorageUnavailable
+
+Durability = Literal["fsync", "write"]
+Row = Mapping[str, Any]
+
+MAGIC: Final = b"KEELSEG1"
+_HEADER = struct.Struct("<II")  # payload length, crc32 of the payload
+SEGMENT_BYTES: Final = 64 << 20
+SEGMENT_SECONDS: Final = 3600.0
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def frame(row: Row) -> bytes:
+    """One row as a frame: its JSON, prefixed by length and checksum."""
+    payload = orjson.dumps(row)
+    return _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def read_frames(data: bytes) -> list[Any]:
+    """The rows of a segment's bytes, up to the first torn or damaged frame."""
+    rows: list[Any] = []
+    if not data.startswith(MAGIC):
+        return rows
+    offset, size, header = len(MAGIC), len(data), _HEADER.size
+    while offset + header <= size:
+        length, checksum = _HEADER.unpack_from(data, offset)
+        end = offset + header + length
+        payload = data[offset + header : end]
+        if end > size or zlib.crc32(payload) != checksum:
+            break
+        rows.append(orjson.loads(payload))
+        offset = end
+    return rows
+
+
+def microseconds(moment: datetime) -> int:
+    """A timezone-aware time as microseconds since the epoch (how rows carry times)."""
+    if moment.tzinfo is None:
+        raise InvalidInput(
+            f"log times must be timezone-aware; got {moment.isoformat()}.",
+            path="time",
+            hint="Use datetime.now(UTC).",
+        )
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """The columns of a log's table; ``json`` columns hold nested values as JSON text, and
+    Datetime columns arrive as microseconds since the epoch."""
+
+    schema: Mapping[str, pl.DataType]
+    json: tuple[str, ...] = ()
+    order: tuple[str, ...] = ()
+    """Columns that sort an export."""
+
+    def frame(self, rows: Sequence[Row]) -> pl.DataFrame:
+        """Rows (as read back from segments) as a frame of ``schema``."""
+        if self.json:
+            rows = [{**row, **{c: _json_text(row.get(c)) for c in self.json}} for row in rows]
+        raw = {
+            name: pl.Int64() if isinstance(dtype, pl.Datetime) else dtype
+            for name, dtype in self.schema.items()
+        }
+        table = pl.from_dicts(rows, schema=raw) if rows else pl.DataFrame(schema=raw)
+        times = [name for name, dtype in self.schema.items() if isinstance(dtype, pl.Datetime)]
+        return table.with_columns(pl.col(name).cast(self.schema[name]) for name in times)
+
+
+def _json_text(value: object) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+@dataclass(frozen=True)
+class LogStats:
+    """Appends acknowledged, and the writes (each with one sync) that carried them."""
+
+    appends: int
+    groups: int
+
+
+class SegmentLog:
+    """One durable table: appends from this process, reads and sealing of every process's rows.
+
+    The writer (thread, segment file) starts on the first append, so readers never create one.
+    Call ``close`` when the process stops: it flushes, syncs and releases the segment.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        table: TableSpec,
+        *,
+        durability: Durability = "fsync",
+        segment_bytes: int = SEGMENT_BYTES,
+        segment_seconds: float = SEGMENT_SECONDS,
+    ) -> None:
+        if durability not in ("fsync", "write"):
+            raise InvalidInput(
+                f"durability must be 'fsync' or 'write'; got {durability!r}.", path="durability"
+            )
+        self.root = Path(root)
+        self.table = table
+        self.durability: Durability = durability
+        self.segment_bytes = segment_bytes
+        self.segment_seconds = segment_seconds
+        self._writer: _Writer | None = None
+        self._opening = threading.Lock()
+
+    def submit_rows(self, rows: Sequence[Row]) -> Future[None]:
+        """Queue rows; the future completes once they are durable (or fails with
+        ``StorageUnavailable``). From async code: ``await asyncio.wrap_future(...)``."""
+        payload = b"".join(frame(row) for row in rows)
+        return self._open().submit(payload)
+
+    def append_rows(self, rows: Sequence[Row]) -> None:
+        """Append and wait until durable."""
+        if rows:
+            self.submit_rows(rows).result()
+
+    def scan(self) -> pl.LazyFrame:
+        """Every row: sealed parts and unsealed segments, live ones up to their last whole row."""
+        parts, tail = _snapshot(self.root)
+        frames = [pl.scan_parquet(parts)] if parts else []
+        frames.append(self.table.frame(tail).lazy())
+        return pl.concat(frames, how="vertical")
+
+    def seal(self) -> int:
+        """Convert every segment no process holds into a Parquet part; returns how many."""
+        return _seal(self.root, self.table)
+
+    def export(self, out: Path) -> int:
+        """The whole table as one Parquet file at ``out`` (written whole, then renamed)."""
+        table = self.scan().sort(list(self.table.order)).collect()
+        with _storage("export the log to", out):
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
+            table.write_parquet(tmp, compression="zstd")
+            tmp.replace(out)
+        return table.height
+
+    @property
+    def stats(self) -> LogStats:
+        """What this process's writer has done so far (zero before the first append)."""
+        writer = self._writer
+        if writer is None or writer.pid != os.getpid():
+            return LogStats(0, 0)
+        return LogStats(writer.appends, writer.groups)
+
+    def close(self) -> None:
+        """Flush what is queued, sync, and release this process's segment."""
+        with self._opening:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
+
+    def _open(self) -> _Writer:
+        writer = self._writer
+        if writer is None or writer.pid != os.getpid():
+            with self._opening:
+                if self._writer is None or self._writer.pid != os.getpid():
+                    self._writer = _Writer(self)
+                writer = self._writer
+        return writer
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+class _Segment:
+    """This writer's open segment file, locked for as long as it is open."""
+
+    def __init__(self, root: Path) -> None:
+        folder = root / "segments"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}"
+        tmp, self.path = folder / f"{name}.tmp", folder / f"{name}.seg"
+        self.fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        self.size = 0
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            self.write(MAGIC)
+            os.fsync(self.fd)
+            tmp.rename(self.path)
+            sync_folder(folder)
+        except BaseException:
+            os.close(self.fd)
+            raise
+        self.opened = time.monotonic()
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]
+        self.size += len(data)
+
+    def close(self) -> None:
+        try:
+            os.fsync(self.fd)
+        finally:
+            os.close(self.fd)  # also releases the lock
+
+
+class _Writer:
+    """Group commit for one process: callers queue framed rows, one thread writes and syncs."""
+
+    def __init__(self, log: SegmentLog) -> None:
+        self.log = log
+        self.pid = os.getpid()
+        self._segment: _Segment | None = None
+        self._queue: list[tuple[bytes, Future[None]]] = []
+        self._wake = threading.Condition(threading.Lock())
+        self._io = threading.Lock()
+        self._closed = False
+        self.appends = 0
+        self.groups = 0
+        self._thread: threading.Thread | None = None
+        if log.durability == "fsync":
+            self._thread = threading.Thread(target=self._run, name="keel-log-sync", daemon=True)
+            self._thread.start()
+
+    def submit(self, payload: bytes) -> Future[None]:
+        future: Future[None] = Future()
+        if self._closed:
+            raise StorageUnavailable(f"the log at {self.log.root} is closed", hint="open a new one")
+        if self.log.durability == "write":  # no sync to share: write now, in the caller
+            self._commit([(payload, future)])
+            return future
+        with self._wake:
+            self._queue.append((payload, future))
+            self._wake.notify()
+        return future
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._queue and not self._closed:
+                    self._wake.wait()
+                batch, self._queue = self._queue, []
+                if not batch and self._closed:
+                    return
+            self._commit(batch)
+
+    def _commit(self, batch: list[tuple[bytes, Future[None]]]) -> None:
+        data = b"".join(payload for payload, _ in batch)
+        try:
+            with self._io, _storage("append to", self.log.root):
+                segment = self._current(len(data))
+                segment.write(data)
+                if self.log.durability == "fsync":
+                    os.fdatasync(segment.fd)
+                self.groups += 1
+                self.appends += len(batch)
+        except Exception as exc:  # the writer thread must outlive any failure
+            self._abandon()
+            error = exc if isinstance(exc, StorageUnavailable) else StorageUnavailable(str(exc))
+            for _, future in batch:
+                future.set_exception(error)
+            return
+        for _, future in batch:
+            future.set_result(None)
+
+    def _current(self, incoming: int) -> _Segment:
+        """The open segment, rolled over when it is full or old."""
+        segment = self._segment
+        if segment is not None and segment.size > len(MAGIC):
+            full = segment.size + incoming > self.log.segment_bytes
+            if full or time.monotonic() - segment.opened > self.log.segment_seconds:
+                self._segment = None
+                segment.close()
+                segment = None
+        if segment is None:
+            segment = self._segment = _Segment(self.log.root)
+        return segment
+
+    def _abandon(self) -> None:
+        """After a failed write the segment may end in a torn frame: never append after it."""
+        segment, self._segment = self._segment, None
+        if segment is not None:
+            with suppress(OSError):
+                os.close(segment.fd)
+
+    def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        if self._thread is not None:
+            self._thread.join()
+        with self._io, _storage("close", self.log.root):
+            segment, self._segment = self._segment, None
+            if segment is not None:
+                segment.close()
+
+
+# --- reading and sealing ----------------------------------------------------------------------
+
+
+def _snapshot(root: Path) -> tuple[list[Path], list[Any]]:
+    """Parts, and the rows of segments without a part, consistent under a concurrent ``seal``.
+
+    Segments are listed before parts: a segment gone by the time it is read was sealed, and
+    its part, renamed into place before the segment was removed, is then listed again.
+    """
+    for _ in range(3):
+        segments = _listed(root / "segments", ".seg")
+        parts = _listed(root / "parts", ".parquet")
+        sealed = {part.stem for part in parts}
+        try:
+            tail = [row for s in segments if s.stem not in sealed for row in _rows(s)]
+        except FileNotFoundError:
+            continue
+        return parts, tail
+    raise StorageUnavailable(f"the log at {root} kept changing while it was read; try again")
+
+
+def _seal(root: Path, table: TableSpec) -> int:
+    (root / "parts").mkdir(parents=True, exist_ok=True)
+    sealed = 0
+    with _storage("seal", root), _exclusive(root / "seal.lock"):
+        _remove_dead_temporaries(root / "segments")
+        for segment in _listed(root / "segments", ".seg"):
+            part = root / "parts" / f"{segment.stem}.parquet"
+            with _unheld(segment) as free:
+                if not free:
+                    continue
+                if not part.exists():
+                    _write_part(table.frame(_rows(segment)), part)
+                segment.unlink()
+                sealed += 1
+        sync_folder(root / "segments")
+    return sealed
+
+
+def _write_part(frame: pl.DataFrame, part: Path) -> None:
+    tmp = part.with_suffix(".tmp")
+    frame.write_parquet(tmp, compression="zstd", statistics=True)
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    tmp.rename(part)
+    sync_folder(part.parent)
+
+
+def _remove_dead_temporaries(folder: Path) -> None:
+    """Segments whose writer died before naming them held no row."""
+    for tmp in _listed(folder, ".tmp"):
+        with _unheld(tmp) as free:
+            if free:
+                tmp.unlink()
+
+
+@contextmanager
+def _unheld(path: Path) -> Iterator[bool]:
+    """Yields True, holding its lock, if no writer holds ``path``; False if one does (or it
+    is gone)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        yield False
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _rows(segment: Path) -> list[Any]:
+    return read_frames(segment.read_bytes())
+
+
+def _listed(folder: Path, suffix: str) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(path for path in folder.iterdir() if path.suffix == suffix)
+
+
+def sync_folder(folder: Path) -> None:
+    """Make renames and removals in ``folder`` durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _storage(verb: str, where: Path) -> Iterator[None]:
+    """OS errors as ``StorageUnavailable``, at this one boundary."""
+    try:
+        yield
+    except OSError as exc:
+        raise StorageUnavailable(
+            f"could not {verb} the log at {where}: {exc.strerror or exc}",
+            hint="check that the log folder is on a local, writable disk with free space",
+        ) from exc
+
+
+# --- predictions --------------------------------------------------------------------------------
+
+PREDICTIONS = TableSpec(
+    schema={
+        "request_id": pl.String(),
+        "prediction_id": pl.String(),
+        "time": pl.Datetime("us", "UTC"),
+        "model": pl.String(),
+        "entity_id": pl.String(),
+        "inputs": pl.String(),
+        "score": pl.Float64(),
+        "decision": pl.String(),
+        "explanation": pl.List(pl.Struct({"column": pl.String(), "value": pl.Float64()})),
+        "ood": pl.List(pl.String()),
+        "fallback": pl.String(),
+        "latency_ms": pl.Float64(),
+        "route": pl.String(),
+    },
+    json=("inputs",),
+    order=("time", "prediction_id"),
+)
+"""The prediction table; ``inputs`` is the request record as JSON text (decode it with
+``pl.col("inputs").str.json_decode(...)`` and the contract's types)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionRecord:
+    """One logged prediction: what was asked, what was answered, by which model, how fast."""
+
+    request_id: str
+    prediction_id: str
+    time: datetime
+    model: str | None
+    """The model version label; None when no model answered (a deferred decision)."""
+    entity_id: str
+    inputs: Mapping[str, object]
+    score: float | None
+    decision: str | None
+    explanation: Sequence[tuple[str, float]] | None = None
+    ood: Sequence[str] = ()
+    fallback: str | None = None
+    """Why a fallback answered (the champion raised, timed out, or could not load)."""
+    latency_ms: float | None = None
+    route: str | None = None
+    """Which release route produced it: champion, canary, or shadow (logged, never served)."""
+
+    def to_row(self) -> dict[str, Any]:
+        """The JSON row written to the log."""
+        explanation = None
+        if self.explanation is not None:
+            explanation = [{"column": c, "value": v} for c, v in self.explanation]
+        return {
+            "request_id": self.request_id,
+            "prediction_id": self.prediction_id,
+            "time": microseconds(self.time),
+            "model": self.model,
+            "entity_id": self.entity_id,
+            "inputs": self.inputs,
+            "score": self.score,
+            "decision": self.decision,
+            "explanation": explanation,
+            "ood": list(self.ood),
+            "fallback": self.fallback,
+            "latency_ms": self.latency_ms,
+            "route": self.route,
+        }
+
+
+class PredictionLog(SegmentLog):
+    """The prediction table of one project (see the module docstring)."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        durability: Durability = "fsync",
+        segment_bytes: int = SEGMENT_BYTES,
+        segment_seconds: float = SEGMENT_SECONDS,
+    ) -> None:
+        super().__init__(
+            root,
+            PREDICTIONS,
+            durability=durability,
+            segment_bytes=segment_bytes,
+            segment_seconds=segment_seconds,
+        )
+
+    def submit(self, records: Sequence[PredictionRecord]) -> Future[None]:
+        """Queue records; the future completes once they are durable."""
+        return self.submit_rows([record.to_row() for record in records])
+
+    def append(self, records: Sequence[PredictionRecord]) -> None:
+        """Append records; returns only once they are durable."""
+        if records:
+            self.submit(records).result()

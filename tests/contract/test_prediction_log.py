@@ -1,0 +1,313 @@
+"""The durable prediction log on local disk: what is acknowledged is there, whatever happens.
+
+Writers here are real: threads, async tasks, several processes, and a process killed with
+SIGKILL in the middle of a load, after which every acknowledged record must be in the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from keel.errors import InvalidInput, StorageUnavailable
+from keel.store.tables.outcome_log import OutcomeLog, OutcomeRecord, join_outcomes
+from keel.store.tables.prediction_log import MAGIC, PredictionLog, PredictionRecord
+
+T0 = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
+
+
+def record(prediction_id: str, *, at: datetime = T0, entity: str = "a-1") -> PredictionRecord:
+    return PredictionRecord(
+        request_id=f"req-{prediction_id}",
+        prediction_id=prediction_id,
+        time=at,
+        model="loan-default/v4",
+        entity_id=entity,
+        inputs={"income": 52000.0, "age": 41, "purpose": "car", "region": None},
+        score=0.083,
+        decision="approve",
+        explanation=[("income", -0.41), ("age", 0.12)],
+        ood=["out_of_range:debt"],
+        fallback=None,
+        latency_ms=0.42,
+        route="champion",
+    )
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Iterator[PredictionLog]:
+    opened = PredictionLog(tmp_path / "predictions")
+    yield opened
+    opened.close()
+
+
+def ids(log: PredictionLog) -> list[str]:
+    return log.scan().select("prediction_id").collect().to_series().to_list()
+
+
+def segments(root: Path) -> list[Path]:
+    return sorted((root / "segments").glob("*.seg"))
+
+
+def test_a_record_reads_back_with_every_field(log: PredictionLog) -> None:
+    log.append([record("p-1")])
+    row = log.scan().collect().row(0, named=True)
+    assert row == {
+        "request_id": "req-p-1",
+        "prediction_id": "p-1",
+        "time": T0,
+        "model": "loan-default/v4",
+        "entity_id": "a-1",
+        "inputs": '{"income":52000.0,"age":41,"purpose":"car","region":null}',
+        "score": 0.083,
+        "decision": "approve",
+        "explanation": [{"column": "income", "value": -0.41}, {"column": "age", "value": 0.12}],
+        "ood": ["out_of_range:debt"],
+        "fallback": None,
+        "latency_ms": 0.42,
+        "route": "champion",
+    }
+    inputs = log.scan().select(pl.col("inputs").str.json_decode(pl.Struct({"age": pl.Int64})))
+    assert inputs.collect().item()["age"] == 41
+
+
+def test_concurrent_threads_share_syncs_and_lose_nothing(log: PredictionLog) -> None:
+    def work(k: int) -> None:
+        for i in range(25):
+            log.append([record(f"p-{k}-{i}")])
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    found = ids(log)
+    assert sorted(found) == sorted(f"p-{k}-{i}" for k in range(16) for i in range(25))
+    assert log.stats.appends == 400
+
+
+def test_queued_appends_are_grouped_into_few_syncs(log: PredictionLog) -> None:
+    futures = [log.submit([record(f"p-{i}")]) for i in range(200)]
+    for future in futures:
+        future.result(timeout=60)
+    stats = log.stats
+    assert stats.appends == 200
+    assert stats.groups < 50  # 200 separate syncs without group commit
+
+
+def test_async_tasks_await_durability(log: PredictionLog) -> None:
+    async def one(i: int) -> None:
+        await asyncio.wrap_future(log.submit([record(f"p-{i}")]))
+
+    async def main() -> None:
+        await asyncio.gather(*(one(i) for i in range(100)))
+
+    asyncio.run(main())
+    assert len(set(ids(log))) == 100
+
+
+@pytest.mark.parametrize("durability", ["fsync", "write"])
+def test_worker_processes_append_side_by_side(tmp_path: Path, durability: str) -> None:
+    root = tmp_path / "predictions"
+    children = [_writer(root, durability, threads=4, rows=50) for _ in range(3)]
+    acknowledged = set()
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+        acknowledged |= set(out.split())
+    assert len(acknowledged) == 600
+    reader = PredictionLog(root)
+    assert sorted(ids(reader)) == sorted(acknowledged)
+    assert reader.seal() == 3  # one segment per process, each closed
+    assert sorted(ids(reader)) == sorted(acknowledged)
+
+
+@pytest.mark.parametrize("durability", ["fsync", "write"])
+def test_kill_9_mid_load_loses_no_acknowledged_record(tmp_path: Path, durability: str) -> None:
+    root = tmp_path / "predictions"
+    child = _writer(root, durability, threads=8, rows=0)
+    assert child.stdout is not None
+    acknowledged: list[str] = []
+    deadline = time.monotonic() + 120
+    while len(acknowledged) < 400 and time.monotonic() < deadline:
+        line = child.stdout.readline()
+        assert line, child.stderr.read() if child.stderr else "the writer stopped"
+        acknowledged.append(line.strip())
+    child.send_signal(signal.SIGKILL)
+    rest, _ = child.communicate(timeout=60)
+    acknowledged += rest.split()  # printed before the kill: acknowledged too
+    assert child.returncode == -signal.SIGKILL
+    reader = PredictionLog(root)
+    found = ids(reader)
+    assert set(acknowledged) <= set(found)
+    assert len(found) == len(set(found))
+    assert reader.seal() == 1  # the dead writer's lock went with it
+    sealed = ids(reader)
+    assert set(acknowledged) <= set(sealed)
+    assert sorted(sealed) == sorted(found)
+
+
+def test_a_torn_or_damaged_tail_ends_the_segment_cleanly(log: PredictionLog) -> None:
+    log.append([record(f"p-{i}") for i in range(5)])
+    log.close()
+    [segment] = segments(log.root)
+    data = segment.read_bytes()
+    assert data.startswith(MAGIC)
+    segment.write_bytes(data + data[len(MAGIC) : len(MAGIC) + 30])  # half a frame
+    assert ids(log) == [f"p-{i}" for i in range(5)]
+    flipped = bytearray(data)
+    flipped[-3] ^= 0xFF  # inside the last frame's payload
+    segment.write_bytes(bytes(flipped))
+    assert ids(log) == [f"p-{i}" for i in range(4)]
+
+
+def test_sealing_leaves_live_segments_and_keeps_every_row(log: PredictionLog) -> None:
+    log.append([record("p-1")])
+    assert log.seal() == 0  # this process still writes to it
+    assert ids(log) == ["p-1"]
+    log.close()
+    assert log.seal() == 1
+    assert segments(log.root) == []
+    assert len(list((log.root / "parts").glob("*.parquet"))) == 1
+    log.append([record("p-2")])  # a new segment after close
+    assert sorted(ids(log)) == ["p-1", "p-2"]
+
+
+def test_a_crash_between_part_and_segment_removal_doubles_nothing(log: PredictionLog) -> None:
+    log.append([record("p-1"), record("p-2")])
+    log.close()
+    [segment] = segments(log.root)
+    kept = log.root / "kept.seg"
+    shutil.copy(segment, kept)
+    assert log.seal() == 1
+    shutil.copy(kept, segment)  # as if the sealer died before removing it
+    assert sorted(ids(log)) == ["p-1", "p-2"]
+    assert log.seal() == 1
+    assert segments(log.root) == []
+    assert sorted(ids(log)) == ["p-1", "p-2"]
+
+
+def test_full_segments_roll_over_and_can_be_sealed_while_writing(tmp_path: Path) -> None:
+    with PredictionLog(tmp_path / "predictions", segment_bytes=2000) as log:
+        for i in range(20):
+            log.append([record(f"p-{i}")])
+        written = len(segments(log.root))
+        assert written > 3
+        assert log.seal() == written - 1  # all but the one still open
+        assert len(segments(log.root)) == 1
+        assert sorted(ids(log)) == sorted(f"p-{i}" for i in range(20))
+
+
+def test_export_writes_the_whole_table_in_time_order(tmp_path: Path, log: PredictionLog) -> None:
+    log.append([record("p-late", at=T0 + timedelta(hours=1)), record("p-early")])
+    log.close()
+    log.seal()
+    log.append([record("p-middle", at=T0 + timedelta(minutes=5))])
+    out = tmp_path / "export" / "log.parquet"
+    assert log.export(out) == 3
+    exported = pl.read_parquet(out)
+    assert exported["prediction_id"].to_list() == ["p-early", "p-middle", "p-late"]
+    assert exported.schema == log.scan().collect_schema()
+
+
+def test_an_empty_log_scans_as_an_empty_table(tmp_path: Path) -> None:
+    log = PredictionLog(tmp_path / "nothing-yet")
+    table = log.scan().collect()
+    assert table.height == 0
+    assert "prediction_id" in table.columns
+    assert not (tmp_path / "nothing-yet").exists()  # reading creates nothing
+
+
+def test_naive_times_are_refused(log: PredictionLog) -> None:
+    with pytest.raises(InvalidInput, match="timezone-aware"):
+        log.append([record("p-1", at=datetime(2024, 3, 1))])
+
+
+def test_an_unwritable_folder_is_storage_unavailable(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    log = PredictionLog(blocker / "predictions")
+    with pytest.raises(StorageUnavailable, match="could not append"):
+        log.append([record("p-1")])
+    log.close()
+
+
+def test_outcomes_join_by_prediction_id_else_by_entity(tmp_path: Path, log: PredictionLog) -> None:
+    log.append([record("p-1", entity="a-1"), record("p-2", entity="a-2"), record("p-3")])
+    outcomes = OutcomeLog(tmp_path / "outcomes")
+    later = T0 + timedelta(days=30)
+    outcomes.append(
+        [
+            OutcomeRecord(time=later, prediction_id="p-1", label=0.0, source="labels"),
+            OutcomeRecord(time=later + timedelta(days=1), prediction_id="p-1", label=1.0),
+            OutcomeRecord(time=later, entity_id="a-2", decision="approve", source="ana"),
+            OutcomeRecord(time=later + timedelta(days=2), entity_id="a-1", label=0.0),
+        ]
+    )
+    joined = join_outcomes(log.scan(), outcomes.scan()).sort("prediction_id").collect()
+    assert joined.select("prediction_id", "label", "outcome_decision").rows() == [
+        ("p-1", 1.0, None),  # its own latest outcome wins over its entity's
+        ("p-2", None, "approve"),
+        ("p-3", 0.0, None),  # entity a-1's outcome
+    ]
+    outcomes.close()
+
+
+def test_an_outcome_must_say_what_and_for_whom() -> None:
+    with pytest.raises(InvalidInput, match="prediction id or an entity id"):
+        OutcomeRecord(time=T0, label=1.0)
+    with pytest.raises(InvalidInput, match="label or a decision"):
+        OutcomeRecord(time=T0, prediction_id="p-1")
+
+
+WRITER = """
+import os, sys, threading
+from datetime import UTC, datetime
+from pathlib import Path
+from keel.store.tables.prediction_log import PredictionLog, PredictionRecord
+
+root, durability, threads, rows = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+log = PredictionLog(root, durability=durability)
+printing = threading.Lock()
+
+def work(k):
+    i = 0
+    while rows == 0 or i < rows:
+        pid = f"p-{os.getpid()}-{k}-{i}"
+        log.append([PredictionRecord(
+            request_id="r-" + pid, prediction_id=pid, time=datetime.now(UTC), model="m/v1",
+            entity_id=f"a-{i}", inputs={"income": float(i)}, score=0.5, decision="review")])
+        with printing:  # printed only once acknowledged
+            sys.stdout.write(pid + "\\n")
+            sys.stdout.flush()
+        i += 1
+
+workers = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+for w in workers:
+    w.start()
+for w in workers:
+    w.join()
+log.close()
+"""
+
+
+def _writer(root: Path, durability: str, *, threads: int, rows: int) -> subprocess.Popen[str]:
+    """A separate process appending ``rows`` per thread (0: until killed), printing each
+    acknowledged prediction id."""
+    command = [sys.executable, "-c", WRITER, str(root), durability, str(threads), str(rows)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
