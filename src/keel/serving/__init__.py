@@ -6,6 +6,7 @@ and batch scoring share them.
 
 from keel.serving.checks import MAX_PROBLEMS, InvalidRecords, Problem, RecordChecker
 from keel.serving.encoding import Encoded, RecordEncoder
+from keel.serving.ids import new_id
 from keel.serving.ood import OodCode, OodDetector, OodFlag, OodLimits
 from keel.serving.predictor import ModelError, Prediction, Predictor
 
@@ -23,4 +24,5 @@ __all__ = [
     "Problem",
     "RecordChecker",
     "RecordEncoder",
+    "new_id",
 ]
