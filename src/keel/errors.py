@@ -1,7 +1,7 @@
 """Keel's one exception tree.
 
 Every error Keel raises on purpose is a ``KeelError``. Interfaces map the families, not the leaves,
-to an HTTP status (``keel.api.errors``) and a CLI exit code (``keel.cli.errors``)::
+to an HTTP status (``keel.serving.http_status``) and a CLI exit code (``keel.cli.errors``)::
 
     KeelError
     ├── InvalidInput          the caller sent something malformed (a field path says where)

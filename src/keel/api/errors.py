@@ -1,19 +1,5 @@
-"""Error family -> HTTP status, the one table every Keel HTTP interface uses."""
+"""The control-plane API answers errors with the same status table as the prediction service."""
 
-from __future__ import annotations
+from keel.serving.http_status import HTTP_STATUS, http_status
 
-from keel import errors
-
-HTTP_STATUS: dict[type[errors.KeelError], int] = {
-    errors.KeelError: 500,
-    errors.InvalidInput: 422,
-    errors.NotFound: 404,
-    errors.Conflict: 409,
-    errors.PolicyViolation: 403,
-    errors.IntegrityError: 500,
-    errors.StorageUnavailable: 503,
-}
-
-
-def http_status(error: errors.KeelError) -> int:
-    return HTTP_STATUS[errors.family_of(error)]
+__all__ = ["HTTP_STATUS", "http_status"]

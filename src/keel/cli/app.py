@@ -64,6 +64,9 @@ app.command()(registry.gate)
 app.command()(registry.approve)
 app.add_typer(registry.release_app, name="release")
 app.command()(serve.score)
+app.command()(serve.serve)
+app.add_typer(serve.predictions_app, name="predictions")
+app.command()(serve.lineage)
 
 
 def _version(value: bool) -> None:

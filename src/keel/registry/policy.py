@@ -11,6 +11,7 @@ release:
     - {latency_p99_ms: 5}
     - {signature: compatible}
   approvals: 1                  # approvers other than the requester, for a new champion
+  baseline: 2                   # optional: the version the service falls back to
 ```
 Artifact integrity is always checked; it is not a policy choice.
 """
@@ -85,6 +86,8 @@ class ReleasePolicy(BaseModel):
     gates: list[GateSpec] = Field(default_factory=list)
     approvals: int = Field(default=0, ge=0, le=10)
     latency_rows: int = Field(default=200, ge=10, le=100_000)
+    baseline: int | None = Field(default=None, ge=1)
+    """A model version (e.g. a logistic regression) the service falls back to."""
 
 
 def parse_policy(section: Mapping[str, Any]) -> ReleasePolicy:

@@ -16,6 +16,7 @@ from keel.registry.gates import GateCheck, GateResult
 from keel.registry.releases import Release, ReleaseState
 from keel.registry.signature import Signature
 from keel.registry.versions import ModelVersion
+from keel.store.sql.notify import announce_release
 from keel.store.sql.tables import (
     approvals,
     gate_results,
@@ -169,6 +170,7 @@ class SqlReleaseRepo:
                         created_at=release.created_at,
                     )
                 )
+            announce_release(self.conn, release.project)
         except SqlIntegrityError:
             raise Conflict(
                 f"the release changed while {release.id} was being made; nothing was changed",

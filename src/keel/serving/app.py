@@ -1,0 +1,404 @@
+"""The prediction service over HTTP: FastAPI routes on a small, fast ASGI guard.
+
+The guard (``Guard``) runs before FastAPI for every request: it names the request (honouring
+``X-Request-ID``), refuses bodies over the size limit (413), sheds load beyond the in-flight limit
+(503 with ``Retry-After``; the health probes always answer), and bounds each request's time.
+The routes parse JSON with orjson and answer every error as a 4xx body that names the field path
+and the reason; a model failure is answered by the fallback chain, never by a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import Response
+
+from keel.errors import InvalidInput, KeelError, NotFound
+from keel.identity.roles import Role
+from keel.serving.access import PUBLIC_PATHS, Access, Unauthenticated, unguarded_routes
+from keel.serving.checks import InvalidRecords
+from keel.serving.follower import ReleaseFollower
+from keel.serving.http_status import http_status
+from keel.serving.inference import InferRequest, infer_response, model_metadata
+from keel.serving.metrics import ServingMetrics
+from keel.serving.outcomes import OutcomeWriter
+from keel.serving.service import PredictionService
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+MAX_EXPLAIN = 20
+
+
+@dataclass(frozen=True)
+class ServeLimits:
+    max_body_bytes: int = 1_048_576
+    request_timeout_seconds: float = 10.0
+    max_inflight: int = 512
+    retry_after_seconds: int = 1
+
+
+@dataclass
+class Serving:
+    """Everything the routes need; built by the composition in ``keel.serving.server``."""
+
+    project: str
+    service: PredictionService
+    outcomes: OutcomeWriter
+    follower: ReleaseFollower
+    access: Access
+    metrics: ServingMetrics
+    limits: ServeLimits
+    records_schema: dict[str, Any]
+    close: Callable[[], None]
+
+
+def create_app(serving: Serving) -> ASGIApp:
+    """The ASGI application: the guard in front of the FastAPI routes."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> Any:
+        yield
+        serving.close()  # after uvicorn drained in-flight requests: flush the logs, stop
+
+    app = FastAPI(
+        title=f"Keel prediction service: {serving.project}",
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    _routes(app, serving)
+    missing = unguarded_routes(app)
+    if missing:  # a route without an access policy is a defect, refused at start-up
+        raise RuntimeError(f"routes without an access policy: {', '.join(missing)}")
+    app.add_exception_handler(KeelError, _keel_error)  # type: ignore[arg-type]
+    return Guard(app, serving.limits, serving.metrics)
+
+
+def _routes(app: FastAPI, serving: Serving) -> None:
+    service, access, project = serving.service, serving.access, serving.project
+    anyone = [Depends(access.needs(Role.VIEWER))]
+    operators = [Depends(access.needs(Role.OPERATOR))]
+
+    @app.post(
+        "/v1/predict",
+        dependencies=anyone,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": serving.records_schema}},
+            }
+        },
+    )
+    async def predict(request: Request) -> Response:
+        """Score one or many records: score, decision, model, optional top-k contributions."""
+        body = _json_object(await request.body())
+        explain = _explain(body.get("explain", 0))
+        unknown = sorted(set(body) - {"records", "explain"})
+        if unknown:
+            raise InvalidInput(f"unknown field {unknown[0]!r}", path=unknown[0])
+        if "records" not in body:
+            raise InvalidInput("required", path="records")
+        records = service.check(body["records"])
+        request_id = _request_id(request)
+        answers = await service.predict(records, request_id=request_id, explain=explain)
+        return _json(
+            {"predictions": [a.to_dict() for a in answers], "request_id": request_id},
+            headers={"x-request-id": request_id},
+        )
+
+    @app.post("/v1/outcomes", dependencies=operators, status_code=202)
+    async def outcomes(request: Request) -> Response:
+        """Labels or reviewers' decisions that arrived later, by prediction id or entity id."""
+        body = _json_object(await request.body())
+        stored = await serving.outcomes.record(body.get("outcomes"), source="api")
+        return _json({"accepted": stored}, status=202)
+
+    @app.get("/v2/health/live")
+    async def live() -> Response:
+        return _json({"live": True})
+
+    @app.get("/v2/health/ready")
+    async def ready_v2() -> Response:
+        return _readiness(serving)
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return _json({"status": "ok"})
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        return _readiness(serving)
+
+    @app.get("/v2/models/{name}", dependencies=anyone)
+    async def metadata(name: str) -> Response:
+        _known(name, project)
+        return _json(model_metadata(project, serving.follower.current, serving.records_schema))
+
+    @app.post("/v2/models/{name}/infer", dependencies=anyone)
+    async def infer(name: str, request: Request) -> Response:
+        """Open Inference Protocol V2: columnar inputs named after the contract's columns."""
+        _known(name, project)
+        parsed = InferRequest.parse(_json_object(await request.body()))
+        records = service.check(parsed.records())
+        request_id = parsed.id or _request_id(request)
+        answers = await service.predict(records, request_id=request_id)
+        return _json(infer_response(project, parsed, answers, request_id))
+
+    @app.get("/v1/release", dependencies=anyone)
+    async def release() -> Response:
+        """The release this worker serves, and any newer one it refused to load."""
+        current = serving.follower.current
+        refused = serving.follower.refused
+        return _json(
+            {
+                "release": current.release,
+                "champion": current.champion.model if current.champion else None,
+                "canary": current.canary.model if current.canary else None,
+                "canary_share": current.canary_share,
+                "shadow": [s.model for s in current.shadows],
+                "refused": {"release": refused.release, "reasons": refused.reasons}
+                if refused
+                else None,
+            }
+        )
+
+    @app.get("/metrics", dependencies=anyone)
+    async def metrics() -> Response:
+        serving.metrics.swaps.set(serving.follower.swaps)
+        serving.metrics.refused.set(1 if serving.follower.refused else 0)
+        return Response(serving.metrics.exposition(), media_type="text/plain; version=0.0.4")
+
+    @app.get("/openapi.json", dependencies=anyone)
+    async def openapi() -> Response:
+        return _json(app.openapi())
+
+
+def _readiness(serving: Serving) -> Response:
+    current = serving.follower.current
+    if not current.ready:
+        reasons = serving.follower.refused.summary() if serving.follower.refused else ""
+        return _json({"ready": False, "reason": f"no model is loaded {reasons}".strip()}, 503)
+    return _json({"ready": True, "release": current.release})
+
+
+def _known(name: str, project: str) -> None:
+    if name != project:
+        raise NotFound(
+            "model", name, message=f"unknown model {name!r}; this service serves {project!r}"
+        )
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise InvalidInput(f"malformed JSON: {error}", path="body") from None
+    if not isinstance(body, dict):
+        raise InvalidInput(f"expected a JSON object, got {type(body).__name__}", path="body")
+    return body
+
+
+def _explain(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_EXPLAIN:
+        raise InvalidInput(f"expected an integer from 0 to {MAX_EXPLAIN}", path="explain")
+    return value
+
+
+def _request_id(request: Request) -> str:
+    return str(request.scope.get("keel.request_id") or secrets.token_hex(8))
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+async def _keel_error(request: Request, error: KeelError) -> Response:
+    """Every Keel error as its family's status and a body naming the field path and reason."""
+    status = http_status(error)
+    if isinstance(error, Unauthenticated):
+        status = 401
+    if isinstance(error, InvalidRecords):
+        errors = [p.to_dict() for p in error.problems]
+    else:
+        path = error.fields.get("path") or error.fields.get("entity") or ""
+        errors = [{"path": path, "reason": error.message}]
+    body: dict[str, Any] = {"errors": errors}
+    if isinstance(error, InvalidRecords) and error.total > len(errors):
+        body["more"] = error.total - len(errors)
+    if error.hint:
+        body["hint"] = error.hint
+    headers = {"retry-after": "1"} if status == 503 else None
+    return _json(body, status, headers)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class Guard:
+    """Pure ASGI, in front of everything: request ids, body limit, load shedding, time limit."""
+
+    def __init__(self, app: ASGIApp, limits: ServeLimits, metrics: ServingMetrics) -> None:
+        self.app = app
+        self.limits = limits
+        self.metrics = metrics
+        self.inflight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if path in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_id(scope) or secrets.token_hex(8)
+        scope["keel.request_id"] = request_id
+        if self.inflight >= self.limits.max_inflight:
+            self.metrics.rejected.inc()
+            await _reply(
+                send,
+                503,
+                {"errors": [{"path": "", "reason": "overloaded"}]},
+                request_id,
+                retry=self.limits.retry_after_seconds,
+            )
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.limits.max_body_bytes:
+            await _reply(send, 413, _too_large(self.limits.max_body_bytes), request_id)
+            return
+        self.inflight += 1
+        self.metrics.inflight.inc()
+        started = time.perf_counter()
+        status = {"code": 500, "sent": False}
+        try:
+            await asyncio.wait_for(
+                self.app(scope, self._counted(receive), self._tagged(send, request_id, status)),
+                self.limits.request_timeout_seconds,
+            )
+        except BodyTooLarge:
+            if not status["sent"]:
+                await _reply(send, 413, _too_large(self.limits.max_body_bytes), request_id)
+                status["code"] = 413
+        except TimeoutError:
+            if not status["sent"]:
+                reason = f"no answer within {self.limits.request_timeout_seconds:g} s"
+                await _reply(
+                    send,
+                    503,
+                    {"errors": [{"path": "", "reason": reason}]},
+                    request_id,
+                    retry=self.limits.retry_after_seconds,
+                )
+                status["code"] = 503
+        finally:
+            self.inflight -= 1
+            self.metrics.inflight.dec()
+            label = _route_label(path)
+            self.metrics.requests.labels(label, str(status["code"])).inc()
+            self.metrics.latency.labels(label).observe(time.perf_counter() - started)
+
+    def _counted(self, receive: Receive) -> Receive:
+        seen = 0
+        limit = self.limits.max_body_bytes
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge
+            return message
+
+        return counted
+
+    @staticmethod
+    def _tagged(send: Send, request_id: str, status: dict[str, Any]) -> Send:
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                status["sent"] = True
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"
+                ]
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        return tagged
+
+
+STATIC_ROUTES = frozenset(
+    {"/v1/predict", "/v1/outcomes", "/v1/release", "/metrics", "/openapi.json"}
+)
+
+
+def _route_label(path: str) -> str:
+    """A bounded set of metric labels: route templates, never raw client paths."""
+    if path in STATIC_ROUTES:
+        return path
+    if path.startswith("/v2/models/"):
+        return "/v2/models/{name}/infer" if path.endswith("/infer") else "/v2/models/{name}"
+    return "other"
+
+
+def _incoming_id(scope: Scope) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == b"x-request-id":
+            text = value.decode("latin-1")
+            return text if REQUEST_ID.fullmatch(text) else None
+    return None
+
+
+def _content_length(scope: Scope) -> int | None:
+    for key, value in scope.get("headers", []):
+        if key == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _too_large(limit: int) -> dict[str, Any]:
+    return {"errors": [{"path": "body", "reason": f"larger than the limit of {limit:,} bytes"}]}
+
+
+async def _reply(
+    send: Send, status: int, body: dict[str, Any], request_id: str, *, retry: int | None = None
+) -> None:
+    payload = orjson.dumps(body)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        (b"x-request-id", request_id.encode()),
+    ]
+    if retry is not None:
+        headers.append((b"retry-after", str(retry).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+__all__ = ["ServeLimits", "Serving", "create_app"]

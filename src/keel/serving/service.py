@@ -1,0 +1,252 @@
+"""Answer prediction requests: route, predict within a time budget, fall back, log, respond.
+
+The answer to a request is sent only after its prediction records are durable in the log (group
+commit: concurrent requests share one disk sync). A model that raises, returns nonsense or runs
+past its budget is never a server error: the configured fallback chain answers (the previous
+champion, a baseline model, or ``defer``: "no model decided this"), and the response and the log
+say which and why. Shadows score the same records after the response, off its path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from keel.decisions import DEFER, DecisionPolicy
+from keel.errors import KeelError, StorageUnavailable
+from keel.serving.checks import RecordChecker, Records
+from keel.serving.follower import ReleaseFollower
+from keel.serving.metrics import ServingMetrics
+from keel.serving.predictor import ModelError, Prediction, Predictor
+from keel.serving.routing import ServingSet
+from keel.store.tables.prediction_log import PredictionLog, PredictionRecord
+
+log = logging.getLogger("keel.serving")
+
+
+class NoModelAnswered(StorageUnavailable):
+    """Every model of the chain failed and the chain does not end in ``defer``: HTTP 503."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One record's answer as the client sees it."""
+
+    prediction_id: str
+    prediction: Prediction | None  # None for a deferred decision
+    entity_id: str
+    fallback: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        found = self.prediction
+        return {
+            "id": self.prediction_id,
+            "entity_id": self.entity_id,
+            "score": found.score if found else None,
+            "decision": found.decision if found else DEFER,
+            "model": found.model if found else None,
+            "explanation": [list(c) for c in found.explanation]
+            if found and found.explanation is not None
+            else None,
+            "ood": [str(f) for f in found.ood] if found else [],
+            "fallback": self.fallback,
+        }
+
+
+def new_prediction_id() -> str:
+    """Sortable by time (milliseconds first), unique without coordination between workers."""
+    return f"p-{int(time.time() * 1000):012x}{secrets.token_hex(6)}"
+
+
+@dataclass
+class PredictionService:
+    follower: ReleaseFollower
+    checker: RecordChecker
+    policy: DecisionPolicy
+    log: PredictionLog
+    executor: Executor
+    shadow_executor: Executor
+    metrics: ServingMetrics
+    clock: Callable[[], datetime]
+    budget_seconds: float | None = 0.25
+    max_shadow_backlog: int = 1000
+
+    def __post_init__(self) -> None:
+        self._shadow_backlog = 0
+        self._shadow_lock = threading.Lock()
+
+    def check(self, records: object) -> Records:
+        """The records, if every one passes the contract; else ``InvalidRecords`` (422)."""
+        return self.checker.check(records)
+
+    async def predict(self, records: Records, *, request_id: str, explain: int = 0) -> list[Answer]:
+        """Answers in request order, durable in the log before this returns."""
+        started = time.perf_counter()
+        serving = self.follower.current
+        entity = self.checker.entity
+        groups: dict[str, tuple[Predictor | None, list[int]]] = {}
+        for i, record in enumerate(records):
+            predictor, route = serving.route(str(record[entity]))
+            groups.setdefault(route, (predictor, []))[1].append(i)
+        answers: list[Answer | None] = [None] * len(records)
+        routes: list[str] = [""] * len(records)
+        for route, (predictor, rows) in groups.items():
+            subset = [records[i] for i in rows]
+            found = await self._answer(serving, predictor, route, subset, explain)
+            for i, answer in zip(rows, found, strict=True):
+                answers[i], routes[i] = answer, route
+        done = [a for a in answers if a is not None]
+        latency = (time.perf_counter() - started) * 1000
+        now = self.clock()
+        logged = [
+            _record(
+                request_id,
+                now,
+                answer=answer,
+                inputs=records[i],
+                latency_ms=latency,
+                route=routes[i],
+            )
+            for i, answer in enumerate(done)
+        ]
+        await asyncio.wrap_future(self.log.submit(logged))
+        self.metrics.answered(done, routes)
+        if serving.shadows:
+            self._shadow(serving, records, request_id)
+        return done
+
+    async def _answer(
+        self,
+        serving: ServingSet,
+        predictor: Predictor | None,
+        route: str,
+        records: Records,
+        explain: int,
+    ) -> list[Answer]:
+        reasons: list[str] = []
+        if predictor is None:
+            reasons.append(f"the {route} is not loaded")
+        else:
+            found = await self._try(predictor, records, explain, reasons)
+            if found is not None:
+                return _answers(found, None)
+        for step, fallback in serving.fallbacks(self.policy.fallback):
+            if step == DEFER:
+                return _deferred(records, self.checker.entity, "; ".join(reasons) + " → defer")
+            if fallback is None:
+                reasons.append(f"no {step.replace('_', ' ')} is loaded")
+                continue
+            found = await self._try(fallback, records, explain, reasons)
+            if found is not None:
+                return _answers(found, "; ".join(reasons) + f" → {step.replace('_', ' ')}")
+        self.metrics.unanswered()
+        raise NoModelAnswered(
+            "no model could answer: " + "; ".join(reasons),
+            hint="add 'defer' to decisions.fallback to answer with a deferred decision instead",
+        )
+
+    async def _try(
+        self, predictor: Predictor, records: Records, explain: int, reasons: list[str]
+    ) -> list[Prediction] | None:
+        """The predictor's answers, or None with the reason appended to ``reasons``."""
+        loop = asyncio.get_running_loop()
+        call = loop.run_in_executor(
+            self.executor, lambda: predictor.predict_checked(records, explain=explain)
+        )
+        try:
+            return await asyncio.wait_for(call, self.budget_seconds)
+        except TimeoutError:
+            budget = (self.budget_seconds or 0.0) * 1000
+            reasons.append(f"{predictor.model} exceeded its {budget:g} ms budget")
+            self.metrics.fell_back(predictor.model, "timeout")
+        except ModelError as error:
+            reasons.append(error.message)
+            self.metrics.fell_back(predictor.model, "error")
+        except Exception as error:  # a model must never turn into a 500
+            reasons.append(f"{predictor.model} failed: {type(error).__name__}: {error}")
+            self.metrics.fell_back(predictor.model, "error")
+        return None
+
+    def _shadow(self, serving: ServingSet, records: Records, request_id: str) -> None:
+        """Score with every shadow after the response; dropped (and counted) under backlog."""
+        with self._shadow_lock:
+            if self._shadow_backlog >= self.max_shadow_backlog:
+                self.metrics.shadow_dropped(len(serving.shadows))
+                return
+            self._shadow_backlog += 1
+        future = self.shadow_executor.submit(self._score_shadows, serving, records, request_id)
+        future.add_done_callback(self._shadow_done)
+
+    def _shadow_done(self, _future: object) -> None:
+        with self._shadow_lock:
+            self._shadow_backlog -= 1
+
+    def _score_shadows(self, serving: ServingSet, records: Records, request_id: str) -> None:
+        for shadow in serving.shadows:
+            started = time.perf_counter()
+            try:
+                found = shadow.predict_checked(records)
+            except Exception as error:  # a failing shadow is logged, never seen by clients
+                log.warning("shadow %s failed: %s", shadow.model, error)
+                self.metrics.fell_back(shadow.model, "shadow_error")
+                continue
+            latency = (time.perf_counter() - started) * 1000
+            now = self.clock()
+            rows = [
+                _record(
+                    request_id,
+                    now,
+                    answer=answer,
+                    inputs=record,
+                    latency_ms=latency,
+                    route="shadow",
+                )
+                for answer, record in zip(_answers(found, None), records, strict=True)
+            ]
+            try:
+                self.log.append(rows)
+            except KeelError as error:
+                log.error("could not log shadow predictions: %s", error.message)
+
+
+def _answers(found: Sequence[Prediction], fallback: str | None) -> list[Answer]:
+    return [Answer(new_prediction_id(), p, p.entity_id, fallback) for p in found]
+
+
+def _deferred(records: Records, entity: str, reason: str) -> list[Answer]:
+    return [Answer(new_prediction_id(), None, str(r[entity]), reason) for r in records]
+
+
+def _record(
+    request_id: str,
+    at: datetime,
+    *,
+    answer: Answer,
+    inputs: Mapping[str, object],
+    latency_ms: float,
+    route: str,
+) -> PredictionRecord:
+    found = answer.prediction
+    return PredictionRecord(
+        request_id=request_id,
+        prediction_id=answer.prediction_id,
+        time=at,
+        model=found.model if found else None,
+        entity_id=answer.entity_id,
+        inputs=inputs,
+        score=found.score if found else None,
+        decision=found.decision if found else DEFER,
+        explanation=found.explanation if found else None,
+        ood=[str(f) for f in found.ood] if found else (),
+        fallback=answer.fallback,
+        latency_ms=latency_ms,
+        route=route,
+    )
