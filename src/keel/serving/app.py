@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
@@ -28,6 +27,7 @@ from keel.serving.access import PUBLIC_PATHS, Access, Unauthenticated, unguarded
 from keel.serving.checks import InvalidRecords
 from keel.serving.follower import ReleaseFollower
 from keel.serving.http_status import http_status
+from keel.serving.ids import new_id
 from keel.serving.inference import InferRequest, infer_response, model_metadata
 from keel.serving.metrics import ServingMetrics
 from keel.serving.outcomes import OutcomeWriter
@@ -220,7 +220,7 @@ def _explain(value: object) -> int:
 
 
 def _request_id(request: Request) -> str:
-    return str(request.scope.get("keel.request_id") or secrets.token_hex(8))
+    return str(request.scope.get("keel.request_id") or new_id())
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -272,7 +272,7 @@ class Guard:
         if path in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_id(scope) or secrets.token_hex(8)
+        request_id = _incoming_id(scope) or new_id()
         scope["keel.request_id"] = request_id
         if self.inflight >= self.limits.max_inflight:
             self.metrics.rejected.inc()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +23,7 @@ from keel.decisions import DEFER, DecisionPolicy
 from keel.errors import KeelError, StorageUnavailable
 from keel.serving.checks import RecordChecker, Records
 from keel.serving.follower import ReleaseFollower
+from keel.serving.ids import new_id
 from keel.serving.metrics import ServingMetrics
 from keel.serving.predictor import ModelError, Prediction, Predictor
 from keel.serving.routing import ServingSet
@@ -59,11 +59,6 @@ class Answer:
             "ood": [str(f) for f in found.ood] if found else [],
             "fallback": self.fallback,
         }
-
-
-def new_prediction_id() -> str:
-    """Sortable by time (milliseconds first), unique without coordination between workers."""
-    return f"p-{int(time.time() * 1000):012x}{secrets.token_hex(6)}"
 
 
 @dataclass
@@ -218,11 +213,11 @@ class PredictionService:
 
 
 def _answers(found: Sequence[Prediction], fallback: str | None) -> list[Answer]:
-    return [Answer(new_prediction_id(), p, p.entity_id, fallback) for p in found]
+    return [Answer(new_id(), p, p.entity_id, fallback) for p in found]
 
 
 def _deferred(records: Records, entity: str, reason: str) -> list[Answer]:
-    return [Answer(new_prediction_id(), None, str(r[entity]), reason) for r in records]
+    return [Answer(new_id(), None, str(r[entity]), reason) for r in records]
 
 
 def _record(
