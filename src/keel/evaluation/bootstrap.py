@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import threadpool_limits
 
 from keel.errors import InvalidInput
 from keel.evaluation._arrays import (
@@ -55,6 +56,21 @@ def estimate(
 
     ``y``, ``s`` and ``row_weights`` must be validated for every metric already.
     """
+    # one-row products and 1-D dots: on a busy machine BLAS threads only spin against each other
+    # (measured: slices of a 200k-row set, 1.5 s -> 0.4 s at load 3 to 4 on 2 cores)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _estimate_all(metrics, y, s, row_weights, params=params, resampling=resampling)
+
+
+def _estimate_all(
+    metrics: Sequence[Metric],
+    y: F64,
+    s: F64,
+    row_weights: F64 | None,
+    *,
+    params: MetricParams,
+    resampling: Resampling,
+) -> tuple[dict[str, Estimate], dict[str, str]]:
     order = class_order(y, s)
     if order is not None:
         y, s = y[order], s[order]
