@@ -5,8 +5,8 @@ rows, so a monitor needs only the profile (a few kilobytes of JSON per column) a
 
 * A numeric column keeps its **grid**: the edges at the reference's percentiles (``grid + 1``
   quantiles, read as data values so that a discrete column's atoms sit on edges; repeated edges
-  merged) and the count of finite values in each grid bin. Bin ``i`` is ``[edges[i],
-  edges[i + 1])``, the last one closed. The coarse **bins** used by PSI and Jensen-Shannon are
+  merged) and the count of finite values in each grid bin ``[edges[i], edges[i + 1])``, then
+  the count at the maximum ``edges[-1]`` itself. The coarse **bins** used by PSI and JS are
   every ``grid / bins``-th edge (the deciles by default), so they are sums of grid bins. It also
   keeps the missing count, min, max, mean and standard deviation.
 * A categorical column keeps the count of every level (booleans are the levels ``true`` and
@@ -44,6 +44,7 @@ class NumericReference:
     missing: int
     edges: F64
     counts: I64
+    """One per edge: the grid bins, then the count at the maximum (see ``grid_counts``)."""
     coarse: I64
     """Indices into ``edges`` of the coarse bin edges (first 0, last ``len(edges) - 1``)."""
     minimum: float | None
@@ -251,11 +252,14 @@ def numeric_reference(values: SortedValues, grid: int, bins: int) -> NumericRefe
 
 
 def grid_counts(data: F64, edges: F64) -> tuple[int, I64, int]:
-    """Sorted ``data`` against ``edges``: (values below, count per grid bin, values above)."""
+    """Sorted ``data`` against ``edges``: (values below, counts, values above).
+
+    ``counts[i]`` is the count in ``[edges[i], edges[i + 1])``, and the last entry the count
+    equal to ``edges[-1]``: kept apart so that the share below every edge can be read.
+    """
     below = np.searchsorted(data, edges, side="left")
     top = int(np.searchsorted(data, edges[-1], side="right"))
-    counts = np.diff(below)
-    counts[-1] = top - below[-2]  # the last bin is closed
+    counts = np.append(np.diff(below), top - below[-1])
     return int(below[0]), counts.astype(np.int64), int(data.size - top)
 
 

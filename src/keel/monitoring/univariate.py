@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from keel.errors import InvalidInput
@@ -22,6 +23,7 @@ from keel.monitoring._arrays import F64
 from keel.monitoring.drift import get_statistic
 from keel.monitoring.drift.spec import Statistic
 from keel.monitoring.drift.views import (
+    current_histogram,
     grids,
     histograms,
     reference_histogram,
@@ -191,8 +193,8 @@ class DriftDetector:
             if statistic.view == "grid" and isinstance(reference, NumericReference):
                 levels.append(statistic.fixed(found.rows - found.missing, reference.present, 0))
             else:
-                cells = int(np.count_nonzero(reference_histogram(reference))) + 1
-                levels.append(statistic.fixed(rows, profile.rows, cells))
+                both = reference_histogram(reference) + current_histogram(reference, found)
+                levels.append(statistic.fixed(rows, profile.rows, int(np.count_nonzero(both))))
         return np.array(levels)
 
     def _alphas(self, names: list[str]) -> F64:
@@ -281,8 +283,8 @@ def distribution(reference: ColumnReference, counts: ColumnCounts) -> Distributi
             kind="numeric",
             labels=(),
             edges=tuple(reference.edges.tolist()),
-            reference=tuple((reference.counts / max(reference.present, 1)).tolist()),
-            current=tuple((counts.counts / present).tolist()),
+            reference=_bin_shares(reference.counts, reference.present),
+            current=_bin_shares(counts.counts, counts.present),
             reference_missing=reference_missing,
             current_missing=missing,
             below=counts.below / present,
@@ -300,6 +302,15 @@ def distribution(reference: ColumnReference, counts: ColumnCounts) -> Distributi
         reference_missing=reference_missing,
         current_missing=missing,
     )
+
+
+def _bin_shares(counts: npt.NDArray[np.int64], present: int) -> tuple[float, ...]:
+    """Shares per grid bin, the count at the maximum folded into the last bin."""
+    if counts.size < 2:
+        return ()
+    merged = counts[:-1].astype(np.float64)
+    merged[-1] += counts[-1]
+    return tuple((merged / max(present, 1)).tolist())
 
 
 def _subset(profile: ReferenceProfile, columns: Sequence[str] | None) -> ReferenceProfile:

@@ -1,8 +1,8 @@
 """Kolmogorov-Smirnov distance on the reference's percentile grid.
 
 ``KS = max_k |F_c(e_k) - F_r(e_k)|``: the largest gap between the current and reference
-cumulative shares of finite values at the grid edges ``e_k`` (values below ``e_k``; at the last
-edge, at or below it). It differs from the two-sample KS of the raw values by at most the
+cumulative shares of finite values at the grid edges ``e_k`` (values below each edge, and at or
+below the last). It differs from the two-sample KS of the raw values by at most the
 reference share of one grid bin (1% with the default 100 bins): the price of comparing with a
 stored profile instead of the raw reference rows.
 

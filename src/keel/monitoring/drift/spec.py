@@ -8,7 +8,8 @@ or every simulated chunk of a calibration:
   bins plus "below the reference", "above it" and "missing"; a categorical column's levels plus
   "unseen" and "missing"). PSI, Jensen-Shannon and chi-square read these.
 * ``Grids``: the cumulative share of finite values below each grid edge (the reference's
-  percentiles), the grid's bin widths and the current values' mean distance beyond the grid.
+  percentiles), then at or below the last edge; the grid's bin widths; and the current values'
+  mean distance beyond the grid.
   Kolmogorov-Smirnov and Wasserstein read these.
 
 Columns with fewer bins are padded: empty bins on both sides, or a repeated cumulative share with
@@ -39,8 +40,8 @@ class Histograms:
 
 @dataclass(frozen=True, eq=False)
 class Grids:
-    """Cumulative shares at the grid edges, (..., edges); widths (..., edges - 1) and excess
-    (...,) in units of the reference's standard deviation."""
+    """Cumulative shares below each grid edge and at or below the last, (..., edges + 1);
+    widths (..., edges - 1) and excess (...,) in units of the reference's standard deviation."""
 
     reference: F64
     current: F64

@@ -21,7 +21,7 @@ from keel.monitoring.drift.spec import Grids, Statistic
 
 def wasserstein(view: Grids) -> F64:
     """The normalized distance over the last axis."""
-    gaps = np.abs(view.current[..., 1:] - view.reference[..., 1:])
+    gaps = np.abs(view.current[..., 1:-1] - view.reference[..., 1:-1])
     result: F64 = (gaps * view.widths).sum(axis=-1) + view.excess
     return result
 
