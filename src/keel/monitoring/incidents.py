@@ -103,22 +103,33 @@ class Incident:
     def appended(self, breaches: Sequence[Breach], at: datetime) -> Incident:
         worst = max((b.severity for b in breaches), key=lambda s: s.rank, default=self.severity)
         severity = worst if worst.rank > self.severity.rank else self.severity
-        return replace(self, severity=severity, updated_at=at, breaches=self.breaches + len(breaches))
+        return replace(
+            self, severity=severity, updated_at=at, breaches=self.breaches + len(breaches)
+        )
 
     def acked(self, actor: str, note: str | None, at: datetime) -> Incident:
         if self.status is not IncidentStatus.OPEN:
-            raise Conflict(f"incident #{self.seq} is {self.status.value}; only an open one is acked")
-        return replace(self, status=IncidentStatus.ACKED, acked_by=actor, note=note or self.note,
-                       updated_at=at)
+            raise Conflict(
+                f"incident #{self.seq} is {self.status.value}; only an open one is acked"
+            )
+        return replace(
+            self, status=IncidentStatus.ACKED, acked_by=actor, note=note or self.note, updated_at=at
+        )
 
     def resolved(self, actor: str, note: str, at: datetime) -> Incident:
         if self.status is IncidentStatus.RESOLVED:
             raise Conflict(f"incident #{self.seq} is already resolved")
         if not note.strip():
-            raise InvalidInput("resolving an incident needs a note saying what was done",
-                               path="note")
-        return replace(self, status=IncidentStatus.RESOLVED, resolved_by=actor, note=note.strip(),
-                       updated_at=at)
+            raise InvalidInput(
+                "resolving an incident needs a note saying what was done", path="note"
+            )
+        return replace(
+            self,
+            status=IncidentStatus.RESOLVED,
+            resolved_by=actor,
+            note=note.strip(),
+            updated_at=at,
+        )
 
 
 def opened(project: str, seq: int, breaches: Sequence[Breach], at: datetime) -> Incident:

@@ -228,3 +228,65 @@ approvals = sa.Table(
         name="fk_approvals_request",
     ),
 )
+
+monitor_runs = sa.Table(
+    "monitor_runs",
+    metadata,
+    sa.Column("project", sa.String(63), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("watermark", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("chunks", sa.Integer, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+)
+
+monitor_chunks = sa.Table(
+    "monitor_chunks",
+    metadata,
+    sa.Column("project", sa.String(63), primary_key=True),
+    sa.Column("run", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("label", sa.String(100), primary_key=True),
+    sa.Column("start", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("end", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("model", sa.String(100), nullable=True),
+    sa.Column("results", sa.Text, nullable=False),  # JSON
+    sa.Column("breaches", sa.Text, nullable=False),  # JSON list
+)
+
+incidents = sa.Table(
+    "incidents",
+    metadata,
+    sa.Column("project", sa.String(63), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("category", sa.String(20), nullable=False),
+    sa.Column("severity", sa.String(10), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("breaches", sa.Integer, nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("acked_by", sa.String(200), nullable=True),
+    sa.Column("resolved_by", sa.String(200), nullable=True),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+incident_events = sa.Table(
+    "incident_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project", sa.String(63), nullable=False),
+    sa.Column("incident", sa.Integer, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("details", sa.Text, nullable=False),  # JSON
+    sa.ForeignKeyConstraint(
+        ["project", "incident"],
+        ["incidents.project", "incidents.seq"],
+        name="fk_incident_events_incident",
+    ),
+    sa.Index("ix_incident_events_incident", "project", "incident"),
+)

@@ -6,6 +6,7 @@ from sqlalchemy.engine import Connection
 
 from keel.store.sql.audit_repo import SqlAuditLog
 from keel.store.sql.data_repo import SqlBatchRepo, SqlDatasetRepo
+from keel.store.sql.monitor_repo import SqlIncidentRepo, SqlMonitorRepo
 from keel.store.sql.registry_repo import (
     SqlGateRepo,
     SqlModelRepo,
@@ -35,3 +36,5 @@ class SqlUnit:
         self.gates = SqlGateRepo(conn)
         self.releases = SqlReleaseRepo(conn)
         self.promotions = SqlPromotionRepo(conn)
+        self.monitors = SqlMonitorRepo(conn)
+        self.incidents = SqlIncidentRepo(conn)
