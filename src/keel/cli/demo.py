@@ -23,7 +23,15 @@ from keel.errors import PolicyViolation
 from keel.identity.actor import Actor
 from keel.identity.roles import Role
 from keel.identity.service import add_user
-from keel.simulate import LabelDelay, NewCategory, UnitChange, withheld_labels, write_months
+from keel.simulate import (
+    CovariateDrift,
+    LabelDelay,
+    NewCategory,
+    UnitChange,
+    simulate_frame,
+    withheld_labels,
+    write_months,
+)
 from keel.store.sources import open_source
 from keel.store.sql.schema import upgrade
 from keel.wiring import Keel, open_keel
@@ -36,6 +44,7 @@ class DemoRun:
     directory: Path
     keel: Keel | None = None
     trained: str = ""
+    keys: dict[str, str] = field(default_factory=dict)
     summary: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -65,7 +74,7 @@ def step_users(run: DemoRun) -> str:
     actor = keel.actor()
     with keel.unit() as unit:
         for name, role in (("ana", Role.OPERATOR), ("omar", Role.APPROVER)):
-            add_user(unit, actor, name, role)
+            _, run.keys[name] = add_user(unit, actor, name, role)
     return "ana (operator), omar (approver) · keys shown once, hashes stored"
 
 
@@ -219,6 +228,31 @@ def step_challenger(run: DemoRun) -> str:
     return f"{model.label} (5 trees) blocked: {failed}"
 
 
+TRAFFIC = (datetime(2024, 7, 1), datetime(2024, 8, 1))
+TRAFFIC_ROWS = 3_000
+TRAFFIC_DRIFT = (CovariateDrift(column="income", at=0.4, until=0.6, shift=-1.5),)
+
+
+def step_serve(run: DemoRun) -> str:
+    """Serve the champion on loopback; July's applications arrive over HTTP, labels later."""
+    from keel.cli.traffic import LocalServer, send_outcomes, send_traffic  # noqa: PLC0415
+
+    start, end = TRAFFIC
+    frame = simulate_frame(
+        rows=TRAFFIC_ROWS, seed=11, start=start, end=end, incidents=TRAFFIC_DRIFT
+    )
+    with LocalServer(run.directory) as server:
+        sent = send_traffic(server.url, run.keys["ana"], frame, batch=5)
+        labelled = send_outcomes(server.url, run.keys["ana"], frame.head(TRAFFIC_ROWS * 2 // 3))
+    decisions = ", ".join(f"{k} {v:,}" for k, v in sorted(sent.decisions.items()))
+    run.summary.append(("served", f"{sent.records:,} predictions in {sent.requests:,} requests"))
+    return (
+        f"{sent.records:,} applications in {sent.requests:,} HTTP requests (p50"
+        f" {sent.p50_ms:.1f} ms, p99 {sent.p99_ms:.1f} ms; {decisions}); {labelled:,} outcomes"
+        " posted later; every answer in the durable log"
+    )
+
+
 def step_audit(run: DemoRun) -> str:
     with run.project.reader() as unit:
         report = verify_chain(unit.audit.scan(), unit.audit.head())
@@ -239,6 +273,7 @@ STEPS: list[tuple[str, Callable[[DemoRun], str]]] = [
     ("reproduce the run", step_reproduce),
     ("register, gate, approve and promote", step_release),
     ("gate a weaker challenger", step_challenger),
+    ("serve July's applications over HTTP", step_serve),
     ("verify the audit trail", step_audit),
 ]
 
