@@ -19,6 +19,7 @@ from keel.cli import (
     demo,
     drift,
     labels,
+    monitor,
     project,
     quarantine,
     registry,
@@ -67,6 +68,8 @@ app.command()(serve.score)
 app.command()(serve.serve)
 app.add_typer(serve.predictions_app, name="predictions")
 app.command()(serve.lineage)
+app.add_typer(monitor.monitor_app, name="monitor")
+app.add_typer(monitor.incidents_app, name="incidents")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,371 @@
+"""The ``monitoring:`` section of keel.yaml, and every check on one chunk of the prediction log.
+
+```yaml
+monitoring:
+  chunk: {rows: 500}                 # or {period: 1d}
+  drift: {threshold: calibrated, false_alarm_rate: 0.01}  # or {threshold: fixed, fixed: {…}}
+  multivariate: true                 # domain classifier and PCA reconstruction error
+  quality: {missing_increase: 0.02, unseen_rate: 0.01, out_of_range_rate: 0.01}
+  performance: {estimate: true, realized: true, metric: roc_auc, max_drop: 0.05, min_labels: 200}
+  slo: {p99_ms: 10, fallback_rate: 0.02, ood_rate: 0.25, defer_rate: 0.01}
+  notify: {webhook: "https://ops.example/hooks/keel", timeout_seconds: 5, retries: 3}
+```
+A realized metric breaches when it is below the reference minus ``max_drop`` and its interval
+lies below the reference (a material drop that label noise does not explain).
+The reference is the serving model's frozen benchmark rows, scored by that model: its inputs and
+scores are what drift is measured against, and its labels calibrate the performance estimate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from keel.data.contract import parse_duration
+from keel.errors import ConfigError
+from keel.monitoring.incidents import Breach
+from keel.monitoring.multivariate import DomainClassifier, PCAReconstruction
+from keel.monitoring.performance.estimated import PerformanceEstimator
+from keel.monitoring.performance.realized import realized_performance
+from keel.monitoring.quality import QualityLimits, check_quality
+from keel.monitoring.reference import Kind, build_reference
+from keel.monitoring.thresholds import ThresholdPolicy
+from keel.monitoring.univariate import DEFAULT_STATISTICS, DriftDetector
+
+F64 = npt.NDArray[np.float64]
+SCORE = "score"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChunkSpec(_Strict):
+    rows: int | None = Field(default=None, ge=50)
+    period: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> ChunkSpec:
+        if (self.rows is None) == (self.period is None):
+            raise ValueError("give exactly one of rows (e.g. 10000) or period (e.g. 1d)")
+        if self.period is not None:
+            parse_duration(self.period)
+        return self
+
+
+class DriftSpec(_Strict):
+    threshold: Literal["calibrated", "fixed"] = "calibrated"
+    false_alarm_rate: float = Field(default=0.01, gt=0.0, lt=0.5)
+    fixed: dict[str, float] = Field(default_factory=dict)
+    statistics: list[str] = Field(default_factory=lambda: list(DEFAULT_STATISTICS))
+
+    def policy(self) -> ThresholdPolicy:
+        return ThresholdPolicy(
+            method=self.threshold, false_alarm_rate=self.false_alarm_rate, fixed=self.fixed
+        )
+
+
+class QualitySpec(_Strict):
+    missing_increase: float = Field(default=0.02, ge=0.0, le=1.0)
+    unseen_rate: float = Field(default=0.01, ge=0.0, le=1.0)
+    out_of_range_rate: float = Field(default=0.01, ge=0.0, le=1.0)
+
+
+class PerformanceSpec(_Strict):
+    estimate: bool = True
+    realized: bool = True
+    metric: str = "roc_auc"
+    max_drop: float = Field(default=0.05, ge=0.0)
+    min_labels: int = Field(default=200, ge=10)
+
+
+class SloSpec(_Strict):
+    p99_ms: float | None = Field(default=None, gt=0.0)
+    fallback_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    ood_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    defer_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class NotifySpec(_Strict):
+    webhook: str | None = None
+    timeout_seconds: float = Field(default=5.0, gt=0.0, le=120.0)
+    retries: int = Field(default=3, ge=0, le=10)
+
+
+class MonitorSpec(_Strict):
+    chunk: ChunkSpec = Field(default_factory=lambda: ChunkSpec(period="1d"))
+    drift: DriftSpec = Field(default_factory=DriftSpec)
+    multivariate: bool = True
+    quality: QualitySpec = Field(default_factory=QualitySpec)
+    performance: PerformanceSpec = Field(default_factory=PerformanceSpec)
+    slo: SloSpec = Field(default_factory=SloSpec)
+    notify: NotifySpec = Field(default_factory=NotifySpec)
+
+
+def parse_monitoring(section: Mapping[str, Any]) -> MonitorSpec:
+    """Validate the monitoring section; the error names the key path and what was expected."""
+    try:
+        return MonitorSpec.model_validate(dict(section))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = ".".join(["monitoring", *(str(p) for p in first["loc"])])
+        raise ConfigError(f"{path}: {first['msg']}", path=path) from None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Logged predictions of one period or row block: inputs as columns, plus ``score``,
+    ``label`` (null until an outcome arrives), ``latency_ms``, ``fallback``, ``ood`` and
+    ``decision``."""
+
+    label: str
+    start: datetime
+    end: datetime
+    frame: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The serving model's benchmark rows (input columns and ``score``) and their labels."""
+
+    model: str
+    frame: pl.DataFrame
+    labels: F64
+    features: tuple[str, ...]
+    kinds: Mapping[str, Kind]
+    threshold: float = 0.5
+
+
+class ChunkChecker:
+    """Fitted once on the reference, then run on every chunk of a monitor run."""
+
+    def __init__(self, spec: MonitorSpec, reference: Reference) -> None:
+        self.spec = spec
+        self.reference = reference
+        columns = [*reference.features, SCORE]
+        kinds = {**reference.kinds, SCORE: "numeric"}
+        self.profile = build_reference(reference.frame, columns=columns, kinds=kinds)
+        self.drift = DriftDetector(
+            statistics=spec.drift.statistics, thresholds=spec.drift.policy()
+        ).fit(self.profile)
+        self.inputs_profile = build_reference(
+            reference.frame, columns=list(reference.features), kinds=reference.kinds
+        )
+        scores = reference.frame[SCORE].to_numpy()
+        self.estimator = (
+            PerformanceEstimator(
+                metrics=(spec.performance.metric,), threshold=reference.threshold
+            ).fit(scores, reference.labels)
+            if spec.performance.estimate
+            else None
+        )
+        self.reference_value = _metric(
+            spec.performance.metric, reference.labels, scores, reference.threshold
+        )
+        features = reference.frame.select(reference.features)
+        self.multivariate: list[DomainClassifier | PCAReconstruction] = (
+            [DomainClassifier().fit(features), PCAReconstruction().fit(features)]
+            if spec.multivariate
+            else []
+        )
+
+    def check(self, chunk: Chunk) -> tuple[dict[str, Any], list[Breach]]:
+        """Every check's result (JSON-ready) and the breaches among them."""
+        frame = chunk.frame
+        results: dict[str, Any] = {}
+        breaches: list[Breach] = []
+        drift = self.drift.check(frame.select([*self.reference.features, SCORE]))
+        results["drift"] = drift.to_dict(distributions=True)
+        for name in drift.drifted_columns:
+            column = drift.columns[name]
+            over = {s: r for s, r in column.statistics.items() if r.drifted}
+            worst = max(
+                over.items(), key=lambda item: item[1].value / max(item[1].threshold, 1e-12)
+            )
+            shown = ", ".join(f"{s} {r.value:.3g} > {r.threshold:.3g}" for s, r in over.items())
+            breaches.append(
+                Breach(
+                    "drift",
+                    f"drift {name}",
+                    worst[1].value,
+                    worst[1].threshold,
+                    chunk.label,
+                    f"{name}: {shown}",
+                )
+            )
+        quality = check_quality(
+            self.inputs_profile, frame.select(self.reference.features), limits=self._limits()
+        )
+        results["quality"] = quality.to_dict()
+        for name, codes in quality.alerts.items():
+            for code in codes:
+                check = quality.columns[name].checks[code]
+                breaches.append(
+                    Breach(
+                        "quality",
+                        f"quality {name} {code}",
+                        check.rate,
+                        check.limit,
+                        chunk.label,
+                        f"{name}: {code} {check.rate:.1%} (limit {check.limit:.1%})",
+                    )
+                )
+        results["multivariate"] = {}
+        for detector in self.multivariate:
+            found = detector.check(frame.select(self.reference.features))
+            results["multivariate"][found.method] = found.to_dict()
+            if found.drifted:
+                breaches.append(
+                    Breach(
+                        "drift",
+                        f"multivariate {found.method}",
+                        found.value,
+                        found.threshold,
+                        chunk.label,
+                        f"{found.method} {found.value:.3g} outside its band",
+                    )
+                )
+        breaches += self._performance(chunk, results)
+        breaches += self._slo(chunk, results)
+        return results, breaches
+
+    def _limits(self) -> QualityLimits:
+        quality = self.spec.quality
+        return QualityLimits(
+            missing_increase=quality.missing_increase,
+            unseen_rate=quality.unseen_rate,
+            out_of_range_rate=quality.out_of_range_rate,
+        )
+
+    def _performance(self, chunk: Chunk, results: dict[str, Any]) -> list[Breach]:
+        spec = self.spec.performance
+        scores = chunk.frame[SCORE].to_numpy()
+        breaches: list[Breach] = []
+        if self.estimator is not None:
+            estimated = self.estimator.estimate(scores)
+            results["estimated"] = estimated.to_dict()
+            for name in estimated.alerts:
+                metric = estimated.metrics[name]
+                breaches.append(
+                    Breach(
+                        "performance",
+                        f"estimated {name}",
+                        metric.value,
+                        metric.reference,
+                        chunk.label,
+                        f"estimated {name} {metric.value:.3f} [{metric.low:.3f},"
+                        f" {metric.high:.3f}] (reference {metric.reference:.3f})",
+                    )
+                )
+        if spec.realized:
+            labels = chunk.frame["label"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+            realized = realized_performance(
+                labels, scores, metrics=(spec.metric,), min_labels=spec.min_labels
+            )
+            results["realized"] = realized.to_dict()
+            found = realized.metrics.get(spec.metric)
+            floor = self.reference_value - spec.max_drop
+            # material (below the floor) and not label noise (the interval excludes the reference)
+            if (
+                found is not None
+                and found.value < floor
+                and found.high is not None
+                and found.high < self.reference_value
+            ):
+                breaches.append(
+                    Breach(
+                        "performance",
+                        f"realized {spec.metric}",
+                        found.value,
+                        floor,
+                        chunk.label,
+                        f"realized {spec.metric} {found.value:.3f} on {realized.labelled:,}"
+                        f" labelled rows (floor {floor:.3f})",
+                    )
+                )
+        results["reference"] = {spec.metric: self.reference_value}
+        return breaches
+
+    def _slo(self, chunk: Chunk, results: dict[str, Any]) -> list[Breach]:
+        frame, slo = chunk.frame, self.spec.slo
+        rows = max(frame.height, 1)
+        latency = frame["latency_ms"].drop_nulls().to_numpy()
+        measured = {
+            "p50_ms": float(np.percentile(latency, 50)) if latency.size else None,
+            "p99_ms": float(np.percentile(latency, 99)) if latency.size else None,
+            "fallback_rate": frame["fallback"].is_not_null().sum() / rows,
+            "ood_rate": (frame["ood"].list.len() > 0).sum() / rows,
+            "defer_rate": (frame["decision"] == "defer").sum() / rows,
+        }
+        results["slo"] = measured
+        breaches = []
+        for name, limit in (
+            ("p99_ms", slo.p99_ms),
+            ("fallback_rate", slo.fallback_rate),
+            ("ood_rate", slo.ood_rate),
+            ("defer_rate", slo.defer_rate),
+        ):
+            value = measured[name]
+            if limit is not None and value is not None and value > limit:
+                breaches.append(
+                    Breach(
+                        "slo",
+                        f"slo {name}",
+                        float(value),
+                        limit,
+                        chunk.label,
+                        f"{name} {value:.3g} > {limit:g}",
+                    )
+                )
+        return breaches
+
+
+def _metric(name: str, labels: F64, scores: F64, threshold: float) -> float:
+    from keel.evaluation import MetricParams, get_metric  # noqa: PLC0415
+
+    return get_metric(name).score(labels, scores, MetricParams(threshold=threshold))
+
+
+def split_chunks(
+    frame: pl.DataFrame, spec: ChunkSpec, *, now: datetime, flush: bool = False
+) -> list[Chunk]:
+    """Complete chunks of ``frame`` (sorted by ``time``); with ``flush``, the trailing partial
+    one too. A chunk never splits rows of the same time, so the watermark is exact."""
+    if frame.is_empty():
+        return []
+    frame = frame.sort("time", "prediction_id")
+    if spec.period is not None:
+        every = parse_duration(spec.period)
+        keyed = frame.with_columns(pl.col("time").dt.truncate(every).alias("_chunk"))
+        chunks = []
+        for (start,), part in keyed.group_by("_chunk", maintain_order=True):
+            begin = start if isinstance(start, datetime) else now
+            end = begin + every
+            if end > now and not flush:
+                break
+            chunks.append(Chunk(f"{begin:%Y-%m-%d %H:%M}", begin, end, part.drop("_chunk")))
+        return chunks
+    size = spec.rows or 1
+    times = frame["time"]
+    chunks, first = [], 0
+    while first < frame.height:
+        last = min(first + size, frame.height)
+        while last < frame.height and times[last] == times[last - 1]:
+            last += 1
+        if last - first < size and not flush:
+            break
+        part = frame.slice(first, last - first)
+        chunks.append(Chunk(f"rows {first + 1}-{last}", part["time"][0], part["time"][-1], part))
+        first = last
+    return chunks
+
+
+def breaches_json(breaches: Sequence[Breach]) -> list[dict[str, Any]]:
+    return [b.to_dict() for b in breaches]
