@@ -22,6 +22,8 @@ from keel.errors import InvalidInput
 from keel.features.errors import NotFittedError
 from keel.models.estimator import F64, ModelKind, Task, check_matrix
 
+SMALL_BATCH = 256  # rows below which prediction runs on one thread
+
 DEFAULTS: dict[str, Any] = {
     "learning_rate": 0.05,
     "num_leaves": 31,
@@ -127,17 +129,22 @@ class LightGBMEstimator:
             raise NotFittedError("LightGBMEstimator")
         return self.booster_
 
-    def _threads(self) -> int:
-        """The configured thread count: rows are independent, so any count gives the same values."""
+    def _threads(self, rows: int | None = None) -> int:
+        """The configured thread count (rows are independent, so any count gives the same
+        values), but one thread for a few rows: waking OpenMP workers costs more than it saves,
+        and on a busy machine a descheduled worker stalls the call by milliseconds."""
+        if rows is not None and rows < SMALL_BATCH:
+            return 1
         return int(self.get_params()["num_threads"])
 
     def predict(self, x: F64) -> F64:
         check_matrix(x)
-        return np.asarray(self._booster().predict(x, num_threads=self._threads()), dtype=np.float64)
+        threads = self._threads(x.shape[0])
+        return np.asarray(self._booster().predict(x, num_threads=threads), dtype=np.float64)
 
     def contributions(self, x: F64) -> F64:
         check_matrix(x)
-        raw = self._booster().predict(x, pred_contrib=True, num_threads=self._threads())
+        raw = self._booster().predict(x, pred_contrib=True, num_threads=self._threads(x.shape[0]))
         return np.asarray(raw, dtype=np.float64)
 
     def importance(self) -> F64:
