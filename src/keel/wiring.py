@@ -28,6 +28,7 @@ from keel.store.sql.schema import check_schema
 from keel.store.tables import BlobRowStore
 
 if TYPE_CHECKING:  # the training stack (LightGBM, scikit-learn) loads only when a command trains
+    from keel.registry.evidence import LatencyProbe
     from keel.registry.service import Registry
     from keel.training.service import Recipe, Trainer
 from keel.types import utcnow
@@ -141,8 +142,9 @@ class Keel:
             read_file=self._read_project_file,
         )
 
-    def registry(self) -> Registry:
-        """Model versions, gates, approvals and releases, under keel.yaml's release policy."""
+    def registry(self, *, latency_probe: LatencyProbe | None = None) -> Registry:
+        """Model versions, gates, approvals and releases, under keel.yaml's release policy;
+        ``latency_probe`` is how the latency gate answers one record (see its docstring)."""
         from keel.evaluation import MetricParams  # noqa: PLC0415 - see TYPE_CHECKING
         from keel.registry.policy import parse_policy  # noqa: PLC0415
         from keel.registry.service import Registry  # noqa: PLC0415
@@ -164,6 +166,7 @@ class Keel:
             write=self.unit,
             read=self.reader,
             clock=utcnow,
+            latency_probe=latency_probe,
         )
 
     def recipe(self) -> Recipe:

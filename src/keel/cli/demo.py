@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -35,6 +35,9 @@ from keel.simulate import (
 from keel.store.sources import open_source
 from keel.store.sql.schema import upgrade
 from keel.wiring import Keel, open_keel
+
+if TYPE_CHECKING:
+    from keel.registry.service import Registry
 
 
 @dataclass
@@ -187,8 +190,17 @@ OPERATOR = Actor("ana", Role.OPERATOR, "api-key")
 APPROVER = Actor("omar", Role.APPROVER, "api-key")
 
 
+def _registry(keel: Keel) -> Registry:
+    """The registry as ``keel gate`` builds it: the latency gate times the serving predictor."""
+    from keel.decisions import DecisionPolicy  # noqa: PLC0415
+    from keel.serving.probe import predictor_probe  # noqa: PLC0415
+
+    policy = DecisionPolicy.parse(keel.project.decisions.model_dump())
+    return keel.registry(latency_probe=predictor_probe(keel.data_schema(), policy))
+
+
 def step_release(run: DemoRun) -> str:
-    registry = run.project.registry()
+    registry = _registry(run.project)
     model, _ = registry.register(run.trained, OPERATOR)
     result = registry.gate(model.version, OPERATOR)
     if not result.passed:
@@ -212,7 +224,7 @@ def step_challenger(run: DemoRun) -> str:
     weak = keel.trainer().train(
         TrainRequest(actor=OPERATOR.name, params={"n_estimators": 5, "num_leaves": 3})
     )
-    registry = keel.registry()
+    registry = _registry(keel)
     model, _ = registry.register(weak.id, OPERATOR)
     result = registry.gate(model.version, OPERATOR)
     if result.passed:
@@ -253,6 +265,32 @@ def step_serve(run: DemoRun) -> str:
     )
 
 
+def step_monitor(run: DemoRun) -> str:
+    from keel.cli.monitor import monitor_service, run_monitor  # noqa: PLC0415
+    from keel.monitoring.history import render_history  # noqa: PLC0415
+
+    keel = run.project
+    outcome = run_monitor(keel)
+    if not outcome.opened:
+        raise RuntimeError("the scripted income drift opened no incident")
+    service = monitor_service(keel)
+    report = run.directory / "monitor-report.html"
+    report.write_text(
+        render_history(keel.project.name, service.chunks(), service.incidents()), encoding="utf-8"
+    )
+    for incident in outcome.opened:
+        run.summary.append(
+            (f"incident #{incident.seq}", f"{incident.severity.value}: {incident.title}")
+        )
+    run.summary.append(("monitor report", str(report)))
+    drifted = sorted({n for c in outcome.chunks for n in c.results["drift"]["drifted_columns"]})
+    return (
+        f"{len(outcome.chunks)} chunks of {outcome.run.rows:,} predictions; drifted: "
+        f"{', '.join(drifted) or 'none'}; {len(outcome.opened)} incident(s) opened; report"
+        f" {report.name}"
+    )
+
+
 def step_audit(run: DemoRun) -> str:
     with run.project.reader() as unit:
         report = verify_chain(unit.audit.scan(), unit.audit.head())
@@ -274,6 +312,7 @@ STEPS: list[tuple[str, Callable[[DemoRun], str]]] = [
     ("register, gate, approve and promote", step_release),
     ("gate a weaker challenger", step_challenger),
     ("serve July's applications over HTTP", step_serve),
+    ("monitor the prediction log", step_monitor),
     ("verify the audit trail", step_audit),
 ]
 

@@ -31,8 +31,13 @@ VersionArg = Annotated[str, typer.Argument(help="Model version: 4, v4 or NAME/v4
 
 
 def _registry(ctx: typer.Context) -> tuple[Registry, Any]:
+    """The registry, whose latency gate times the serving predictor itself."""
+    from keel.decisions import DecisionPolicy  # noqa: PLC0415
+    from keel.serving.probe import predictor_probe  # noqa: PLC0415
+
     keel = open_project(ctx)
-    return keel.registry(), keel
+    policy = DecisionPolicy.parse(keel.project.decisions.model_dump())
+    return keel.registry(latency_probe=predictor_probe(keel.data_schema(), policy)), keel
 
 
 def register(ctx: typer.Context, run_id: str, json: JsonFlag = False) -> None:

@@ -7,7 +7,7 @@ row-to-row noise they share cancels, and a small true difference shows as one.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -78,13 +78,26 @@ def slice_drops(
     return drops
 
 
-def single_row_p99_ms(bundle: ModelBundle, records: Sequence[Mapping[str, object]]) -> float:
-    """p99 wall time of scoring one record at a time through the serving path, in ms."""
+Scorer = Callable[[Mapping[str, object]], object]
+"""Answers one record; what the latency gate times."""
+
+LatencyProbe = Callable[[ModelBundle, str], Scorer]
+"""Builds the one-record scorer for a bundle (and its model label). The prediction service
+supplies its own predictor, so the gate times what production runs: checks, features, model,
+decision. Without one, the bundle's own record path is timed."""
+
+
+def bundle_scorer(bundle: ModelBundle, _model: str) -> Scorer:
+    return lambda record: bundle.score_records([record])
+
+
+def single_row_p99_ms(scorer: Scorer, records: Sequence[Mapping[str, object]]) -> float:
+    """p99 wall time of answering one record at a time, in ms, after a short warm-up."""
     for record in records[:WARMUP_ROWS]:
-        bundle.score_records([record])
+        scorer(record)
     times = np.empty(len(records), dtype=np.float64)
     for i, record in enumerate(records):
         start = time.perf_counter_ns()
-        bundle.score_records([record])
+        scorer(record)
         times[i] = (time.perf_counter_ns() - start) / 1e6
     return float(np.percentile(times, 99))

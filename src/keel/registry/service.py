@@ -102,6 +102,7 @@ class Registry:
     write: UnitFactory
     read: UnitFactory
     clock: Callable[[], datetime]
+    latency_probe: evidence.LatencyProbe | None = None
 
     # --- versions ---------------------------------------------------------------------------
 
@@ -312,7 +313,8 @@ class Registry:
             )
         if kind == "latency":
             records = scored.frame.head(self.policy.latency_rows).to_dicts()
-            p99 = evidence.single_row_p99_ms(bundle, records)
+            probe = self.latency_probe or evidence.bundle_scorer
+            p99 = evidence.single_row_p99_ms(probe(bundle, candidate.label), records)
             return gates.latency_check(spec, p99, len(records))
         if kind == "non_inferiority":
             difference = (
