@@ -37,6 +37,7 @@ log needs ``fdatasync`` and ``flock``, which object stores do not offer.
 from __future__ import annotations
 
 import fcntl
+import mmap
 import os
 import secrets
 import struct
@@ -63,6 +64,7 @@ MAGIC: Final = b"KEELSEG1"
 _HEADER = struct.Struct("<II")  # payload length, crc32 of the payload
 SEGMENT_BYTES: Final = 64 << 20
 SEGMENT_SECONDS: Final = 3600.0
+GATHER_SECONDS: Final = 0.0002
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -73,17 +75,19 @@ def frame(row: Row) -> bytes:
     return _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
 
 
-def read_frames(data: bytes) -> list[Any]:
-    """The rows of a segment's bytes, up to the first torn or damaged frame."""
+def read_frames(data: bytes | mmap.mmap) -> list[Any]:
+    """The rows of a segment's bytes, up to the first zero, torn or damaged frame."""
     rows: list[Any] = []
-    if not data.startswith(MAGIC):
+    if data[: len(MAGIC)] != MAGIC:
         return rows
     offset, size, header = len(MAGIC), len(data), _HEADER.size
     while offset + header <= size:
         length, checksum = _HEADER.unpack_from(data, offset)
         end = offset + header + length
+        if length == 0 or end > size:
+            break
         payload = data[offset + header : end]
-        if end > size or zlib.crc32(payload) != checksum:
+        if zlib.crc32(payload) != checksum:
             break
         rows.append(orjson.loads(payload))
         offset = end
@@ -164,6 +168,11 @@ class SegmentLog:
         self._writer: _Writer | None = None
         self._opening = threading.Lock()
 
+    def start(self) -> None:
+        """Open this process's writer and its first segment now, not on the first append (a
+        segment is filled with zeros when made, which takes a moment)."""
+        self._open().start()
+
     def submit_rows(self, rows: Sequence[Row]) -> Future[None]:
         """Queue rows; the future completes once they are durable (or fails with
         ``StorageUnavailable``). From async code: ``await asyncio.wrap_future(...)``."""
@@ -231,18 +240,25 @@ class SegmentLog:
 
 
 class _Segment:
-    """This writer's open segment file, locked for as long as it is open."""
+    """A segment file, created at full size and filled with zeros, locked while it is open.
 
-    def __init__(self, root: Path) -> None:
+    Rows overwrite the zeros, so an append never changes the file's size or block map and a
+    sync writes the data alone: on ext4 here, ``fdatasync`` after such a write took 0.1-0.15 ms
+    where one after a growing append took 4 ms (the inode and journal commit).
+    """
+
+    def __init__(self, root: Path, capacity: int) -> None:
         folder = root / "segments"
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}"
         tmp, self.path = folder / f"{name}.tmp", folder / f"{name}.seg"
         self.fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        self.size = 0
+        self.capacity = max(capacity, len(MAGIC))
+        self.offset = len(MAGIC)
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX)
-            self.write(MAGIC)
+            _fill(self.fd, self.capacity)
+            os.pwrite(self.fd, MAGIC, 0)
             os.fsync(self.fd)
             tmp.rename(self.path)
             sync_folder(folder)
@@ -251,12 +267,19 @@ class _Segment:
             raise
         self.opened = time.monotonic()
 
+    @property
+    def empty(self) -> bool:
+        return self.offset == len(MAGIC)
+
+    def fits(self, size: int) -> bool:
+        return self.offset + size <= self.capacity
+
     def write(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
-            written = os.write(self.fd, view)
+            written = os.pwrite(self.fd, view, self.offset)
             view = view[written:]
-        self.size += len(data)
+            self.offset += written
 
     def close(self) -> None:
         try:
@@ -264,14 +287,33 @@ class _Segment:
         finally:
             os.close(self.fd)  # also releases the lock
 
+    def discard(self) -> None:
+        """Remove a segment that holds no row (a spare never used)."""
+        try:
+            self.path.unlink(missing_ok=True)
+        finally:
+            os.close(self.fd)
+
+
+def _fill(fd: int, size: int) -> None:
+    zeros = bytes(min(size, 1 << 20))
+    done = 0
+    while done < size:
+        done += os.write(fd, zeros[: size - done])
+
 
 class _Writer:
-    """Group commit for one process: callers queue framed rows, one thread writes and syncs."""
+    """Group commit for one process: callers queue framed rows, one thread writes and syncs.
+
+    The next segment is made in the background once the current one is half full, so that
+    rolling over never waits for a file to be filled with zeros.
+    """
 
     def __init__(self, log: SegmentLog) -> None:
         self.log = log
         self.pid = os.getpid()
         self._segment: _Segment | None = None
+        self._spare: Future[_Segment] | None = None
         self._queue: list[tuple[bytes, Future[None]]] = []
         self._wake = threading.Condition(threading.Lock())
         self._io = threading.Lock()
@@ -282,6 +324,11 @@ class _Writer:
         if log.durability == "fsync":
             self._thread = threading.Thread(target=self._run, name="keel-log-sync", daemon=True)
             self._thread.start()
+
+    def start(self) -> None:
+        with self._io, _storage("open", self.log.root):
+            if self._segment is None:
+                self._segment = self._next(0)
 
     def submit(self, payload: bytes) -> Future[None]:
         future: Future[None] = Future()
@@ -296,14 +343,30 @@ class _Writer:
         return future
 
     def _run(self) -> None:
+        last = 1
         while True:
             with self._wake:
                 while not self._queue and not self._closed:
                     self._wake.wait()
+                self._gather(last)
                 batch, self._queue = self._queue, []
                 if not batch and self._closed:
                     return
             self._commit(batch)
+            last = len(batch)
+
+    def _gather(self, last: int) -> None:
+        """Wait up to ``GATHER_SECONDS`` for as many appends as the last group carried.
+
+        Callers woken by a sync need a moment to queue again; syncing the first one alone
+        would split every later group in two (a convoy): measured with 32 appenders, groups
+        averaged 14 rows without this wait.
+        """
+        deadline = time.monotonic() + GATHER_SECONDS
+        while len(self._queue) < last and not self._closed:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._wake.wait(left):
+                return
 
     def _commit(self, batch: list[tuple[bytes, Future[None]]]) -> None:
         data = b"".join(payload for payload, _ in batch)
@@ -325,17 +388,28 @@ class _Writer:
             future.set_result(None)
 
     def _current(self, incoming: int) -> _Segment:
-        """The open segment, rolled over when it is full or old."""
+        """The open segment, rolled over when the rows do not fit or it is old."""
         segment = self._segment
-        if segment is not None and segment.size > len(MAGIC):
-            full = segment.size + incoming > self.log.segment_bytes
-            if full or time.monotonic() - segment.opened > self.log.segment_seconds:
+        if segment is not None and not segment.empty:
+            aged = time.monotonic() - segment.opened > self.log.segment_seconds
+            if aged or not segment.fits(incoming):
                 self._segment = None
                 segment.close()
                 segment = None
         if segment is None:
-            segment = self._segment = _Segment(self.log.root)
+            segment = self._segment = self._next(incoming)
+        if self._spare is None and segment.offset * 2 > segment.capacity:
+            self._spare = _in_background(self.log.root, self.log.segment_bytes)
         return segment
+
+    def _next(self, incoming: int) -> _Segment:
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            segment = spare.result()
+            if segment.fits(incoming):
+                return segment
+            segment.discard()
+        return _Segment(self.log.root, max(self.log.segment_bytes, len(MAGIC) + incoming))
 
     def _abandon(self) -> None:
         """After a failed write the segment may end in a torn frame: never append after it."""
@@ -352,8 +426,25 @@ class _Writer:
             self._thread.join()
         with self._io, _storage("close", self.log.root):
             segment, self._segment = self._segment, None
+            spare, self._spare = self._spare, None
+            if spare is not None:
+                spare.result().discard()
             if segment is not None:
                 segment.close()
+
+
+def _in_background(root: Path, capacity: int) -> Future[_Segment]:
+    """A segment made by a short-lived thread; its errors surface when it is taken."""
+    made: Future[_Segment] = Future()
+
+    def make() -> None:
+        try:
+            made.set_result(_Segment(root, capacity))
+        except BaseException as exc:
+            made.set_exception(exc)
+
+    threading.Thread(target=make, name="keel-log-spare", daemon=True).start()
+    return made
 
 
 # --- reading and sealing ----------------------------------------------------------------------
@@ -387,8 +478,9 @@ def _seal(root: Path, table: TableSpec) -> int:
             with _unheld(segment) as free:
                 if not free:
                     continue
-                if not part.exists():
-                    _write_part(table.frame(_rows(segment)), part)
+                rows = [] if part.exists() else _rows(segment)
+                if rows:
+                    _write_part(table.frame(rows), part)
                 segment.unlink()
                 sealed += 1
         sync_folder(root / "segments")
@@ -447,7 +539,12 @@ def _exclusive(path: Path) -> Iterator[None]:
 
 
 def _rows(segment: Path) -> list[Any]:
-    return read_frames(segment.read_bytes())
+    """A segment's rows, read through a memory map: only the pages holding rows are read."""
+    with segment.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return []
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            return read_frames(view)
 
 
 def _listed(folder: Path, suffix: str) -> list[Path]:
