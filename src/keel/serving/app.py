@@ -10,6 +10,9 @@ and the reason; a model failure is answered by the fallback chain, never by a 50
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -20,6 +23,7 @@ from typing import Any
 import orjson
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException
 
 from keel.errors import InvalidInput, KeelError, NotFound
 from keel.identity.roles import Role
@@ -28,7 +32,7 @@ from keel.serving.checks import InvalidRecords
 from keel.serving.follower import ReleaseFollower
 from keel.serving.http_status import http_status
 from keel.serving.ids import new_id
-from keel.serving.inference import InferRequest, infer_response, model_metadata
+from keel.serving.inference import InferRequest, infer_response, model_metadata, tensor_problems
 from keel.serving.metrics import ServingMetrics
 from keel.serving.outcomes import OutcomeWriter
 from keel.serving.service import PredictionService
@@ -39,7 +43,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+log = logging.getLogger("keel.serving")
+
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+REQUEST_ID_CHARS = "letters, digits, '.', '_', ':' and '-'"
 MAX_EXPLAIN = 20
 
 
@@ -86,6 +93,8 @@ def create_app(serving: Serving) -> ASGIApp:
     if missing:  # a route without an access policy is a defect, refused at start-up
         raise RuntimeError(f"routes without an access policy: {', '.join(missing)}")
     app.add_exception_handler(KeelError, _keel_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)
     return Guard(app, serving.limits, serving.metrics)
 
 
@@ -154,8 +163,15 @@ def _routes(app: FastAPI, serving: Serving) -> None:
         """Open Inference Protocol V2: columnar inputs named after the contract's columns."""
         _known(name, project)
         parsed = InferRequest.parse(_json_object(await request.body()))
-        records = service.check(parsed.records())
-        request_id = parsed.id or _request_id(request)
+        try:
+            records = service.check(parsed.records())
+        except InvalidRecords as error:
+            raise tensor_problems(parsed, error, service.checker.names) from None
+        if parsed.id is not None:  # the client's id names the request, as X-Request-ID does
+            if not REQUEST_ID.fullmatch(parsed.id):
+                raise InvalidInput(f"expected 1 to 128 of {REQUEST_ID_CHARS}", path="id")
+            request.scope["keel.request_id"] = parsed.id
+        request_id = _request_id(request)
         answers = await service.predict(records, request_id=request_id)
         return _json(infer_response(project, parsed, answers, request_id))
 
@@ -171,7 +187,10 @@ def _routes(app: FastAPI, serving: Serving) -> None:
                 "canary": current.canary.model if current.canary else None,
                 "canary_share": current.canary_share,
                 "shadow": [s.model for s in current.shadows],
-                "refused": {"release": refused.release, "reasons": refused.reasons}
+                "refused": {
+                    "release": refused.release,
+                    "reasons": {f"{project}/v{v}": why for v, why in refused.reasons.items()},
+                }
                 if refused
                 else None,
             }
@@ -191,8 +210,9 @@ def _routes(app: FastAPI, serving: Serving) -> None:
 def _readiness(serving: Serving) -> Response:
     current = serving.follower.current
     if not current.ready:
-        reasons = serving.follower.refused.summary() if serving.follower.refused else ""
-        return _json({"ready": False, "reason": f"no model is loaded {reasons}".strip()}, 503)
+        refused = serving.follower.refused
+        reason = "no model is loaded" + (f"; refused {refused.summary()}" if refused else "")
+        return _json({"ready": False, "reason": reason}, 503)
     return _json({"ready": True, "release": current.release})
 
 
@@ -207,10 +227,63 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
-        raise InvalidInput(f"malformed JSON: {error}", path="body") from None
+        raise _decode_problem(raw, error) from None
     if not isinstance(body, dict):
         raise InvalidInput(f"expected a JSON object, got {type(body).__name__}", path="body")
     return body
+
+
+class _NonFinite(float):
+    """A NaN or infinite number as the lenient parser read it, kept to name its path."""
+
+    text: str
+
+
+def _decode_problem(raw: bytes, error: orjson.JSONDecodeError) -> InvalidInput:
+    """Why a body is not JSON: the path of a NaN or infinity, else where parsing stopped.
+
+    Only on the error path: orjson (strict JSON) refused the body; the standard library's
+    lenient parser reads ``NaN``, ``Infinity`` and overflowing numbers, so their field is named.
+    """
+    try:
+        lenient = json.loads(raw, parse_constant=_non_finite, parse_float=_float)
+    except (ValueError, RecursionError):
+        return InvalidInput(f"malformed JSON: {error}", path="body")
+    found = _first_non_finite(lenient, "")
+    if found is None:
+        return InvalidInput(f"malformed JSON: {error}", path="body")
+    path, value = found
+    return InvalidInput(
+        f"{value.text} is not a finite number; JSON has none: send null for a missing value",
+        path=path or "body",
+    )
+
+
+def _non_finite(text: str) -> _NonFinite:
+    value = _NonFinite(text)
+    value.text = text
+    return value
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    return value if math.isfinite(value) else _non_finite(text)
+
+
+def _first_non_finite(value: object, path: str) -> tuple[str, _NonFinite] | None:
+    if isinstance(value, _NonFinite):
+        return path, value
+    if isinstance(value, dict):
+        items = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for where, item in items:
+        found = _first_non_finite(item, where)
+        if found is not None:
+            return found
+    return None
 
 
 def _explain(value: object) -> int:
@@ -251,12 +324,35 @@ async def _keel_error(request: Request, error: KeelError) -> Response:
     return _json(body, status, headers)
 
 
-class BodyTooLarge(Exception):
-    pass
+async def _http_error(request: Request, error: HTTPException) -> Response:
+    """Starlette's own refusals (no such route, wrong method) in the error shape."""
+    method, path = request.method, request.url.path
+    if error.status_code == 404:
+        reason = f"no route {method} {path}"
+    elif error.status_code == 405:
+        allowed = (error.headers or {}).get("Allow", "")
+        reason = f"{method} is not allowed on {path}; use {allowed}"
+    else:
+        reason = str(error.detail)
+    return _json(
+        {"errors": [{"path": "", "reason": reason}]}, error.status_code, dict(error.headers or {})
+    )
+
+
+async def _unexpected(request: Request, error: Exception) -> Response:
+    """A defect, not a model failure (those fall back): a 500 in the error shape, logged."""
+    request_id = _request_id(request)
+    log.error("request %s failed", request_id, exc_info=error)
+    reason = f"internal error; the server log has the details under request id {request_id}"
+    return _json({"errors": [{"path": "", "reason": reason}]}, 500)
 
 
 class Guard:
-    """Pure ASGI, in front of everything: request ids, body limit, load shedding, time limit."""
+    """Pure ASGI, in front of everything: request ids, body limit, load shedding, time limit.
+
+    The guard reads the whole body itself (refusing it past the limit, declared or not) and
+    hands it to the routes in one message, so no route ever sees a partial or oversized body.
+    """
 
     def __init__(self, app: ASGIApp, limits: ServeLimits, metrics: ServingMetrics) -> None:
         self.app = app
@@ -294,13 +390,9 @@ class Guard:
         status = {"code": 500, "sent": False}
         try:
             await asyncio.wait_for(
-                self.app(scope, self._counted(receive), self._tagged(send, request_id, status)),
+                self._serve(scope, receive, _tagged(send, scope, status), status),
                 self.limits.request_timeout_seconds,
             )
-        except BodyTooLarge:
-            if not status["sent"]:
-                await _reply(send, 413, _too_large(self.limits.max_body_bytes), request_id)
-                status["code"] = 413
         except TimeoutError:
             if not status["sent"]:
                 reason = f"no answer within {self.limits.request_timeout_seconds:g} s"
@@ -308,7 +400,7 @@ class Guard:
                     send,
                     503,
                     {"errors": [{"path": "", "reason": reason}]},
-                    request_id,
+                    scope["keel.request_id"],
                     retry=self.limits.retry_after_seconds,
                 )
                 status["code"] = 503
@@ -319,35 +411,73 @@ class Guard:
             self.metrics.requests.labels(label, str(status["code"])).inc()
             self.metrics.latency.labels(label).observe(time.perf_counter() - started)
 
-    def _counted(self, receive: Receive) -> Receive:
-        seen = 0
-        limit = self.limits.max_body_bytes
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, status: dict[str, Any]
+    ) -> None:
+        try:
+            body = await _read_body(receive, self.limits.max_body_bytes)
+        except _ClientLeft:
+            status["code"] = 499  # nginx's "client closed request", for the metrics only
+            return
+        if body is None:  # over the limit: refused before any route runs
+            await _reply(
+                send, 413, _too_large(self.limits.max_body_bytes), scope["keel.request_id"]
+            )
+            return
+        await self.app(scope, _replay(body, receive), send)
 
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise BodyTooLarge
-            return message
 
-        return counted
+class _ClientLeft(Exception):
+    """The client disconnected before its body arrived."""
 
-    @staticmethod
-    def _tagged(send: Send, request_id: str, status: dict[str, Any]) -> Send:
-        async def tagged(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-                status["sent"] = True
-                headers = [
-                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"
-                ]
-                headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers
-            await send(message)
 
-        return tagged
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None once it grows past ``limit`` bytes."""
+    chunks: list[bytes] = []
+    seen = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client left: nothing to answer
+            raise _ClientLeft
+        chunk = message.get("body", b"")
+        seen += len(chunk)
+        if seen > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the buffered body once, then waits for the disconnect."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+def _tagged(send: Send, scope: Scope, status: dict[str, Any]) -> Send:
+    """Notes the status and stamps the request id (read when the answer starts: a route may
+    name the request, as the OIP ``id`` does)."""
+
+    async def tagged(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            status["code"] = message["status"]
+            status["sent"] = True
+            headers = [
+                (k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"
+            ]
+            headers.append((b"x-request-id", scope["keel.request_id"].encode()))
+            message["headers"] = headers
+        await send(message)
+
+    return tagged
 
 
 STATIC_ROUTES = frozenset(

@@ -7,11 +7,13 @@ records go through the same checks, model and log as ``/v1/predict``. Outputs: `
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
 from keel.errors import InvalidInput
+from keel.serving.checks import InvalidRecords, Problem
 from keel.serving.routing import ServingSet
 from keel.serving.service import Answer
 
@@ -82,6 +84,35 @@ class InferRequest:
     def records(self) -> list[dict[str, Any]]:
         """One record per row, keyed by tensor name."""
         return [{t.name: t.data[row] for t in self.inputs} for row in range(self.rows)]
+
+
+_RECORD_PATH = re.compile(r"^records\[(\d+)\]\.(.+)$")
+
+
+def tensor_problems(
+    request: InferRequest, error: InvalidRecords, known: Set[str]
+) -> InvalidRecords:
+    """The record checks' problems in the request's own terms: ``records[3].income`` becomes
+    ``inputs[k].data[3]``, a missing column ``inputs`` (no such tensor), an unknown column
+    the tensor's ``name``. Each tensor-level problem is listed once."""
+    index = {tensor.name: k for k, tensor in enumerate(request.inputs)}
+    found: dict[tuple[str, str], Problem] = {}
+    for problem in error.problems:
+        match = _RECORD_PATH.match(problem.path)
+        if match is None:
+            moved = Problem("inputs", problem.reason)
+        else:
+            row, name = match.groups()
+            k = index.get(name)
+            if k is None:
+                moved = Problem("inputs", f"no input tensor {name!r} ({problem.reason})")
+            elif name not in known:
+                moved = Problem(f"inputs[{k}].name", f"unknown input {name!r}")
+            else:
+                moved = Problem(f"inputs[{k}].data[{row}]", problem.reason)
+        found.setdefault((moved.path, moved.reason), moved)
+    problems = list(found.values())
+    return InvalidRecords(problems, total=len(problems) + error.total - len(error.problems))
 
 
 def _tensor(index: int, item: object) -> Tensor:
