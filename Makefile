@@ -31,17 +31,30 @@ lint: venv
 	$(BIN)/lint-imports
 
 # The peer tools of the benchmarks (pandera, Great Expectations) live in their own venv.
+# Evidently and NannyML (benchmarks/drift.py, drift_quality.py, estimation.py) live in a second
+# one, .venv-bench-drift: NannyML needs python-dateutil < 3, which the first venv's pins exclude,
+# and Evidently 0.7.23 needs pandas < 3. run_all.py hands each script the venv it needs.
 BENCH_VENV := .venv-bench
 BENCH_REQS := benchmarks/requirements-peers.txt
 BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat $(BENCH_REQS) | sha256sum | cut -c1-12)
+DRIFT_VENV := .venv-bench-drift
+DRIFT_REQS := benchmarks/requirements-peers-drift.txt
+DRIFT_STAMP := $(DRIFT_VENV)/.installed-$(shell cat $(DRIFT_REQS) | sha256sum | cut -c1-12)
 
-bench: venv $(BENCH_STAMP)
+bench: venv $(BENCH_STAMP) $(DRIFT_STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 $(BENCH_STAMP): $(BENCH_REQS)
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet -r $(BENCH_REQS)
 	rm -f $(BENCH_VENV)/.installed-*
+	touch $@
+
+$(DRIFT_STAMP): $(DRIFT_REQS)
+	test -x $(DRIFT_VENV)/bin/python || $(PYTHON) -m venv $(DRIFT_VENV)
+	echo '*' > $(DRIFT_VENV)/.gitignore  # git leaves the venv alone
+	$(DRIFT_VENV)/bin/python -m pip install --quiet -r $(DRIFT_REQS)
+	rm -f $(DRIFT_VENV)/.installed-*
 	touch $@
 
 # Re-pin every dependency (needs uv); commit the new requirements.lock.
