@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from keel.errors import InvalidInput
 from keel.features import FeaturePipeline
@@ -78,17 +79,32 @@ class OodDetector:
         return self.flags(self.encoder.encode(records))
 
     def flags(self, encoded: Encoded) -> list[tuple[OodFlag, ...]]:
-        """Flags per record of records already encoded by this pipeline's encoder."""
+        """Flags per record of records already encoded by this pipeline's encoder.
+
+        Whole-block tests come first, so that the usual case (nothing odd) costs a handful of
+        NumPy calls whatever the number of records.
+        """
+        rows = len(encoded.numeric)
         outside = (encoded.numeric < self.low) | (encoded.numeric > self.high)
-        outside &= ~encoded.missing
-        nulls = encoded.missing[:, : len(self.encoder.inputs)].sum(axis=1)
-        nulls += encoded.absent.sum(axis=1)
-        crowded = nulls > self.limits.max_missing * self.inputs
+        if outside.any():
+            outside &= ~encoded.missing  # a missing value (NaN, or inf from x / 0) is not a range
+        crowded = self._crowded(encoded)
+        if not (outside.any() or encoded.unseen.any() or crowded.any()):
+            return [()] * rows
         odd = outside.any(axis=1) | encoded.unseen.any(axis=1) | crowded
-        found: list[tuple[OodFlag, ...]] = [()] * len(odd)
+        found: list[tuple[OodFlag, ...]] = [()] * rows
         for row in np.flatnonzero(odd).tolist():
             found[row] = self._row(outside[row], encoded.unseen[row], bool(crowded[row]))
         return found
+
+    def _crowded(self, encoded: Encoded) -> npt.NDArray[np.bool_]:
+        """Rows with more than ``max_missing`` of their inputs null."""
+        inputs = encoded.missing[:, : len(self.encoder.inputs)]
+        if not (inputs.any() or encoded.absent.any()):
+            return np.zeros(len(inputs), dtype=np.bool_)
+        nulls = inputs.sum(axis=1) + encoded.absent.sum(axis=1)
+        crowded: npt.NDArray[np.bool_] = nulls > self.limits.max_missing * self.inputs
+        return crowded
 
     def _row(
         self, outside: Sequence[bool], unseen: Sequence[bool], crowded: bool

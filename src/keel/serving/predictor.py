@@ -119,11 +119,12 @@ class Predictor:
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
             raise ModelError(f"model {self.model} failed to score: {reason}") from exc
-        bad = ~np.isfinite(scores)
         if self.bundle.task == "binary":
-            bad |= (scores < 0.0) | (scores > 1.0)
-        if bad.any():
-            row = int(np.argmax(bad))
+            good = (scores >= 0.0) & (scores <= 1.0)  # NaN fails both
+        else:
+            good = np.isfinite(scores)
+        if not good.all():
+            row = int(np.argmin(good))
             raise ModelError(
                 f"model {self.model} gave records[{row}] the score {float(scores[row])!r}"
             )
