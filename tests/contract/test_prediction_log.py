@@ -47,9 +47,12 @@ def record(prediction_id: str, *, at: datetime = T0, entity: str = "a-1") -> Pre
     )
 
 
+SMALL = 1 << 20  # segment size in these tests: each segment is written in full when made
+
+
 @pytest.fixture
 def log(tmp_path: Path) -> Iterator[PredictionLog]:
-    opened = PredictionLog(tmp_path / "predictions")
+    opened = PredictionLog(tmp_path / "predictions", segment_bytes=SMALL)
     yield opened
     opened.close()
 
@@ -261,7 +264,7 @@ def test_segments_are_made_at_full_size_and_spares_are_not_left_behind(tmp_path:
 
 
 def test_an_empty_log_scans_as_an_empty_table(tmp_path: Path) -> None:
-    log = PredictionLog(tmp_path / "nothing-yet")
+    log = PredictionLog(tmp_path / "nothing-yet", segment_bytes=SMALL)
     table = log.scan().collect()
     assert table.height == 0
     assert "prediction_id" in table.columns
@@ -276,7 +279,7 @@ def test_naive_times_are_refused(log: PredictionLog) -> None:
 def test_an_unwritable_folder_is_storage_unavailable(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    log = PredictionLog(blocker / "predictions")
+    log = PredictionLog(blocker / "predictions", segment_bytes=SMALL)
     with pytest.raises(StorageUnavailable, match="could not append"):
         log.append([record("p-1")])
     log.close()
@@ -284,7 +287,7 @@ def test_an_unwritable_folder_is_storage_unavailable(tmp_path: Path) -> None:
 
 def test_outcomes_join_by_prediction_id_else_by_entity(tmp_path: Path, log: PredictionLog) -> None:
     log.append([record("p-1", entity="a-1"), record("p-2", entity="a-2"), record("p-3")])
-    outcomes = OutcomeLog(tmp_path / "outcomes")
+    outcomes = OutcomeLog(tmp_path / "outcomes", segment_bytes=SMALL)
     later = T0 + timedelta(days=30)
     outcomes.append(
         [
@@ -317,7 +320,7 @@ from pathlib import Path
 from keel.store.tables.prediction_log import PredictionLog, PredictionRecord
 
 root, durability, threads, rows = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-log = PredictionLog(root, durability=durability)
+log = PredictionLog(root, durability=durability, segment_bytes=1 << 20)
 printing = threading.Lock()
 
 def work(k):
