@@ -6,7 +6,7 @@ from the serving model's frozen benchmark rows, and hands both to the monitoring
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -110,8 +110,8 @@ def logged(keel: Keel, ref: Reference, since: datetime | None) -> pl.DataFrame:
     predictions, outcomes = prediction_log(keel), outcome_log(keel)
     try:
         lazy = predictions.scan().filter(pl.col("route") != "shadow")
-        if since is not None:
-            lazy = lazy.filter(pl.col("time") > since)
+        if since is not None:  # a database may hand back another name for UTC
+            lazy = lazy.filter(pl.col("time") > since.astimezone(UTC))
         joined = join_outcomes(lazy, outcomes.scan()).collect()
     finally:
         predictions.close()

@@ -18,6 +18,7 @@ scores are what drift is measured against, and its labels calibrate the performa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +42,7 @@ from keel.monitoring.univariate import DEFAULT_STATISTICS, DriftDetector
 
 F64 = npt.NDArray[np.float64]
 SCORE = "score"
+REALIZED_CONFIDENCE = 0.99  # a chunk's realized metric alarms only beyond its 99% interval
 
 
 class _Strict(BaseModel):
@@ -66,9 +68,14 @@ class DriftSpec(_Strict):
     fixed: dict[str, float] = Field(default_factory=dict)
     statistics: list[str] = Field(default_factory=lambda: list(DEFAULT_STATISTICS))
 
-    def policy(self) -> ThresholdPolicy:
+    def policy(self, columns: int = 1) -> ThresholdPolicy:
+        """``false_alarm_rate`` is per chunk: shared out over the ``columns`` monitored, so a
+        stationary stream opens a drift incident in about that share of chunks, however many
+        columns the model reads."""
         return ThresholdPolicy(
-            method=self.threshold, false_alarm_rate=self.false_alarm_rate, fixed=self.fixed
+            method=self.threshold,
+            false_alarm_rate=self.false_alarm_rate / max(columns, 1),
+            fixed=self.fixed,
         )
 
 
@@ -153,7 +160,7 @@ class ChunkChecker:
         kinds = {**reference.kinds, SCORE: "numeric"}
         self.profile = build_reference(reference.frame, columns=columns, kinds=kinds)
         self.drift = DriftDetector(
-            statistics=spec.drift.statistics, thresholds=spec.drift.policy()
+            statistics=spec.drift.statistics, thresholds=spec.drift.policy(len(columns))
         ).fit(self.profile)
         self.inputs_profile = build_reference(
             reference.frame, columns=list(reference.features), kinds=reference.kinds
@@ -201,7 +208,9 @@ class ChunkChecker:
                 )
             )
         quality = check_quality(
-            self.inputs_profile, frame.select(self.reference.features), limits=self._limits()
+            self.inputs_profile,
+            frame.select(self.reference.features),
+            limits=self._limits(frame.height),
         )
         results["quality"] = quality.to_dict()
         for name, codes in quality.alerts.items():
@@ -236,12 +245,21 @@ class ChunkChecker:
         breaches += self._slo(chunk, results)
         return results, breaches
 
-    def _limits(self) -> QualityLimits:
+    def _limits(self, rows: int) -> QualityLimits:
+        """The configured limits; a column's missing limit also allows for the sampling noise
+        of a chunk of ``rows`` (three standard errors), so small chunks do not cry wolf."""
         quality = self.spec.quality
+        limits = {}
+        for name, column in self.inputs_profile.columns.items():
+            baseline = column.missing / max(column.rows, 1)
+            rate = max(baseline, 1 / max(rows, 1))
+            noise = 3 * math.sqrt(rate * (1 - rate) / max(rows, 1))
+            limits[name] = min(baseline + quality.missing_increase + noise, 1.0)
         return QualityLimits(
             missing_increase=quality.missing_increase,
             unseen_rate=quality.unseen_rate,
             out_of_range_rate=quality.out_of_range_rate,
+            max_missing=limits,
         )
 
     def _performance(self, chunk: Chunk, results: dict[str, Any]) -> list[Breach]:
@@ -267,7 +285,11 @@ class ChunkChecker:
         if spec.realized:
             labels = chunk.frame["label"].cast(pl.Float64).fill_null(np.nan).to_numpy()
             realized = realized_performance(
-                labels, scores, metrics=(spec.metric,), min_labels=spec.min_labels
+                labels,
+                scores,
+                metrics=(spec.metric,),
+                min_labels=spec.min_labels,
+                confidence=REALIZED_CONFIDENCE,
             )
             results["realized"] = realized.to_dict()
             found = realized.metrics.get(spec.metric)

@@ -1,0 +1,225 @@
+"""Monitoring end to end on each backend: the prediction log in, chunks checked, incidents out."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import polars as pl
+import pytest
+import yaml
+
+from keel.cli.monitor import monitor_service, run_monitor
+from keel.cli.scaffold import scaffold
+from keel.cli.traffic import request_records
+from keel.config import Settings, load_project
+from keel.data.ingest import BatchInput, Chunk
+from keel.decisions import DecisionPolicy
+from keel.errors import Conflict, InvalidInput
+from keel.identity.actor import Actor
+from keel.identity.roles import Role
+from keel.monitoring.history import render_history
+from keel.monitoring.incidents import IncidentStatus
+from keel.registry.policy import ReleasePolicy
+from keel.serving.ids import new_id
+from keel.serving.predictor import Predictor
+from keel.serving.server import outcome_log, prediction_log
+from keel.simulate import CovariateDrift, simulate_frame
+from keel.store.sql.schema import upgrade
+from keel.store.tables.outcome_log import OutcomeRecord
+from keel.store.tables.prediction_log import PredictionRecord
+from keel.training.service import TrainRequest
+from keel.wiring import Keel, open_keel
+
+OPERATOR = Actor("olga", Role.OPERATOR, "api-key")
+TRAIN = (datetime(2024, 1, 1), datetime(2024, 4, 1))
+LATER = (datetime(2024, 4, 1), datetime(2024, 5, 1))
+
+
+def _open(folder: Path, database_url: str) -> Keel:
+    project = load_project(folder / "keel.yaml")
+    settings = Settings.resolve(folder, project, environ={}, database_url=database_url)
+    return open_keel(settings, project=project, check=False)
+
+
+@pytest.fixture
+def keel(tmp_path: Path, database_url: str) -> Iterator[Keel]:
+    """The loan project: 8,000 simulated applications, a small champion, 500-row chunks."""
+    folder = tmp_path / "proj"
+    scaffold(folder, "loan")
+    config = yaml.safe_load((folder / "keel.yaml").read_text())
+    config["monitoring"]["chunk"] = {"rows": 500}
+    (folder / "keel.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    opened = _open(folder, database_url)
+    upgrade(opened.db)
+    frame = simulate_frame(rows=8000, seed=5, start=TRAIN[0], end=TRAIN[1])
+    batch = BatchInput(opened.dataset, "sim", "sim", None, False, "tester")
+    opened.ingestor().ingest(batch, [Chunk(frame, False)])
+    run = opened.trainer().train(
+        TrainRequest(actor="tester", params={"n_estimators": 60, "num_leaves": 15})
+    )
+    registry = replace(opened.registry(), policy=ReleasePolicy())
+    model, _ = registry.register(run.id, OPERATOR)
+    registry.gate(model.version, OPERATOR)
+    registry.promote(model.version, OPERATOR)
+    yield opened
+    opened.close()
+
+
+def serve_offline(keel: Keel, frame: pl.DataFrame, *, labels: bool) -> None:
+    """What the service logs for ``frame``'s rows (the real predictor and log, no HTTP)."""
+    registry = keel.registry()
+    head, _ = registry.status()
+    assert head is not None and head.state.champion is not None
+    version = head.state.champion
+    predictor = Predictor(
+        registry.bundle(version),
+        schema=keel.data_schema(),
+        policy=DecisionPolicy.parse(keel.project.decisions.model_dump()),
+        model=f"{keel.project.name}/v{version}",
+    )
+    records = request_records(frame)
+    now = datetime.now(UTC)
+    log = prediction_log(keel)
+    try:
+        for first in range(0, len(records), 100):
+            batch = records[first : first + 100]
+            found = predictor.predict(batch)
+            now = datetime.now(UTC)  # one request: one time
+            log.append(
+                [
+                    PredictionRecord(
+                        request_id=new_id(),
+                        prediction_id=new_id(),
+                        time=now,
+                        model=p.model,
+                        entity_id=p.entity_id,
+                        inputs=record,
+                        score=p.score,
+                        decision=p.decision,
+                        ood=[str(f) for f in p.ood],
+                        latency_ms=0.5,
+                        route="champion",
+                    )
+                    for p, record in zip(found, batch, strict=True)
+                ]
+            )
+    finally:
+        log.close()
+    if labels:
+        outcomes = outcome_log(keel)
+        try:
+            outcomes.append(
+                [
+                    OutcomeRecord(time=now, entity_id=str(e), label=float(y))
+                    for e, y in frame.select("application_id", "defaulted").iter_rows()
+                    if y is not None
+                ]
+            )
+        finally:
+            outcomes.close()
+
+
+def traffic(seed: int, *, drift: float = 0.0) -> pl.DataFrame:
+    incidents = [CovariateDrift(column="income", shift=drift)] if drift else []
+    return simulate_frame(rows=3000, seed=seed, start=LATER[0], end=LATER[1], incidents=incidents)
+
+
+def test_stationary_traffic_opens_no_incident(keel: Keel) -> None:
+    serve_offline(keel, traffic(21), labels=True)
+    outcome = run_monitor(keel)
+    assert [c.rows for c in outcome.chunks] == [500] * 6
+    assert outcome.opened == [] and outcome.extended == [], [
+        b for c in outcome.chunks for b in c.breaches
+    ]
+    for chunk in outcome.chunks:
+        estimated = chunk.results["estimated"]["metrics"]["roc_auc"]
+        realized = chunk.results["realized"]["metrics"]["roc_auc"]
+        assert abs(estimated["value"] - realized["value"]) < 0.08
+        assert chunk.results["realized"]["coverage"] == 1.0
+    assert run_monitor(keel).chunks == []  # nothing new since the watermark
+
+
+def test_drift_opens_one_incident_and_repeats_extend_it(keel: Keel) -> None:
+    serve_offline(keel, traffic(22, drift=-1.5), labels=False)
+    first = run_monitor(keel)
+    drift = [i for i in first.opened if i.category == "drift"]
+    assert len(drift) == 1 and "income" in drift[0].title
+    assert all("income" in c.results["drift"]["drifted_columns"] for c in first.chunks)
+    serve_offline(keel, traffic(23, drift=-1.5), labels=False)
+    second = run_monitor(keel)
+    assert [i.category for i in second.opened if i.category == "drift"] == []
+    extended = [i for i in second.extended if i.category == "drift"]
+    assert [i.seq for i in extended] == [drift[0].seq]
+    assert extended[0].breaches > drift[0].breaches
+    service = monitor_service(keel)
+    assert len(service.incidents(IncidentStatus.OPEN)) == len(first.opened)
+    report = render_history(keel.project.name, service.chunks(), service.incidents())
+    assert (
+        report.count("<svg") >= 3
+        and "income" in report
+        and "http" not in report.replace("http://www.w3.org/2000/svg", "")
+    )
+
+
+def test_ack_and_resolve_with_notes_then_a_new_breach_opens_a_new_incident(keel: Keel) -> None:
+    serve_offline(keel, traffic(24, drift=-1.5), labels=False)
+    opened = next(i for i in run_monitor(keel).opened if i.category == "drift")
+    service = monitor_service(keel)
+    assert service.ack(opened.seq, OPERATOR, "looking").status is IncidentStatus.ACKED
+    with pytest.raises(Conflict):
+        service.ack(opened.seq, OPERATOR)
+    with pytest.raises(InvalidInput, match="note"):
+        service.resolve(opened.seq, OPERATOR, "  ")
+    resolved = service.resolve(opened.seq, OPERATOR, "upstream fixed the income feed")
+    assert (resolved.status, resolved.resolved_by) == (IncidentStatus.RESOLVED, "olga")
+    _, events = service.incident(opened.seq)
+    assert [e.kind for e in events] == ["opened", "ack", "resolve"]
+    serve_offline(keel, traffic(25, drift=-1.5), labels=False)
+    again = next(i for i in run_monitor(keel).opened if i.category == "drift")
+    assert again.seq != opened.seq
+    with keel.reader() as unit:
+        actions = [e.action for e in unit.audit.scan()]
+    for action in ("monitor.run", "incident.opened", "incident.ack", "incident.resolve"):
+        assert action in actions
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["content-length"]))
+        type(self).received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_opened_incident_is_posted_to_the_webhook(keel: Keel) -> None:
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        path = keel.settings.project_dir / "keel.yaml"
+        config = yaml.safe_load(path.read_text())
+        config["monitoring"]["notify"] = {"webhook": f"http://127.0.0.1:{server.server_port}/h"}
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        keel.project = load_project(path)
+        serve_offline(keel, traffic(26, drift=-1.5), labels=False)
+        outcome = run_monitor(keel)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert outcome.notified and all(n["delivered"] for n in outcome.notified)
+    posted = {body["incident"]["incident"] for body in _Hook.received}
+    assert posted == {i.seq for i in outcome.opened}
+    _, events = monitor_service(keel).incident(outcome.opened[0].seq)
+    assert events[-1].kind == "notified" and events[-1].details["to"].startswith("http://127.0.0.1")
