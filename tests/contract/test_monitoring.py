@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import polars as pl
 import pytest
 import yaml
+from tests.e2e.chromium import drawn_plots
 
 from keel.cli.monitor import monitor_service, run_monitor
 from keel.cli.scaffold import scaffold
@@ -161,11 +162,14 @@ def test_drift_opens_one_incident_and_repeats_extend_it(keel: Keel) -> None:
     service = monitor_service(keel)
     assert len(service.incidents(IncidentStatus.OPEN)) == len(first.opened)
     report = render_history(keel.project.name, service.chunks(), service.incidents())
-    assert (
-        report.count("<svg") >= 3
-        and "income" in report
-        and "http" not in report.replace("http://www.w3.org/2000/svg", "")
-    )
+    assert "income" in report
+    assert "http" not in report.replace("http://www.w3.org/2000/svg", "")  # nothing to fetch
+    page = keel.settings.project_dir / "report.html"
+    page.write_text(report, encoding="utf-8")
+    plots = drawn_plots(page, keel.settings.project_dir)
+    # performance over time, and per drifted feature: its distributions and its statistic
+    assert len(plots) >= 3
+    assert all(p["marks"] > 0 and p["width"] > 50 and p["height"] > 50 for p in plots), plots
 
 
 def test_ack_and_resolve_with_notes_then_a_new_breach_opens_a_new_incident(keel: Keel) -> None:
