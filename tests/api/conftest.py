@@ -26,7 +26,6 @@ import numpy as np
 import orjson
 import pytest
 import yaml
-from tests.api.live import Server, start_server
 
 from keel.cli.scaffold import scaffold
 from keel.config import Settings, load_project
@@ -39,6 +38,7 @@ from keel.store.sql.schema import upgrade
 from keel.store.tables.prediction_log import PredictionLog
 from keel.training.service import TrainRequest
 from keel.wiring import Keel, open_keel
+from tests.api.live import Server, start_server
 
 SMALL = {"n_estimators": 30, "num_leaves": 15}
 WEAK = {"n_estimators": 2, "num_leaves": 2}

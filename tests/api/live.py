@@ -155,3 +155,18 @@ def wait_until(condition: Callable[[], bool], timeout: float = 20.0, every: floa
         if time.monotonic() > deadline:
             raise AssertionError(f"not true within {timeout} s: {condition}")
         time.sleep(every)
+
+
+def run_keel(*args: str, cwd: Path, timeout: float = 300.0) -> subprocess.CompletedProcess[str]:
+    """The real ``keel`` command, as a user runs it in the project folder."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KEEL_")}
+    environ |= {"NO_COLOR": "1", "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "keel", *args],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+
 from tests.api.conftest import PROJECT, logged
 from tests.api.live import Server
 

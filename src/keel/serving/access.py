@@ -99,11 +99,11 @@ def unguarded_routes(app: FastAPI) -> list[str]:
     """Routes that are neither public probes nor guarded by ``Access.needs``: must be none."""
     missing = []
     for route in app.routes:
-        if not isinstance(route, APIRoute) or route.path in PUBLIC_PATHS:
-            continue
-        if not any(hasattr(d.call, "keel_role") for d in route.dependant.dependencies):
-            methods = ",".join(sorted(route.methods or ()))
-            missing.append(f"{methods} {route.path}")
+        path = getattr(route, "path", "")
+        if path in PUBLIC_PATHS or (isinstance(route, APIRoute) and route_role(route)):
+            continue  # a plain Starlette route or mount cannot carry the dependency at all
+        methods = ",".join(sorted(getattr(route, "methods", None) or ()))
+        missing.append(f"{methods} {path}".strip())
     return missing
 
 

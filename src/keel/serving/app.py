@@ -117,9 +117,7 @@ def _routes(app: FastAPI, serving: Serving) -> None:
         """Score one or many records: score, decision, model, optional top-k contributions."""
         body = _json_object(await request.body())
         explain = _explain(body.get("explain", 0))
-        unknown = sorted(set(body) - {"records", "explain"})
-        if unknown:
-            raise InvalidInput(f"unknown field {unknown[0]!r}", path=unknown[0])
+        _only(body, "records", "explain")
         if "records" not in body:
             raise InvalidInput("required", path="records")
         records = service.check(body["records"])
@@ -134,6 +132,7 @@ def _routes(app: FastAPI, serving: Serving) -> None:
     async def outcomes(request: Request) -> Response:
         """Labels or reviewers' decisions that arrived later, by prediction id or entity id."""
         body = _json_object(await request.body())
+        _only(body, "outcomes")
         stored = await serving.outcomes.record(body.get("outcomes"), source="api")
         return _json({"accepted": stored}, status=202)
 
@@ -284,6 +283,12 @@ def _first_non_finite(value: object, path: str) -> tuple[str, _NonFinite] | None
         if found is not None:
             return found
     return None
+
+
+def _only(body: dict[str, Any], *fields: str) -> None:
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise InvalidInput(f"unknown field {unknown[0]!r}", path=unknown[0])
 
 
 def _explain(value: object) -> int:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from keel.errors import InvalidInput
+from keel.serving.service import acknowledged
 from keel.store.tables.outcome_log import OutcomeLog, OutcomeRecord
 
 MAX_OUTCOMES = 10_000
@@ -29,7 +29,7 @@ class OutcomeWriter:
             raise InvalidInput(f"at most {MAX_OUTCOMES:,} outcomes per request", path="outcomes")
         now = self.clock()
         records = [self._one(i, item, now, source) for i, item in enumerate(items)]
-        await asyncio.wrap_future(self.log.submit(records))
+        await acknowledged(self.log.submit(records))
         return len(records)
 
     def _one(self, index: int, item: object, now: datetime, source: str) -> OutcomeRecord:

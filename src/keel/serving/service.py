@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -112,7 +112,7 @@ class PredictionService:
             )
             for i, answer in enumerate(done)
         ]
-        await asyncio.wrap_future(self.log.submit(logged))
+        await acknowledged(self.log.submit(logged))
         self.metrics.answered(done, routes)
         if serving.shadows:
             self._shadow(serving, records, request_id)
@@ -210,6 +210,29 @@ class PredictionService:
                 self.log.append(rows)
             except KeelError as error:
                 log.error("could not log shadow predictions: %s", error.message)
+
+
+def acknowledged(future: Future[None]) -> asyncio.Future[None]:
+    """Await a log append without ever cancelling it.
+
+    ``asyncio.wrap_future`` would cancel the log's future when a request is cancelled (its time
+    limit, a client gone); the rows are written all the same, and the log's writer must not
+    find its future cancelled. This waiter may be cancelled; the append goes on regardless.
+    """
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[None] = loop.create_future()
+
+    def settle(done: Future[None]) -> None:
+        if waiter.cancelled():
+            return
+        error = done.exception()
+        if error is None:
+            waiter.set_result(None)
+        else:
+            waiter.set_exception(error)
+
+    future.add_done_callback(lambda done: loop.call_soon_threadsafe(settle, done))
+    return waiter
 
 
 def _answers(found: Sequence[Prediction], fallback: str | None) -> list[Answer]:
