@@ -28,10 +28,18 @@ from keel.identity.roles import Role
 from keel.monitoring.history import render_history
 from keel.monitoring.incidents import IncidentStatus
 from keel.registry.policy import ReleasePolicy
+from keel.serving.checks import InvalidRecords
 from keel.serving.ids import new_id
 from keel.serving.predictor import Predictor
 from keel.serving.server import outcome_log, prediction_log
-from keel.simulate import CovariateDrift, simulate_frame
+from keel.simulate import (
+    ConceptDrift,
+    CovariateDrift,
+    NewCategory,
+    NullSpike,
+    UnitChange,
+    simulate_frame,
+)
 from keel.store.sql.schema import upgrade
 from keel.store.tables.outcome_log import OutcomeRecord
 from keel.store.tables.prediction_log import PredictionRecord
@@ -227,3 +235,40 @@ def test_an_opened_incident_is_posted_to_the_webhook(keel: Keel) -> None:
     assert posted == {i.seq for i in outcome.opened}
     _, events = monitor_service(keel).incident(outcome.opened[0].seq)
     assert events[-1].kind == "notified" and events[-1].details["to"].startswith("http://127.0.0.1")
+
+
+@pytest.fixture
+def sqlite_keel(tmp_path: Path, sqlite_url: str) -> Iterator[Keel]:
+    """The same project on SQLite alone: the incident cases below need no second backend."""
+    yield from keel.__wrapped__(tmp_path, sqlite_url)  # type: ignore[attr-defined]
+
+
+SCRIPTED = {
+    "covariate drift": (CovariateDrift(column="credit_score", shift=-1.0), "drift credit_score"),
+    "unit change": (UnitChange(column="income", factor=0.001), "quality income out_of_range"),
+    "null spike": (
+        NullSpike(column="employment_years", rate=0.3),
+        "quality employment_years missing",
+    ),
+    "concept drift": (ConceptDrift(), "realized roc_auc"),
+}
+
+
+@pytest.mark.parametrize("case", list(SCRIPTED))
+def test_each_scripted_incident_is_caught_by_the_right_check(sqlite_keel: Keel, case: str) -> None:
+    incident, check = SCRIPTED[case]
+    frame = simulate_frame(rows=3000, seed=40, start=LATER[0], end=LATER[1], incidents=[incident])
+    serve_offline(sqlite_keel, frame, labels=True)
+    outcome = run_monitor(sqlite_keel)
+    caught = {b["check"] for c in outcome.chunks for b in c.breaches}
+    assert check in caught, caught
+
+
+def test_a_new_category_is_refused_at_the_door(sqlite_keel: Keel) -> None:
+    """The contract lists purpose's values, so an unseen one never reaches the model or the log:
+    the request check refuses it, naming the field (the monitor's unseen-rate check is for
+    categories the contract leaves open)."""
+    incident = NewCategory(column="purpose", value="crypto", share=0.05)
+    frame = simulate_frame(rows=600, seed=40, start=LATER[0], end=LATER[1], incidents=[incident])
+    with pytest.raises(InvalidRecords, match=r"records\[\d+\]\.purpose: not one of"):
+        serve_offline(sqlite_keel, frame, labels=False)

@@ -33,6 +33,7 @@ from keel.data.contract import parse_duration
 from keel.errors import ConfigError
 from keel.monitoring.incidents import Breach
 from keel.monitoring.multivariate import DomainClassifier, PCAReconstruction
+from keel.monitoring.performance.calibration import check_calibration
 from keel.monitoring.performance.estimated import PerformanceEstimator
 from keel.monitoring.performance.realized import realized_performance
 from keel.monitoring.quality import QualityLimits, check_quality
@@ -312,6 +313,22 @@ class ChunkChecker:
                         f" labelled rows (floor {floor:.3f})",
                     )
                 )
+            if realized.labelled >= spec.min_labels:
+                calibration = check_calibration(labels, scores)
+                results["calibration"] = calibration.to_dict()
+                if not calibration.holds:
+                    breaches.append(
+                        Breach(
+                            "performance",
+                            "calibration",
+                            calibration.ece,
+                            calibration.ece_threshold,
+                            chunk.label,
+                            f"calibration no longer holds: ECE {calibration.ece:.3f}"
+                            f" (limit {calibration.ece_threshold:.3f}) on {realized.labelled:,}"
+                            " labelled rows",
+                        )
+                    )
         results["reference"] = {spec.metric: self.reference_value}
         return breaches
 
