@@ -12,6 +12,7 @@ which the service answers by walking the fallback chain, never with a 500.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ from keel.serving.ood import OodDetector, OodFlag, OodLimits
 
 Contribution = tuple[str, float]
 ONE_THREAD_ROWS = 64
+_FLOAT_MAX = sys.float_info.max
 """Up to this many records, LightGBM scores on one thread (see ``Predictor._model_scores``)."""
 
 
@@ -97,8 +99,9 @@ class Predictor:
         """Predictions for records that passed ``check`` (by this or an equal contract), with
         the ``explain`` largest contributions of each when ``explain`` > 0."""
         encoded, scores = self._score(records)
+        values = self._checked(scores)
         flags = self.detector.flags(encoded)
-        decisions = self._decide(scores, flags)
+        decisions = self._decide(scores, values, flags)
         top = self._explain(encoded.matrix, explain) if explain > 0 else None
         entity, model = self.entity, self.model
         return [
@@ -110,7 +113,7 @@ class Predictor:
                 ood=flags[i],
                 explanation=None if top is None else top[i],
             )
-            for i, (record, score) in enumerate(zip(records, scores.tolist(), strict=True))
+            for i, (record, score) in enumerate(zip(records, values, strict=True))
         ]
 
     def _score(self, records: Records) -> tuple[Encoded, F64]:
@@ -121,16 +124,16 @@ class Predictor:
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
             raise ModelError(f"model {self.model} failed to score: {reason}") from exc
-        if self.bundle.task == "binary":
-            good = (scores >= 0.0) & (scores <= 1.0)  # NaN fails both
-        else:
-            good = np.isfinite(scores)
-        if not good.all():
-            row = int(np.argmin(good))
-            raise ModelError(
-                f"model {self.model} gave records[{row}] the score {float(scores[row])!r}"
-            )
         return encoded, scores
+
+    def _checked(self, scores: F64) -> list[float]:
+        """The scores as floats, if each is a probability (binary) or finite; NaN fails both."""
+        values: list[float] = scores.tolist()
+        low, high = (0.0, 1.0) if self.bundle.task == "binary" else (-_FLOAT_MAX, _FLOAT_MAX)
+        for row, value in enumerate(values):
+            if not low <= value <= high:
+                raise ModelError(f"model {self.model} gave records[{row}] the score {value!r}")
+        return values
 
     def _model_scores(self, matrix: FeatureMatrix) -> F64:
         """The bundle's scores; a few rows on one thread.
@@ -146,9 +149,11 @@ class Predictor:
         raw = np.asarray(booster.predict(matrix.values, num_threads=1), dtype=np.float64)
         return self.bundle.calibrator.apply(raw) if self.bundle.task == "binary" else raw
 
-    def _decide(self, scores: F64, flags: Sequence[tuple[OodFlag, ...]]) -> list[str | None]:
-        if len(scores) == 1:  # one record: a Python walk over the bounds beats NumPy's setup
-            return [self.policy.decide(float(scores[0]), ood=bool(flags[0]))]
+    def _decide(
+        self, scores: F64, values: list[float], flags: Sequence[tuple[OodFlag, ...]]
+    ) -> list[str | None]:
+        if len(values) == 1:  # one record: a Python walk over the bounds beats NumPy's setup
+            return [self.policy.decide(values[0], ood=bool(flags[0]))]
         return self.policy.decide_many(scores, [bool(f) for f in flags])
 
     def _explain(self, matrix: FeatureMatrix, k: int) -> list[tuple[Contribution, ...]]:
