@@ -14,9 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
+from keel.serving.routing import BUCKETS, bucket
 from tests.api.conftest import (
     BASELINE,
     CHALLENGER,
+    OPERATOR,
     PROJECT,
     RAISES,
     corrupt_model,
@@ -172,3 +174,19 @@ def test_with_no_model_at_all_the_service_is_not_ready_but_answers(
         assert client.get("/healthz").status_code == 200
     [answer] = predict(server, records[:1]).json()["predictions"]
     assert answer["decision"] == "defer" and answer["fallback"].endswith("→ defer")
+
+
+def test_a_canary_that_raises_falls_back_to_the_champion(
+    project: Path, serve: Serve, records: list[dict[str, Any]]
+) -> None:
+    release_model(project, lambda keel: gate(keel, RAISES))
+    release_model(project, lambda keel: keel.registry().canary(RAISES, 50.0, OPERATOR))
+    answers = predict(serve(), records[:40]).json()["predictions"]
+    answers = [a for a in answers if bucket(a["entity_id"]) < BUCKETS / 2]  # the canary's half
+    assert answers
+    for answer in answers:
+        assert answer["model"] == f"{PROJECT}/v1"
+        assert answer["fallback"].startswith(f"model {PROJECT}/v4 failed to score")
+        assert answer["fallback"].endswith("→ champion")
+    routes = {r["prediction_id"]: r["route"] for r in logged(project)}
+    assert {routes[a["id"]] for a in answers} == {"canary"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -323,3 +324,21 @@ def test_probes_answer_without_a_request_id_or_a_key(client: httpx.Client) -> No
     for path in ("/healthz", "/readyz", "/v2/health/live", "/v2/health/ready"):
         response = client.get(path)
         assert response.status_code == 200, path
+
+
+def test_concurrent_requests_scored_together_each_get_their_own_answers(
+    client: httpx.Client, shared_server: Server, records: list[dict[str, Any]]
+) -> None:
+    batch = records[300:364]
+    alone = client.post("/v1/predict", json={"records": batch}).json()["predictions"]
+
+    def one(record: dict[str, Any]) -> dict[str, Any]:
+        response = httpx.post(f"{shared_server.url}/v1/predict", json={"records": [record]})
+        answer: dict[str, Any] = response.json()["predictions"][0]
+        return answer
+
+    with ThreadPoolExecutor(32) as pool:
+        together = list(pool.map(one, batch))
+    assert [a["entity_id"] for a in together] == [r["application_id"] for r in batch]
+    assert [a["score"] for a in together] == [a["score"] for a in alone]
+    assert [a["decision"] for a in together] == [a["decision"] for a in alone]

@@ -59,13 +59,29 @@ class ServingMetrics:
         self.refused = Gauge(
             "keel_release_refused", "1 while the newest release could not be loaded.", registry=r
         )
+        # labelled children by label values: ``labels()`` validates and locks on every call
+        self._requests: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
+        self._predictions: dict[tuple[str, str, str], Counter] = {}
+
+    def request(self, route: str, status: int, seconds: float) -> None:
+        """One HTTP request served (``route`` is a template, so the labels stay few)."""
+        children = self._requests.get((route, status))
+        if children is None:
+            children = (self.requests.labels(route, str(status)), self.latency.labels(route))
+            self._requests[route, status] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def answered(self, answers: Sequence[Answer], routes: Sequence[str]) -> None:
         for answer, route in zip(answers, routes, strict=True):
             found = answer.prediction
             model = found.model if found else "none"
             decision = (found.decision if found else "defer") or "none"
-            self.predictions.labels(model, route, decision).inc()
+            child = self._predictions.get((model, route, decision))
+            if child is None:
+                child = self.predictions.labels(model, route, decision)
+                self._predictions[model, route, decision] = child
+            child.inc()
             if found is not None and found.ood:
                 self.ood.inc()
 

@@ -44,9 +44,14 @@ class ServingSet:
             return self.canary, "canary"
         return self.champion, "champion"
 
-    def fallbacks(self, steps: tuple[str, ...]) -> list[tuple[str, Predictor | None]]:
-        """The configured chain after the answering model, in order (``defer`` has none)."""
+    def fallbacks(
+        self, steps: tuple[str, ...], route: str = "champion"
+    ) -> list[tuple[str, Predictor | None]]:
+        """The configured chain after the answering model, in order (``defer`` has none); a
+        failing canary falls back to the champion first."""
         chain: list[tuple[str, Predictor | None]] = []
+        if route == "canary":
+            chain.append(("champion", self.champion))
         for step in steps:
             if step == "previous_champion":
                 chain.append((step, self.previous))

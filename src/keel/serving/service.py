@@ -2,9 +2,16 @@
 
 The answer to a request is sent only after its prediction records are durable in the log (group
 commit: concurrent requests share one disk sync). A model that raises, returns nonsense or runs
-past its budget is never a server error: the configured fallback chain answers (the previous
-champion, a baseline model, or ``defer``: "no model decided this"), and the response and the log
-say which and why. Shadows score the same records after the response, off its path.
+past its budget is never a server error: the configured fallback chain answers (for a canary the
+champion first; then the previous champion, a baseline model, or ``defer``: "no model decided
+this"), and the response and the log say which and why. Shadows score the same records after the
+response, off its path.
+
+Models run off the event loop, in a thread pool, so that a hanging model costs its requests their
+budget and nothing more. Requests to the same model that arrive while it is busy are scored
+together in its next call (``Coalescer``): one thread hand-off and one model call for many
+requests under load, and no wait at all for a lone request. The budget is each request's own,
+counted from the moment it asks, queueing included.
 """
 
 from __future__ import annotations
@@ -77,6 +84,8 @@ class PredictionService:
     def __post_init__(self) -> None:
         self._shadow_backlog = 0
         self._shadow_lock = threading.Lock()
+        self._coalescers: dict[Predictor, Coalescer] = {}
+        self._coalesced_for: ServingSet | None = None
 
     def check(self, records: object) -> Records:
         """The records, if every one passes the contract; else ``InvalidRecords`` (422)."""
@@ -133,7 +142,7 @@ class PredictionService:
             found = await self._try(predictor, records, explain, reasons)
             if found is not None:
                 return _answers(found, None)
-        for step, fallback in serving.fallbacks(self.policy.fallback):
+        for step, fallback in serving.fallbacks(self.policy.fallback, route):
             if step == DEFER:
                 return _deferred(records, self.checker.entity, "; ".join(reasons) + " → defer")
             if fallback is None:
@@ -152,12 +161,12 @@ class PredictionService:
         self, predictor: Predictor, records: Records, explain: int, reasons: list[str]
     ) -> list[Prediction] | None:
         """The predictor's answers, or None with the reason appended to ``reasons``."""
-        loop = asyncio.get_running_loop()
-        call = loop.run_in_executor(
-            self.executor, lambda: predictor.predict_checked(records, explain=explain)
-        )
+        coalescer = self._coalescers.get(predictor)
+        if coalescer is None:
+            coalescer = self._coalescer(predictor)
         try:
-            return await asyncio.wait_for(call, self.budget_seconds)
+            async with asyncio.timeout(self.budget_seconds):
+                return await coalescer.score(records, explain)
         except TimeoutError:
             budget = (self.budget_seconds or 0.0) * 1000
             reasons.append(f"{predictor.model} exceeded its {budget:g} ms budget")
@@ -169,6 +178,16 @@ class PredictionService:
             reasons.append(f"{predictor.model} failed: {type(error).__name__}: {error}")
             self.metrics.fell_back(predictor.model, "error")
         return None
+
+    def _coalescer(self, predictor: Predictor) -> Coalescer:
+        """A new model's coalescer; those of models the current release no longer names go."""
+        serving = self.follower.current
+        if serving is not self._coalesced_for:
+            self._coalesced_for = serving
+            keep = {serving.champion, serving.canary, serving.previous, serving.baseline}
+            self._coalescers = {p: c for p, c in self._coalescers.items() if p in keep}
+        coalescer = self._coalescers[predictor] = Coalescer(predictor, self.executor)
+        return coalescer
 
     def _shadow(self, serving: ServingSet, records: Records, request_id: str) -> None:
         """Score with every shadow after the response; dropped (and counted) under backlog."""
@@ -210,6 +229,91 @@ class PredictionService:
                 self.log.append(rows)
             except KeelError as error:
                 log.error("could not log shadow predictions: %s", error.message)
+
+
+Scored = list[Prediction] | BaseException
+"""One request's predictions, or what its model raised for it."""
+
+
+class Coalescer:
+    """One model's calls: requests that arrive while it is busy go together in its next call.
+
+    Lives on the event loop (no lock). A lone request is dispatched at once; under load each
+    call takes everything queued, so the thread hand-off and the model's fixed cost per call are
+    shared. A request that gave up (its budget ran out) is skipped, never scored for nobody.
+    """
+
+    def __init__(self, predictor: Predictor, executor: Executor) -> None:
+        self.predictor = predictor
+        self.executor = executor
+        self.pending: list[tuple[Records, int, asyncio.Future[list[Prediction]]]] = []
+        self.busy = False
+
+    def score(self, records: Records, explain: int) -> asyncio.Future[list[Prediction]]:
+        future: asyncio.Future[list[Prediction]] = asyncio.get_running_loop().create_future()
+        self.pending.append((records, explain, future))
+        if not self.busy:
+            self._dispatch()
+        elif len(self.pending) > 1000:  # a hung model: drop the requests that gave up
+            self.pending = [entry for entry in self.pending if not entry[2].done()]
+        return future
+
+    def _dispatch(self) -> None:
+        batch = [entry for entry in self.pending if not entry[2].done()]
+        self.pending = []
+        if not batch:
+            return
+        self.busy = True
+        loop = asyncio.get_running_loop()
+        work = [(records, explain) for records, explain, _ in batch]
+        call = loop.run_in_executor(self.executor, score_together, self.predictor, work)
+        call.add_done_callback(lambda done: self._settle(batch, done))
+
+    def _settle(
+        self,
+        batch: list[tuple[Records, int, asyncio.Future[list[Prediction]]]],
+        call: asyncio.Future[list[Scored]],
+    ) -> None:
+        self.busy = False
+        error = call.exception()
+        results: list[Scored] = [error] * len(batch) if error else call.result()
+        for (_, _, future), result in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+        if self.pending:
+            self._dispatch()
+
+
+def score_together(predictor: Predictor, work: Sequence[tuple[Records, int]]) -> list[Scored]:
+    """Each request's predictions from as few model calls as there are ``explain`` levels; if a
+    shared call raises, each of its requests is scored alone, so that one request's failure is
+    never another's."""
+    if len(work) == 1:
+        records, explain = work[0]
+        try:
+            return [predictor.predict_checked(records, explain=explain)]
+        except Exception as error:
+            return [error]
+    results: list[Scored | None] = [None] * len(work)
+    for explain in sorted({k for _, k in work}):
+        members = [i for i, (_, k) in enumerate(work) if k == explain]
+        joined = [record for i in members for record in work[i][0]]
+        try:
+            found = predictor.predict_checked(joined, explain=explain)
+        except Exception:
+            for i in members:
+                results[i] = score_together(predictor, [work[i]])[0]
+            continue
+        start = 0
+        for i in members:
+            size = len(work[i][0])
+            results[i] = found[start : start + size]
+            start += size
+    return [result for result in results if result is not None]
 
 
 def acknowledged(future: Future[None]) -> asyncio.Future[None]:
