@@ -8,9 +8,12 @@ attached to an incident as it is.
 from __future__ import annotations
 
 import html
+import itertools
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
+import numpy.typing as npt
 
 from keel.monitoring.multivariate import MultivariateResult
 from keel.monitoring.results import ColumnDrift, Distribution, DriftReport
@@ -21,7 +24,8 @@ STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;color:#222}"
     "table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.2rem .5rem;"
     "text-align:right}td:first-child,th:first-child{text-align:left}"
-    ".alert{background:#fde2e1}.plot{display:inline-block;margin:0 1rem 1rem 0}"
+    ".alert{background:#fde2e1}.plot{display:inline-block;vertical-align:top;width:440px;"
+    "margin:0 1rem 1rem 0}.plot p{font-size:.85rem}"
 )
 
 
@@ -128,7 +132,7 @@ def _plot_section(column: ColumnDrift) -> str:
     )
     notes = f"missing: {shape.reference_missing:.1%} &#8594; {shape.current_missing:.1%}" + (
         f"; beyond the reference range: {shape.below:.1%} below, {shape.above:.1%} above"
-        if shape.kind == "numeric" and (shape.below or shape.above)
+        if shape.kind == "numeric" and shape.below + shape.above >= 0.0005
         else ""
     )
     return (
@@ -137,10 +141,17 @@ def _plot_section(column: ColumnDrift) -> str:
     )
 
 
+FEW_EDGES = 13
+"""A numeric column with at most this many grid edges (a flag, a term in months) is drawn as bars
+of its bins' shares: densities of a handful of atoms say nothing."""
+
+
 def numeric_svg(shape: Distribution, width: int = 420, height: int = 220) -> str:
     """Densities on the reference grid (the extreme bins left out), reference against current."""
     edges = np.asarray(shape.edges)
-    reference, current = np.asarray(shape.reference), np.asarray(shape.current)
+    if 2 <= edges.size <= FEW_EDGES:
+        return categorical_svg(_as_bins(shape), width)
+    reference, current = (_folded(np.asarray(share)) for share in (shape.reference, shape.current))
     inner = slice(1, -1) if edges.size > 5 else slice(0, None)
     left, right = edges[:-1][inner], edges[1:][inner]
     span = right - left
@@ -198,7 +209,7 @@ def categorical_svg(shape: Distribution, width: int = 420, top: int = 12) -> str
         for j, (share, colour) in enumerate(
             ((reference[k], REFERENCE_COLOUR), (current[k], CURRENT_COLOUR))
         ):
-            length = (width - label - 60) * share / largest
+            length = (width - label - 90) * share / largest
             bars.append(
                 f"<rect x='{label}' y='{y0 + j * 10}' width='{length:.1f}' height='9'"
                 f" fill='{colour}'/>"
@@ -213,6 +224,20 @@ def categorical_svg(shape: Distribution, width: int = 420, top: int = 12) -> str
         + "".join(bars)
         + "</svg>"
     )
+
+
+def _folded(shares: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Per grid bin, the share at the maximum added to the last bin."""
+    folded = shares[:-1].copy()
+    folded[-1] += shares[-1]
+    return folded
+
+
+def _as_bins(shape: Distribution) -> Distribution:
+    """A few-edged numeric distribution as labelled bins, then its maximum."""
+    edges = shape.edges
+    labels = [f"[{low:g}, {high:g})" for low, high in itertools.pairwise(edges)]
+    return replace(shape, kind="categorical", labels=(*labels, f"{edges[-1]:g}"), edges=())
 
 
 def _empty_svg(width: int, height: int, text: str) -> str:

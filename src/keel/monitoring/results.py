@@ -44,9 +44,10 @@ class StatisticResult:
 class Distribution:
     """Reference and current shares for a plot.
 
-    Numeric: ``edges`` are the grid edges and the shares are of finite values per grid bin;
-    ``below`` and ``above`` are the current shares beyond the grid. Categorical: ``labels`` are
-    the reference levels, then ``(unseen)``, and the shares are of present rows.
+    Numeric: ``edges`` are the grid edges and the shares are of finite values per grid bin, then
+    at the maximum (one per edge); ``below`` and ``above`` are the current shares beyond the grid.
+    Categorical: ``labels`` are the reference levels, then ``(unseen)``, and the shares are of
+    present rows.
     """
 
     kind: Kind

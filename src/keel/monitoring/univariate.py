@@ -305,12 +305,8 @@ def distribution(reference: ColumnReference, counts: ColumnCounts) -> Distributi
 
 
 def _bin_shares(counts: npt.NDArray[np.int64], present: int) -> tuple[float, ...]:
-    """Shares per grid bin, the count at the maximum folded into the last bin."""
-    if counts.size < 2:
-        return ()
-    merged = counts[:-1].astype(np.float64)
-    merged[-1] += counts[-1]
-    return tuple((merged / max(present, 1)).tolist())
+    """Shares per grid bin, then at the maximum."""
+    return tuple((counts / max(present, 1)).tolist())
 
 
 def _subset(profile: ReferenceProfile, columns: Sequence[str] | None) -> ReferenceProfile:
