@@ -23,9 +23,9 @@ from keel.data.casting import parse_column
 from keel.data.contract import NUMERIC_TYPES, ColumnType, Contract
 from keel.errors import InvalidInput
 from keel.monitoring import DriftDetector, DriftReport, ThresholdPolicy
-from keel.monitoring.multivariate import DomainClassifier, MultivariateResult, PCAReconstruction
 from keel.monitoring.reference import Kind
 from keel.monitoring.report import render_drift_report
+from keel.monitoring.results import MultivariateResult
 from keel.monitoring.thresholds import METHODS
 from keel.wiring import load_contract
 
@@ -180,6 +180,12 @@ def _kinds(contract: Contract | None, chosen: list[str]) -> Mapping[str, Kind] |
 def _multivariate(
     ref: pl.DataFrame, cur: pl.DataFrame, names: list[str]
 ) -> list[MultivariateResult]:
+    """The domain classifier and PCA reconstruction (LightGBM loads only when asked for)."""
+    from keel.monitoring.multivariate import (  # noqa: PLC0415
+        DomainClassifier,
+        PCAReconstruction,
+    )
+
     return [
         DomainClassifier(columns=names).fit(ref).check(cur),
         PCAReconstruction(columns=names).fit(ref).check(cur),

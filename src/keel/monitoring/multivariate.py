@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Self
 
 import numpy as np
@@ -38,6 +37,7 @@ from keel.monitoring.reference import (
     ReferenceProfile,
     build_reference,
 )
+from keel.monitoring.results import MultivariateResult
 
 CLASSIFIER_PARAMS: Mapping[str, Any] = {
     "n_estimators": 60,
@@ -46,35 +46,6 @@ CLASSIFIER_PARAMS: Mapping[str, Any] = {
     "min_child_samples": 50,
     "num_threads": 1,  # a few thousand rows: threads only spin against each other
 }
-
-
-@dataclass(frozen=True)
-class MultivariateResult:
-    """One multivariate check on one chunk: its value and the band it should stay in."""
-
-    method: str
-    value: float
-    threshold: float
-    lower: float | None
-    expected: float
-    rows: int
-
-    @property
-    def drifted(self) -> bool:
-        """True when the value leaves the band."""
-        return self.value > self.threshold or (self.lower is not None and self.value < self.lower)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return {
-            "method": self.method,
-            "value": self.value,
-            "threshold": self.threshold,
-            "lower": self.lower,
-            "expected": self.expected,
-            "rows": self.rows,
-            "drifted": self.drifted,
-        }
 
 
 def sample_rows(frame: pl.DataFrame, rows: int, seed: int) -> pl.DataFrame:

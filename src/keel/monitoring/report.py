@@ -15,8 +15,7 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
-from keel.monitoring.multivariate import MultivariateResult
-from keel.monitoring.results import ColumnDrift, Distribution, DriftReport
+from keel.monitoring.results import ColumnDrift, Distribution, DriftReport, MultivariateResult
 
 REFERENCE_COLOUR = "#8c8c8c"
 CURRENT_COLOUR = "#d62728"

@@ -133,3 +133,32 @@ class DriftReport:
             "drifted_columns": list(self.drifted_columns),
             "skipped": dict(self.skipped),
         }
+
+
+@dataclass(frozen=True)
+class MultivariateResult:
+    """One multivariate check on one chunk: its value and the band it should stay in."""
+
+    method: str
+    value: float
+    threshold: float
+    lower: float | None
+    expected: float
+    rows: int
+
+    @property
+    def drifted(self) -> bool:
+        """True when the value leaves the band."""
+        return self.value > self.threshold or (self.lower is not None and self.value < self.lower)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "method": self.method,
+            "value": self.value,
+            "threshold": self.threshold,
+            "lower": self.lower,
+            "expected": self.expected,
+            "rows": self.rows,
+            "drifted": self.drifted,
+        }
