@@ -127,3 +127,17 @@ def test_bad_options_fail_with_a_message(
 def test_a_missing_file_is_an_input_error(keel: Keel, tables: Path) -> None:
     done = keel("drift", str(tables / "reference.parquet"), str(tables / "absent.parquet"))
     assert done.code == 2 and "absent.parquet" in done.err
+
+
+def test_multivariate_checks_join_the_json(keel: Keel, tables: Path) -> None:
+    done = keel(
+        "drift",
+        str(tables / "reference.parquet"),
+        str(tables / "current.parquet"),
+        "--multivariate",
+        "--json",
+    )
+    assert done.code == 0, done.err
+    found = {result["method"]: result for result in done.json()["multivariate"]}
+    assert set(found) == {"domain_classifier", "pca_reconstruction"}
+    assert found["domain_classifier"]["drifted"] is True  # income moved by half a sd
