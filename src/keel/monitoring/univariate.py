@@ -91,6 +91,9 @@ class DriftDetector:
         chosen = [
             get_statistic(name, path=f"statistics[{i}]") for i, name in enumerate(self.statistics)
         ]
+        rows = reference.rows if isinstance(reference, ReferenceProfile) else reference.height
+        if rows == 0:
+            raise InvalidInput("the reference has no rows to compare with", path="reference")
         if isinstance(reference, ReferenceProfile):
             profile = _subset(reference, self.columns)
         else:
@@ -109,6 +112,8 @@ class DriftDetector:
     def check(self, current: pl.DataFrame) -> DriftReport:
         """Every planned statistic on every reference column of ``current``."""
         profile = self._fitted()
+        if current.height == 0:
+            raise InvalidInput("the current data has no rows to compare", path="current")
         counts = summarize(profile, current)
         return self.compare(counts, current.height)
 

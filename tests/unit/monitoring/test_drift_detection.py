@@ -101,3 +101,11 @@ def test_check_before_fit_and_missing_columns_are_refused(make_table: MakeTable)
 def test_unknown_statistic_is_refused_with_the_valid_names(make_table: MakeTable) -> None:
     with pytest.raises(InvalidInput, match="expected one of: psi, js"):
         DriftDetector(statistics=["psi", "hellinger"]).fit(make_table(100, seed=0))
+
+
+def test_empty_tables_are_refused(make_table: MakeTable) -> None:
+    with pytest.raises(InvalidInput, match="reference has no rows"):
+        DriftDetector().fit(make_table(0, seed=0))
+    detector = DriftDetector().fit(make_table(100, seed=0))
+    with pytest.raises(InvalidInput, match="current data has no rows"):
+        detector.check(make_table(0, seed=1))
