@@ -7,11 +7,13 @@ The route table is walked twice: in process (every route declares a role through
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import Route
@@ -142,3 +144,26 @@ def test_a_project_without_users_is_open(serve: Serve, records: list[dict[str, A
         assert client.post("/v1/predict", json={"records": records[:1]}).status_code == 200
         assert client.get("/metrics").status_code == 200
         assert client.get("/v1/release").status_code == 200
+
+
+def test_while_the_users_cannot_be_read_known_keys_still_work_and_unknown_get_503(
+    project: Path, keys: dict[str, str], serve: Serve, records: list[dict[str, Any]]
+) -> None:
+    server = serve()
+    body = {"records": records[:1]}
+    database = sa.create_engine(f"sqlite:///{project / '.keel' / 'keel.db'}")
+    with server.client() as client:
+        viewer = {"X-API-Key": keys["viewer"]}
+        assert client.post("/v1/predict", json=body, headers=viewer).status_code == 200
+        with database.begin() as conn:  # the users table is gone, as in a broken database
+            conn.exec_driver_sql("ALTER TABLE users RENAME TO users_away")
+        try:
+            time.sleep(5.5)  # past the key cache's five seconds
+            assert client.post("/v1/predict", json=body, headers=viewer).status_code == 200
+            unknown = client.post("/v1/predict", json=body, headers={"X-API-Key": keys["admin"]})
+            assert unknown.status_code == 503 and unknown.headers["retry-after"] == "1"
+            assert "cannot check the API key" in unknown.json()["errors"][0]["reason"]
+        finally:
+            with database.begin() as conn:
+                conn.exec_driver_sql("ALTER TABLE users_away RENAME TO users")
+            database.dispose()

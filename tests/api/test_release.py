@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from keel.serving.routing import BUCKETS, bucket
 from tests.api.conftest import (
+    BASELINE,
     CHALLENGER,
     OPERATOR,
     PROJECT,
@@ -132,4 +134,28 @@ def test_on_postgresql_a_release_notification_swaps_within_a_second(
         promoted = time.monotonic()
         wait_until(lambda: model() == V2, timeout=10.0, every=0.01)
         took = time.monotonic() - promoted
-    assert took < 1.0, f"swapped {took:.2f} s after the promotion (polling every 30 s)"
+        assert took < 1.0, f"swapped {took:.2f} s after the promotion (polling every 30 s)"
+        dropped = terminate_listener(postgres_url, server.process.pid)
+        release_model(folder, lambda keel: promote(keel, BASELINE), postgres_url)
+        promoted = time.monotonic()
+        wait_until(lambda: model() == f"{PROJECT}/v{BASELINE}", timeout=10.0, every=0.01)
+        took = time.monotonic() - promoted
+    assert dropped == 1
+    assert took < 2.0, f"swapped {took:.2f} s after the promotion, the listener reconnecting"
+
+
+def terminate_listener(url: str, pid: int) -> int:
+    """End the server's LISTEN connection from the database side, as a failover would."""
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.begin() as conn:
+            found = conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name = :name"
+                ),
+                {"name": f"keel-release-{pid}"},
+            )
+            return len(found.all())
+    finally:
+        engine.dispose()

@@ -3,11 +3,14 @@
 When the project has users, every route except the health probes needs an API key
 (``Authorization: Bearer KEY`` or ``X-API-Key: KEY``) of a user whose role allows the route. A
 project without users (a laptop) is open. Keys are looked up by their hash and cached for a few
-seconds, so a revoked key stops working within ``ttl_seconds``.
+seconds, so a revoked key stops working within ``ttl_seconds``. While the database cannot be
+read, what was read last keeps deciding, and a key never seen answers 503: predictions go on
+through a database outage, and no unknown key is let in.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,10 +18,12 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 
-from keel.errors import PermissionDenied
+from keel.errors import PermissionDenied, StorageUnavailable
 from keel.identity.keys import hash_api_key
 from keel.identity.roles import Role
 from keel.identity.users import User
+
+log = logging.getLogger("keel.serving")
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/v2/health/live", "/v2/health/ready"})
 
@@ -73,7 +78,12 @@ class Access:
         at, count = self._count
         now = time.monotonic()
         if now - at > self.ttl_seconds:
-            count = self.count()
+            try:
+                count = self.count()
+            except Exception as error:
+                if at < 0:
+                    raise _unreadable() from error
+                log.warning("cannot read the users, still deciding as before: %s", error)
             self._count = (now, count)
         return count
 
@@ -82,11 +92,25 @@ class Access:
         cached = self._users.get(key_hash)
         if cached is not None and now - cached[0] <= self.ttl_seconds:
             return cached[1]
-        user = self.lookup(key_hash)
+        try:
+            user = self.lookup(key_hash)
+        except Exception as error:
+            if cached is None:
+                raise _unreadable() from error
+            log.warning("cannot read the users, still deciding as before: %s", error)
+            user = cached[1]
         if len(self._users) > 10_000:
             self._users.clear()
         self._users[key_hash] = (now, user)
         return user
+
+
+def _unreadable() -> StorageUnavailable:
+    return StorageUnavailable(
+        "cannot check the API key: the project database cannot be read",
+        hint="try again shortly",
+        path="authorization",
+    )
 
 
 def _bearer(header: str | None) -> str | None:

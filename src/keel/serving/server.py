@@ -124,6 +124,8 @@ def build_serving(keel: Keel, options: ServeOptions) -> Serving:
             return unit.users.count()
 
     def close() -> None:
+        if listener is not None:
+            listener.stop()  # ends the follower's wait for a notification
         follower.stop()
         shadows.shutdown(wait=True)  # shadow answers already computed still reach the log
         executor.shutdown(wait=False, cancel_futures=True)
