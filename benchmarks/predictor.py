@@ -4,7 +4,7 @@ Part 1, the predictor: one LightGBM model trained as the loan example says (300 
 calibration) on simulated applications. Per-record latency (p50, p99 over ``--repeats`` calls)
 of each step on one record: the contract checks, the features (the record encoder, and for
 comparison the Polars frame path ``transform_records``), LightGBM's own 1-row predict (on two
-threads, the model's setting, and on one, which the predictor uses for up to 64 rows), the whole
+threads, the model's setting, and on one, which the estimator uses below 256 rows), the whole
 ``predict_checked`` (features + model + decision + out-of-distribution flags: the issue's goal
 is at most 60 us), ``predict`` (checks included) and ``predict`` with the top 3 contributions.
 Then rows/s of ``predict`` on batches of records.

@@ -7,6 +7,7 @@ SIGKILL in the middle of a load, after which every acknowledged record must be i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -120,6 +121,29 @@ def test_async_tasks_await_durability(log: PredictionLog) -> None:
 
     asyncio.run(main())
     assert len(set(ids(log))) == 100
+
+
+def test_an_abandoned_append_is_written_and_the_writer_goes_on(log: PredictionLog) -> None:
+    """Regression: a cancelled future (a request's time limit) used to end the writer thread,
+    and every later append waited forever."""
+    futures = [log.submit([record(f"p-{i}")]) for i in range(50)]
+    cancelled = sum(future.cancel() for future in futures[::2])
+    log.submit([record("p-after")]).result(timeout=30)  # it hung here before the fix
+    assert sorted(ids(log)) == sorted([*(f"p-{i}" for i in range(50)), "p-after"])
+    assert cancelled > 0 or all(future.done() for future in futures)
+
+
+def test_async_callers_may_time_out_without_harm(log: PredictionLog) -> None:
+    async def impatient(i: int) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.wrap_future(log.submit([record(f"p-{i}")])), 1e-6)
+
+    async def main() -> None:
+        await asyncio.gather(*(impatient(i) for i in range(40)))
+        await asyncio.wait_for(asyncio.wrap_future(log.submit([record("p-after")])), 30)
+
+    asyncio.run(main())
+    assert len(set(ids(log))) == 41
 
 
 @pytest.mark.parametrize("durability", ["fsync", "write"])

@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from keel.data.contract import DataSchema
 from keel.decisions import DecisionPolicy
 from keel.errors import ConfigError, KeelError
@@ -120,7 +118,7 @@ class Predictor:
         """Features and scores; whatever goes wrong in there is the model's failure."""
         try:
             encoded = self.encoder.encode(records)
-            scores = self._model_scores(encoded.matrix)
+            scores = self.bundle.score_matrix(encoded.matrix)
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
             raise ModelError(f"model {self.model} failed to score: {reason}") from exc
@@ -134,20 +132,6 @@ class Predictor:
             if not low <= value <= high:
                 raise ModelError(f"model {self.model} gave records[{row}] the score {value!r}")
         return values
-
-    def _model_scores(self, matrix: FeatureMatrix) -> F64:
-        """The bundle's scores; a few rows on one thread.
-
-        LightGBM splits rows across its threads; for the few rows of a request that only adds
-        a hand-off, and on a busy machine a wait for the other core. Measured at load 9 on 2
-        cores, one row: 23 us on one thread, 190 us (best of 9 runs) on two. Rows are scored
-        independently, so the values are the same (a test checks them against the bundle's).
-        """
-        booster = getattr(self.bundle.estimator, "booster_", None)
-        if booster is None or matrix.shape[0] > ONE_THREAD_ROWS:
-            return self.bundle.score_matrix(matrix)
-        raw = np.asarray(booster.predict(matrix.values, num_threads=1), dtype=np.float64)
-        return self.bundle.calibrator.apply(raw) if self.bundle.task == "binary" else raw
 
     def _decide(
         self, scores: F64, values: list[float], flags: Sequence[tuple[OodFlag, ...]]

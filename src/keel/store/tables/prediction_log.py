@@ -380,6 +380,13 @@ class _Writer:
                 return
 
     def _commit(self, batch: list[tuple[bytes, Future[None]]]) -> None:
+        """Write and sync a group, then settle its futures.
+
+        A caller may cancel its future (a request's time limit): its rows are written all the
+        same, and its future is left alone, since settling a cancelled future raises, which
+        would end the writer thread and leave every later append waiting forever.
+        """
+        waiting = [future for _, future in batch if future.set_running_or_notify_cancel()]
         data = b"".join(payload for payload, _ in batch)
         try:
             with self._io, _storage("append to", self.log.root):
@@ -392,10 +399,10 @@ class _Writer:
         except Exception as exc:  # the writer thread must outlive any failure
             self._abandon()
             error = exc if isinstance(exc, StorageUnavailable) else StorageUnavailable(str(exc))
-            for _, future in batch:
+            for future in waiting:
                 future.set_exception(error)
             return
-        for _, future in batch:
+        for future in waiting:
             future.set_result(None)
 
     def _current(self, incoming: int) -> _Segment:
