@@ -37,6 +37,8 @@ def test_a_value_far_outside_the_training_range_is_flagged(
 ) -> None:
     rich, poor = {**typical, "income": 4_000_000.0}, {**typical, "income": 10.0}
     assert detector.flag_records([rich]) == [(OodFlag("out_of_range", "income"),)]
+    cheap = {**typical, "interest_rate": -5.0}
+    assert detector.flag_records([cheap]) == [(OodFlag("out_of_range", "interest_rate"),)]
     flags = detector.flag_records([poor])[0]  # derived features see what income alone does not
     assert OodFlag("out_of_range", "loan_to_income") in flags
     assert OodFlag("out_of_range", "debt_ratio") in flags or typical["debt"] == 0.0
@@ -87,9 +89,11 @@ def test_a_batch_flags_each_record_as_it_would_alone(
         records[i] = {**records[i], **dict.fromkeys(("debt", "age", "region", "housing"), None)}
     for i in range(5, 300, 13):
         records[i] = {**records[i], "channel": "fax"}
+    for i in range(2, 300, 17):
+        records[i] = {**records[i], "interest_rate": -5.0}  # below the range
     batch = detector.flag_records(records)
     assert batch == [detector.flag_records([record])[0] for record in records]
-    assert sum(map(bool, batch)) >= 300 // 7 + 300 // 11 + 300 // 13 - 10
+    assert sum(map(bool, batch)) >= 300 // 7 + 300 // 11 + 300 // 13 + 300 // 17 - 12
 
 
 def test_data_like_the_training_data_is_rarely_flagged(bundle: ModelBundle) -> None:
