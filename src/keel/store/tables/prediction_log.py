@@ -30,16 +30,18 @@ ones included (up to their last whole frame). ``seal`` converts the segments no 
 name before the segment is removed, and a segment whose part exists is skipped, so a crash at
 any point neither loses nor doubles a row.
 
-Why files and not a database table: ``benchmarks/predictor.py`` on this machine (2 cores, load
-average 8 to 12 from other work), one record per append, with 1, 8 and 32 appending threads:
+Why files and not a database table: ``benchmarks/predictor.py`` on this machine (2 cores, other
+work keeping the load average at 4 to 12; the disk's cache flush took 0.1 to 4 ms), one record
+per append, appends/s with 1, 8 and 32 appending threads, lowest and highest of four runs:
 
-    segments, fsync         3,193   4,796  10,979 appends/s  (1, 7.8, 26.8 records per sync)
-    SQLite table, FULL        264     256     190            (one sync per commit, one writer)
-    PostgreSQL table          352   2,565   4,443            (the server groups commits)
+    segments, fsync       650-5,650  4,100-18,000  11,000-24,300   (7.8 and 27 records per sync)
+    SQLite table, FULL    130-4,200    150-1,300      110-270      (one sync per commit; p99 1.5 s
+                                                                    at 32: a single writer lock)
+    PostgreSQL table      200-3,600  1,500-5,400    4,400-5,600    (the server groups commits)
 
-Two worker processes with 8 threads each appended 13,705 records/s to their own segments; with
-``durability="write"`` one process takes about 50,000 appends/s at 10 us each. Local disk only:
-the log needs ``fdatasync`` and ``flock``, which object stores do not offer.
+Two worker processes with 8 threads each appended 8,500 to 26,000 records/s, each to its own
+segment; with ``durability="write"`` one process takes 45,000 to 89,000 appends/s at 10 us
+each. Local disk only: the log needs ``fdatasync`` and ``flock``, which object stores lack.
 """
 
 from __future__ import annotations
