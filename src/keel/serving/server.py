@@ -6,6 +6,7 @@ the project folder and the options in the environment), so each worker builds it
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -156,7 +157,10 @@ def from_environment() -> ASGIApp:
     project = load_project(folder / "keel.yaml")
     keel = open_keel(Settings.resolve(folder, project), project=project)
     try:
-        return create_app(build_serving(keel, options))
+        app = create_app(build_serving(keel, options))
     except BaseException:
         keel.close()
         raise
+    gc.collect()
+    gc.freeze()  # see follower._refreeze: full collections never rescan the loaded models
+    return app
