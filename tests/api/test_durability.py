@@ -64,6 +64,8 @@ def test_sigterm_drains_in_flight_requests_and_flushes_the_log(
     assert [r.status_code for r in responses] == [200] * 4
     assert server.process.wait(40) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal
     request_ids = {r.json()["request_id"] for r in responses}
+    folder = project / ".keel" / "predictions"
+    assert list(folder.glob("parts/*.parquet")) and not list(folder.glob("segments/*.seg"))
     rows = logged(project)
     for request_id in request_ids:
         assert sum(r["request_id"] == request_id for r in rows) == len(records)

@@ -185,6 +185,7 @@ def export_predictions(
     keel.acting(Role.VIEWER, action="exporting predictions")
     log = prediction_log(keel)
     try:
+        log.seal()  # segments no server writes any more become Parquet parts first
         rows = log.export(out)
     finally:
         log.close()

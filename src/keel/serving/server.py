@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -16,6 +17,7 @@ from typing import Literal
 
 from keel.config import Settings, load_project
 from keel.decisions import DecisionPolicy
+from keel.errors import KeelError
 from keel.identity.users import User
 from keel.registry.releases import Release, ReleaseState
 from keel.serving.access import Access
@@ -30,9 +32,11 @@ from keel.serving.routing import Wanted
 from keel.serving.service import PredictionService
 from keel.store.sql.notify import ReleaseListener
 from keel.store.tables.outcome_log import OutcomeLog
-from keel.store.tables.prediction_log import PredictionLog
+from keel.store.tables.prediction_log import PredictionLog, SegmentLog
 from keel.types import utcnow
 from keel.wiring import Keel, open_keel
+
+log = logging.getLogger("keel.serving")
 
 OPTIONS_VARIABLE = "KEEL_SERVE_OPTIONS"
 
@@ -132,6 +136,7 @@ def build_serving(keel: Keel, options: ServeOptions) -> Serving:
         executor.shutdown(wait=False, cancel_futures=True)
         predictions.close()
         outcomes.close()
+        _seal(predictions, outcomes)
         if listener is not None:
             listener.close()
         keel.close()
@@ -148,6 +153,16 @@ def build_serving(keel: Keel, options: ServeOptions) -> Serving:
         records_schema=openapi_records_schema(checker),
         close=close,
     )
+
+
+def _seal(*logs: SegmentLog) -> None:
+    """Turn the segments no process writes any more (this one's, now closed) into Parquet
+    parts; a failure leaves them as segments, which readers read all the same."""
+    for found in logs:
+        try:
+            found.seal()
+        except KeelError as error:
+            log.warning("could not seal %s: %s", found.root, error.message)
 
 
 def from_environment() -> ASGIApp:
