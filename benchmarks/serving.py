@@ -22,6 +22,8 @@ Its own ceiling is the ``bare ASGI`` row. Each row: ``--warmup`` seconds discard
 ``--seconds`` measured; p50 and p99 over every request of the measured window. Keel bodies cycle
 through 1,000 distinct applications (so the canary hash, the checks and the log see real
 variety). The 1-minute load average is printed with every row: other work moves the numbers.
+So does other work on the disk: with ``fsync`` every answer waits for a disk sync, so the
+latency of one ``fdatasync`` on the log's disk is measured and printed first.
 
     .venv/bin/python benchmarks/serving.py                         # all, peers from .venv-bench
     .venv/bin/python benchmarks/serving.py --no-peers --seconds 10
@@ -355,6 +357,25 @@ def bodies_file(work: Path, name: str, bodies: list[bytes]) -> Path:
 # --- the report -------------------------------------------------------------------------------
 
 
+def sync_latency(folder: Path, count: int = 200) -> tuple[float, float]:
+    """p50 and p99 (ms) of appending 300 bytes and ``fdatasync`` on the log's disk: what each
+    answer waits for with ``--durability fsync`` at concurrency 1."""
+    path = folder / "sync-probe.bin"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    times = []
+    try:
+        for _ in range(count):
+            started = time.perf_counter()
+            os.write(fd, b"x" * 300)
+            os.fdatasync(fd)
+            times.append((time.perf_counter() - started) * 1000)
+    finally:
+        os.close(fd)
+        path.unlink()
+    times.sort()
+    return times[count // 2], times[int(count * 0.99)]
+
+
 def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     print(f"\n{title}")
     cells = [list(map(str, header)), *[list(map(str, row)) for row in rows]]
@@ -433,6 +454,10 @@ def run(args: argparse.Namespace, work: Path, peers: Path | None) -> None:
     results: dict[tuple[str, int], dict[str, Any]] = {}
     if args.only:
         targets = [t for t in targets if any(t[0].startswith(o) for o in args.only)]
+    p50, p99 = sync_latency(project.folder)
+    print(
+        f"fdatasync of a 300-byte append here: p50 {p50:.3f} ms, p99 {p99:.3f} ms (load {load()})"
+    )
     for name, serve, path, bodies in targets:
         server = serve()
         try:
