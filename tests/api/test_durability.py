@@ -51,7 +51,8 @@ def test_sigterm_drains_in_flight_requests_and_flushes_the_log(
     project: Path, serve: Serve, records: list[dict[str, Any]]
 ) -> None:
     server = serve("--max-body-bytes", "50000000", "--budget-ms", "0")
-    body = {"records": records, "explain": 20}  # 2,000 records with explanations: slow
+    many = records * 3
+    body = {"records": many, "explain": 20}  # 6,000 records with explanations: slow
 
     def post(_: int) -> httpx.Response:
         return httpx.post(f"{server.url}/v1/predict", json=body, timeout=60)
@@ -68,7 +69,7 @@ def test_sigterm_drains_in_flight_requests_and_flushes_the_log(
     assert list(folder.glob("parts/*.parquet")) and not list(folder.glob("segments/*.seg"))
     rows = logged(project)
     for request_id in request_ids:
-        assert sum(r["request_id"] == request_id for r in rows) == len(records)
+        assert sum(r["request_id"] == request_id for r in rows) == len(many)
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{server.url}/healthz", timeout=2)
 
@@ -77,7 +78,7 @@ def test_overload_answers_503_with_retry_after_while_probes_answer(
     project: Path, serve: Serve, records: list[dict[str, Any]]
 ) -> None:
     server = serve("--max-inflight", "2", "--max-body-bytes", "50000000", "--budget-ms", "0")
-    body = {"records": records, "explain": 20}
+    body = {"records": records * 3, "explain": 20}
     probes: list[int] = []
     stop = threading.Event()
 
@@ -117,7 +118,7 @@ def test_a_request_past_the_time_limit_is_a_503(
     writer thread, and every later request then ran out of time."""
     server = serve("--timeout", "0.1", "--max-body-bytes", "50000000", "--budget-ms", "0")
     with server.client() as client:
-        slow = client.post("/v1/predict", json={"records": records, "explain": 20})
+        slow = client.post("/v1/predict", json={"records": records * 3, "explain": 20})
         assert slow.status_code == 503 and slow.headers["retry-after"] == "1"
         assert slow.json()["errors"] == [{"path": "", "reason": "no answer within 0.1 s"}]
         small = {"records": records[:1]}  # answered once the slow one has left the model

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -342,3 +343,15 @@ def test_concurrent_requests_scored_together_each_get_their_own_answers(
     assert [a["entity_id"] for a in together] == [r["application_id"] for r in batch]
     assert [a["score"] for a in together] == [a["score"] for a in alone]
     assert [a["decision"] for a in together] == [a["decision"] for a in alone]
+
+
+def test_out_of_distribution_records_are_flagged_sent_to_review_and_logged(
+    client: httpx.Client, records: list[dict[str, Any]], shared_project: Path
+) -> None:
+    odd = {**records[400], "income": 4_900_000.0}
+    response = client.post("/v1/predict", json={"records": [records[401], odd]})
+    plain, flagged = response.json()["predictions"]
+    assert plain["ood"] == [] and "out_of_range:income" in flagged["ood"]
+    assert flagged["decision"] == "review"  # decisions.ood in the loan example
+    [row] = [r for r in logged(shared_project) if r["prediction_id"] == flagged["id"]]
+    assert row["ood"] == flagged["ood"] and row["decision"] == "review"
