@@ -1,10 +1,16 @@
 """The prediction service over HTTP: FastAPI routes on a small, fast ASGI guard.
 
 The guard (``Guard``) runs before FastAPI for every request: it names the request (honouring
-``X-Request-ID``), refuses bodies over the size limit (413), sheds load beyond the in-flight limit
-(503 with ``Retry-After``; the health probes always answer), and bounds each request's time.
+``X-Request-ID``), reads the body and refuses it past the size limit (413), sheds load beyond the
+in-flight limit (503 with ``Retry-After``; the health probes always answer), and bounds each
+request's time. Routes with a fixed path (``/v1/predict`` among them) it calls itself, with the
+same access dependencies FastAPI would run (``DirectRoute``): FastAPI's router, dependency solver
+and middleware cost more per request than the model. FastAPI still holds every route, for the
+OpenAPI document and the access walk, and serves the others.
+
 The routes parse JSON with orjson and answer every error as a 4xx body that names the field path
-and the reason; a model failure is answered by the fallback chain, never by a 500.
+and the reason (a ``NaN`` or an infinity included); a model failure is answered by the fallback
+chain, never by a 500.
 """
 
 from __future__ import annotations
