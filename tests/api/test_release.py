@@ -47,7 +47,11 @@ def test_a_swap_under_continuous_load_fails_no_request(
     first_v2 = models.index(V2)
     assert set(models[:first_v2]) == {V1}
     after = models[swapped + load.threads :]  # requests in flight at the swap may end on v1
-    assert after == [V2] * len(after)
+    assert after == [V2] * len(after), (
+        swapped,
+        first_v2,
+        [(i, m) for i, m in enumerate(models) if m != V2][-10:],
+    )
     assert all(a["predictions"][0]["fallback"] is None for a in load.answered)
     with server.client() as client:
         shown = client.get("/v1/release").json()
