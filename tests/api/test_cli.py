@@ -83,3 +83,28 @@ def test_lineage_traces_a_prediction_to_its_source_batches(
     assert text.returncode == 0 and "└ run r-0001" in text.stdout
     missing = run_keel("lineage", "no-such-id", cwd=shared_project)
     assert missing.returncode != 0 and "keel predictions export" in missing.stderr
+
+
+def test_score_sets_failing_rows_aside_with_reasons(shared_project: Path, tmp_path: Path) -> None:
+    frame = simulate_frame(rows=50, seed=22, start=datetime(2024, 5, 1), end=datetime(2024, 5, 8))
+    bad = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) < 3).then(-5.0).otherwise(pl.col("income")).alias("income")
+    )
+    bad.write_parquet(tmp_path / "mixed.parquet")
+    out = tmp_path / "scored.parquet"
+    summary = ok("score", str(tmp_path / "mixed.parquet"), "--out", str(out), cwd=shared_project)
+    assert (summary["rows_in"], summary["scored"], summary["rejected"]) == (50, 47, 3)
+    rejects = pl.read_parquet(summary["rejects"])
+    assert rejects.height == 3 and "income" in " ".join(map(str, rejects.row(0)))
+    assert pl.read_parquet(out).height == 47
+
+
+def test_score_a_dataset_version(shared_project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "v1.parquet"
+    summary = ok("score", "--data", "v1", "--out", str(out), "--model", "v2", cwd=shared_project)
+    assert (summary["rows_in"], summary["scored"], summary["model"]) == (
+        6000,
+        6000,
+        f"{PROJECT}/v2",
+    )
+    assert pl.read_parquet(out)["model"].unique().to_list() == [f"{PROJECT}/v2"]
