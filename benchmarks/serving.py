@@ -413,8 +413,8 @@ def main() -> None:
         load_main(args)
         return
     peers = None if args.no_peers else Path(args.python_peers or PEERS)
-    if peers is not None and not peers.exists():
-        print(f"note: no {peers}: mlflow is skipped (`make bench` builds .venv-bench)")
+    if peers is not None and not (peers.parent / "mlflow").exists():
+        print(f"note: no mlflow beside {peers}: it is skipped (`make bench` builds .venv-bench)")
         peers = None
     work = Path(tempfile.mkdtemp(prefix="keel-bench-serving-"))
     try:
