@@ -148,8 +148,14 @@ def non_inferiority_check(
     )
 
 
-def worst_slice_check(spec: GateSpec, drops: Sequence[SliceDrop], reference: str) -> GateCheck:
-    """The largest drop of any slice with enough rows, against ``reference``."""
+def worst_slice_check(
+    spec: GateSpec, drops: Sequence[SliceDrop], champion: int | None
+) -> GateCheck:
+    """The largest drop of any slice with enough rows against the champion on that slice.
+
+    Degradation needs something to degrade from: before there is a champion the check passes,
+    and its detail names the weakest slice against the model's own overall value, for the card.
+    """
     limit = spec.worst_slice_drop or 0.0
     name = f"worst slice drop of {spec.metric} <= {limit:g}"
     if not drops:
@@ -162,16 +168,19 @@ def worst_slice_check(spec: GateSpec, drops: Sequence[SliceDrop], reference: str
             detail=f"no slice has {spec.min_rows} rows or more",
         )
     worst = min(drops, key=lambda d: d.change)
+    where = f"{worst.column}={worst.value} ({worst.rows} rows) {worst.change:+.4f}"
+    if champion is None:
+        return GateCheck(
+            name,
+            "worst_slice",
+            None,
+            limit,
+            True,
+            detail=f"no champion yet; weakest slice {where} vs the model's overall value",
+        )
     drop = max(0.0, -worst.change)
     return GateCheck(
-        name,
-        "worst_slice",
-        drop,
-        limit,
-        drop <= limit,
-        detail=(
-            f"{worst.column}={worst.value} ({worst.rows} rows) {worst.change:+.4f} vs {reference}"
-        ),
+        name, "worst_slice", drop, limit, drop <= limit, detail=f"{where} vs v{champion}"
     )
 
 

@@ -335,8 +335,7 @@ class Registry:
             spec=spec,
             params=self.metric_params,
         )
-        reference = f"v{champion.version}" if champion else "the model's overall value"
-        return gates.worst_slice_check(spec, drops, reference)
+        return gates.worst_slice_check(spec, drops, champion.version if champion else None)
 
     def latest_gate(self, version: int) -> GateResult | None:
         with self.read() as unit:

@@ -54,4 +54,4 @@ def test_slice_drops_compare_each_slice_with_the_reference() -> None:
     )
     by_value = {d.value: d.change for d in drops}
     assert by_value["north"] == 0.0 and by_value["south"] < -0.1
-    assert not gates.worst_slice_check(spec, drops, "v1").passed
+    assert not gates.worst_slice_check(spec, drops, 1).passed

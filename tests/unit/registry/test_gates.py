@@ -33,11 +33,13 @@ def test_non_inferiority_judges_the_lower_bound_against_the_margin() -> None:
 def test_worst_slice_reports_the_worst_one() -> None:
     spec = GateSpec(worst_slice_drop=0.03, metric="roc_auc")
     drops = [SliceDrop("region", "north", 500, 0.01), SliceDrop("region", "south", 400, -0.04)]
-    found = gates.worst_slice_check(spec, drops, "v2")
+    found = gates.worst_slice_check(spec, drops, 2)
     assert not found.passed and found.value == pytest.approx(0.04)
     assert found.detail.startswith("region=south (400 rows) -0.0400 vs v2")
-    assert gates.worst_slice_check(spec, drops[:1], "v2").value == 0.0
-    assert gates.worst_slice_check(spec, [], "v2").passed
+    assert gates.worst_slice_check(spec, drops[:1], 2).value == 0.0
+    assert gates.worst_slice_check(spec, [], 2).passed
+    first = gates.worst_slice_check(spec, drops, None)  # nothing to degrade from yet
+    assert first.passed and first.value is None and "region=south" in first.detail
 
 
 def test_latency_signature_and_integrity() -> None:
