@@ -608,3 +608,14 @@ def test_acs_example_meets_its_quality_bar(keel: Keel, tmp_path: Path) -> None:
     for name, metrics in body["benchmarks"].items():
         assert metrics["roc_auc"] >= 0.90, (name, metrics)
         assert metrics["accuracy"] >= 0.82, (name, metrics)
+
+
+def test_a_benchmark_without_resamples_prints_no_interval(keel: Keel, trained: Trained) -> None:
+    def no_resamples(config: dict[str, Any]) -> None:
+        config["benchmark"]["resamples"] = 0
+        config["benchmark"]["sets"] = {"small": {"split": "random", "fraction": 0.05}}
+
+    _configure(trained.path, no_resamples)
+    result = keel("train", *SMALL, cwd=trained.path)
+    assert result.code == 0, result.err
+    assert "n/a" in result.out and "roc_auc" in result.out

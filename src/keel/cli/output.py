@@ -68,3 +68,11 @@ def row_progress(
     with Progress(*columns, console=errors, transient=True) as bar:
         task = bar.add_task(title, total=total)
         yield lambda done: bar.update(task, completed=done)
+
+
+def interval(estimate: dict[str, Any]) -> str:
+    """``[low, high]`` of a stored estimate, or ``n/a`` when it has none (no resamples)."""
+    low, high = estimate.get("low"), estimate.get("high")
+    if low is None or high is None:
+        return "n/a"
+    return f"[{low:.4f}, {high:.4f}]"

@@ -12,7 +12,7 @@ import typer
 
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag
-from keel.cli.output import console, field_list, print_json, table
+from keel.cli.output import console, field_list, interval, print_json, table
 from keel.identity.roles import Role
 from keel.registry.gates import GateResult
 from keel.registry.releases import Release
@@ -109,7 +109,7 @@ def show_model(ctx: typer.Context, version: VersionArg, json: JsonFlag = False) 
         ]
     )
     for name, metrics in model.benchmarks.items():
-        rows = [(m, f"{e['value']:.4f}", _interval(e)) for m, e in metrics.items()]
+        rows = [(m, f"{e['value']:.4f}", interval(e)) for m, e in metrics.items()]
         table(f"benchmark '{name}'", ["metric", "value", "interval"], rows)
 
 
@@ -344,11 +344,6 @@ def _number(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
     return "" if value is None else str(value)
-
-
-def _interval(estimate: dict[str, Any]) -> str:
-    low, high = estimate.get("low"), estimate.get("high")
-    return f"[{low:.4f}, {high:.4f}]" if low is not None and high is not None else ""
 
 
 def _field(body: dict[str, Any]) -> str:

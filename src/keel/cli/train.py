@@ -16,7 +16,7 @@ import typer
 
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag, parse_version
-from keel.cli.output import console, field_list, print_json, row_progress, table
+from keel.cli.output import console, field_list, interval, print_json, row_progress, table
 from keel.data.ingest import head, iter_version
 from keel.errors import InvalidInput
 from keel.identity.roles import Role
@@ -77,10 +77,10 @@ def show_run(run: Run, *, json: bool, store: Keel) -> None:
     )
     for name, metrics in run.metrics.get("benchmarks", {}).items():
         rows = [
-            (m, f"{e['value']:.4f}", f"[{e['low']:.4f}, {e['high']:.4f}]", f"{e['n']:,}")
+            (m, f"{e['value']:.4f}", interval(e), e.get("method", ""), f"{e['n']:,}")
             for m, e in metrics.items()
         ]
-        table(f"benchmark '{name}'", ["metric", "value", "interval", "rows"], rows)
+        table(f"benchmark '{name}'", ["metric", "value", "interval", "method", "rows"], rows)
     console.print(f"model sha256 {run.model_sha256} · card: keel runs card {run.id}")
 
 
@@ -222,7 +222,7 @@ def compare(ctx: typer.Context, first: str, second: str, json: JsonFlag = False)
 
 
 def _interval(estimate: dict[str, Any]) -> str:
-    return f"{estimate['value']:.4f} [{estimate['low']:.4f}, {estimate['high']:.4f}]"
+    return f"{estimate['value']:.4f} {interval(estimate)}"
 
 
 def _param_changes(a: Run, b: Run) -> list[dict[str, Any]]:

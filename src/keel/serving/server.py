@@ -105,6 +105,7 @@ def build_serving(keel: Keel, options: ServeOptions) -> Serving:
     follower.start()
     predictions = prediction_log(keel, options.durability)
     outcomes = outcome_log(keel, options.durability)
+    predictions.start()  # make the first segment now, not inside the first request
     executor = ThreadPoolExecutor(options.model_threads, thread_name_prefix="keel-model")
     shadows = ThreadPoolExecutor(1, thread_name_prefix="keel-shadow")
     metrics = ServingMetrics()
