@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from keel import errors
-from keel.api.errors import HTTP_STATUS, http_status
 from keel.cli.errors import EXIT_CODES, exit_code
+from keel.serving.http_status import HTTP_STATUS, http_status
 
 
 @pytest.mark.parametrize("family", errors.FAMILIES, ids=lambda f: f.__name__)

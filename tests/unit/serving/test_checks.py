@@ -9,10 +9,10 @@ from typing import Any
 import polars as pl
 import pytest
 
-from keel.api.errors import http_status
 from keel.data import DataSchema
 from keel.serving.checks import MAX_PROBLEMS, InvalidRecords, RecordChecker
 from keel.serving.fields import ABSENT
+from keel.serving.http_status import http_status
 
 INF = float("inf")
 
