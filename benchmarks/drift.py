@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _monitoring_peers import PEERS, load_note, memory_kb, peak_mb, reset_peak, spawn
+from _peers import PEERS, load_note, memory_kb, peak_mb, reset_peak, spawn
 
 LEVELS = ["car", "home", "education", "business", "other"]
 DRIFTS = {

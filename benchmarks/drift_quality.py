@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _monitoring_peers import PEERS, load_note, spawn
+from _peers import PEERS, load_note, spawn
 
 SHIFTS = (0.05, 0.1, 0.3)
 DROP = ("application_id", "applied_at", "defaulted")

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _monitoring_peers import PEERS, ROOT, load_note, spawn
+from _peers import PEERS, ROOT, load_note, spawn
 
 DATA = ROOT / "examples" / "acs-employment" / "acs_employment_ma.parquet"
 FEATURES = (

@@ -27,14 +27,14 @@ import json
 import os
 import re
 import resource
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from _peers import spawn as run_script
 
 ROOT = Path(__file__).resolve().parents[1]
 PEERS = ROOT / ".venv-bench" / "bin" / "python"
@@ -362,28 +362,7 @@ def child(args: argparse.Namespace) -> None:
 
 def spawn(python: str, command: list[str], timeout: float) -> dict[str, Any]:
     """Run this script in a fresh interpreter; a missing one, a timeout or a kill is a result."""
-    if not Path(python).exists():
-        return {"error": f"not installed (no interpreter at {python})"}
-    env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
-    try:
-        done = subprocess.run(
-            [python, __file__, *command],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout:.0f} s"}
-    if done.returncode == -signal.SIGKILL:
-        return {"error": "killed (out of memory?)"}
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        tail = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}, no output"]
-        return {"error": f"failed: {tail[0][:100]}"}
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
+    return run_script(python, __file__, command, timeout)
 
 
 # --- the table --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from keel.config import Settings, load_project
 from keel.decisions import DecisionPolicy
@@ -156,7 +156,7 @@ def build_serving(keel: Keel, options: ServeOptions) -> Serving:
     )
 
 
-def _seal(*logs: SegmentLog) -> None:
+def _seal(*logs: SegmentLog[Any]) -> None:
     """Turn the segments no process writes any more (this one's, now closed) into Parquet
     parts; a failure leaves them as segments, which readers read all the same."""
     for found in logs:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from keel.errors import NotFound
 from keel.monitoring.incidents import Incident, IncidentEvent, IncidentStatus, Severity
 from keel.monitoring.ports import ChunkResult, MonitorRun
+from keel.store.sql.sequences import next_number
 from keel.store.sql.tables import incident_events, incidents, monitor_chunks, monitor_runs
 from keel.store.sql.timestamps import aware
 
@@ -20,8 +21,7 @@ class SqlMonitorRepo:
         self.conn = conn
 
     def next_seq(self, project: str) -> int:
-        query = sa.select(sa.func.max(monitor_runs.c.seq)).where(monitor_runs.c.project == project)
-        return int(self.conn.execute(query).scalar() or 0) + 1
+        return next_number(self.conn, monitor_runs.c.seq, project)
 
     def last(self, project: str) -> MonitorRun | None:
         query = (
@@ -78,8 +78,7 @@ class SqlIncidentRepo:
         self.conn = conn
 
     def next_seq(self, project: str) -> int:
-        query = sa.select(sa.func.max(incidents.c.seq)).where(incidents.c.project == project)
-        return int(self.conn.execute(query).scalar() or 0) + 1
+        return next_number(self.conn, incidents.c.seq, project)
 
     def add(self, incident: Incident) -> None:
         self.conn.execute(incidents.insert().values(**_incident_row(incident)))

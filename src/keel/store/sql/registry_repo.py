@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
@@ -17,6 +16,7 @@ from keel.registry.releases import Release, ReleaseState
 from keel.registry.signature import Signature
 from keel.registry.versions import ModelVersion
 from keel.store.sql.notify import announce_release
+from keel.store.sql.sequences import next_number
 from keel.store.sql.tables import (
     approvals,
     gate_results,
@@ -27,19 +27,12 @@ from keel.store.sql.tables import (
 from keel.store.sql.timestamps import aware
 
 
-def _next(
-    conn: Connection, column: sa.Column[Any], project_column: sa.Column[Any], project: str
-) -> int:
-    last = conn.execute(sa.select(sa.func.max(column)).where(project_column == project)).scalar()
-    return int(last or 0) + 1
-
-
 class SqlModelRepo:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def next_version(self, project: str) -> int:
-        return _next(self.conn, model_versions.c.version, model_versions.c.project, project)
+        return next_number(self.conn, model_versions.c.version, project)
 
     def add(self, model: ModelVersion) -> None:
         try:
@@ -98,7 +91,7 @@ class SqlGateRepo:
         self.conn = conn
 
     def next_seq(self, project: str) -> int:
-        return _next(self.conn, gate_results.c.seq, gate_results.c.project, project)
+        return next_number(self.conn, gate_results.c.seq, project)
 
     def add(self, result: GateResult) -> None:
         self.conn.execute(
@@ -192,7 +185,7 @@ class SqlPromotionRepo:
         self.conn = conn
 
     def next_seq(self, project: str) -> int:
-        return _next(self.conn, promotion_requests.c.seq, promotion_requests.c.project, project)
+        return next_number(self.conn, promotion_requests.c.seq, project)
 
     def add(self, request: PromotionRequest) -> None:
         self.conn.execute(

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from keel.errors import Conflict, NotFound
+from keel.store.sql.sequences import next_number
 from keel.store.sql.tables import benchmark_sets, runs
 from keel.store.sql.timestamps import aware
 from keel.training.runs import BenchmarkSet, Environment, Run, RunStatus
@@ -19,9 +20,7 @@ class SqlRunRepo:
         self.conn = conn
 
     def next_id(self, project: str) -> str:
-        query = sa.select(sa.func.max(runs.c.seq)).where(runs.c.project == project)
-        last = self.conn.execute(query).scalar()
-        return f"r-{(last or 0) + 1:04d}"
+        return f"r-{next_number(self.conn, runs.c.seq, project):04d}"
 
     def add(self, run: Run) -> None:
         if self.conn.execute(sa.select(runs.c.id).where(runs.c.id == run.id)).first():

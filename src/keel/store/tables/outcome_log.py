@@ -10,20 +10,14 @@ binary target (the service maps the target's ``positive`` value to 1), the value
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from keel.errors import InvalidInput
 from keel.store.tables.prediction_log import (
-    SEGMENT_BYTES,
-    SEGMENT_SECONDS,
-    Durability,
     SegmentLog,
     TableSpec,
     microseconds,
@@ -77,33 +71,10 @@ class OutcomeRecord:
         }
 
 
-class OutcomeLog(SegmentLog):
+class OutcomeLog(SegmentLog[OutcomeRecord]):
     """The outcome table of one project."""
 
-    def __init__(
-        self,
-        root: Path,
-        *,
-        durability: Durability = "fsync",
-        segment_bytes: int = SEGMENT_BYTES,
-        segment_seconds: float = SEGMENT_SECONDS,
-    ) -> None:
-        super().__init__(
-            root,
-            OUTCOMES,
-            durability=durability,
-            segment_bytes=segment_bytes,
-            segment_seconds=segment_seconds,
-        )
-
-    def submit(self, records: Sequence[OutcomeRecord]) -> Future[None]:
-        """Queue records; the future completes once they are durable."""
-        return self.submit_rows([record.to_row() for record in records])
-
-    def append(self, records: Sequence[OutcomeRecord]) -> None:
-        """Append records; returns only once they are durable."""
-        if records:
-            self.submit(records).result()
+    TABLE = OUTCOMES
 
 
 def join_outcomes(predictions: pl.LazyFrame, outcomes: pl.LazyFrame) -> pl.LazyFrame:

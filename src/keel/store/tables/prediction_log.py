@@ -60,7 +60,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, Literal, Self
+from typing import Any, ClassVar, Final, Generic, Literal, Protocol, Self, TypeVar
 
 import orjson
 import polars as pl
@@ -68,6 +68,15 @@ import polars as pl
 from keel.errors import InvalidInput, StorageUnavailable
 
 Durability = Literal["fsync", "write"]
+
+
+class Loggable(Protocol):
+    """A record a log can write: it knows its own JSON row."""
+
+    def to_row(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=Loggable)
 Row = Mapping[str, Any]
 
 MAGIC: Final = b"KEELSEG1"
@@ -150,17 +159,19 @@ class LogStats:
     groups: int
 
 
-class SegmentLog:
+class SegmentLog(Generic[R]):
     """One durable table: appends from this process, reads and sealing of every process's rows.
 
     The writer (thread, segment file) starts on the first append, so readers never create one.
     Call ``close`` when the process stops: it flushes, syncs and releases the segment.
     """
 
+    TABLE: ClassVar[TableSpec]
+    """The table a subclass logs."""
+
     def __init__(
         self,
         root: Path,
-        table: TableSpec,
         *,
         durability: Durability = "fsync",
         segment_bytes: int = SEGMENT_BYTES,
@@ -171,7 +182,7 @@ class SegmentLog:
                 f"durability must be 'fsync' or 'write'; got {durability!r}.", path="durability"
             )
         self.root = Path(root)
-        self.table = table
+        self.table = self.TABLE
         self.durability: Durability = durability
         self.segment_bytes = segment_bytes
         self.segment_seconds = segment_seconds
@@ -193,6 +204,15 @@ class SegmentLog:
         """Append and wait until durable."""
         if rows:
             self.submit_rows(rows).result()
+
+    def submit(self, records: Sequence[R]) -> Future[None]:
+        """Queue records; the future completes once they are durable."""
+        return self.submit_rows([record.to_row() for record in records])
+
+    def append(self, records: Sequence[R]) -> None:
+        """Append records; returns only once they are durable."""
+        if records:
+            self.submit(records).result()
 
     def scan(self) -> pl.LazyFrame:
         """Every row: sealed parts and unsealed segments, live ones up to their last whole row."""
@@ -322,7 +342,7 @@ class _Writer:
     rolling over never waits for a file to be filled with zeros.
     """
 
-    def __init__(self, log: SegmentLog) -> None:
+    def __init__(self, log: SegmentLog[Any]) -> None:
         self.log = log
         self.pid = os.getpid()
         self._segment: _Segment | None = None
@@ -662,30 +682,7 @@ class PredictionRecord:
         }
 
 
-class PredictionLog(SegmentLog):
+class PredictionLog(SegmentLog[PredictionRecord]):
     """The prediction table of one project (see the module docstring)."""
 
-    def __init__(
-        self,
-        root: Path,
-        *,
-        durability: Durability = "fsync",
-        segment_bytes: int = SEGMENT_BYTES,
-        segment_seconds: float = SEGMENT_SECONDS,
-    ) -> None:
-        super().__init__(
-            root,
-            PREDICTIONS,
-            durability=durability,
-            segment_bytes=segment_bytes,
-            segment_seconds=segment_seconds,
-        )
-
-    def submit(self, records: Sequence[PredictionRecord]) -> Future[None]:
-        """Queue records; the future completes once they are durable."""
-        return self.submit_rows([record.to_row() for record in records])
-
-    def append(self, records: Sequence[PredictionRecord]) -> None:
-        """Append records; returns only once they are durable."""
-        if records:
-            self.submit(records).result()
+    TABLE = PREDICTIONS

@@ -1,4 +1,4 @@
-"""What the monitoring benchmarks share: where the peer tools live, running one case in a fresh
+"""What the benchmarks share: where the peer tools live, running one case in a fresh
 interpreter, peak memory, and the load note that goes with every timing.
 
 Evidently and NannyML live in their own venv, .venv-bench-drift (built by ``make bench`` from
@@ -20,12 +20,16 @@ ROOT = Path(__file__).resolve().parents[1]
 PEERS = ROOT / ".venv-bench-drift" / "bin" / "python"
 
 
+QUIET = {"EVIDENTLY_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "false"}
+"""The peers' telemetry, switched off."""
+
+
 def spawn(python: str, script: str, command: list[str], timeout: float) -> dict[str, Any]:
     """Run ``script`` in ``python``; its last stdout line is the JSON result. A missing
     interpreter, a timeout or a kill is a result too."""
     if not Path(python).exists():
         return {"error": f"not installed (no interpreter at {python})"}
-    env = {**os.environ, "EVIDENTLY_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
+    env = {**os.environ, **QUIET}
     try:
         done = subprocess.run(
             [python, script, *command],
