@@ -154,3 +154,17 @@ def test_infinite_inputs_are_missing(build: Build) -> None:
     pipeline = build({"x": "numeric"}, numeric={"clip_quantiles": None})
     values = pipeline.fit_transform(frame).values
     np.testing.assert_array_equal(values, [[1.0, 0.0], [2.0, 1.0], [2.0, 1.0], [3.0, 0.0]])
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 1000, 1001])
+def test_clip_bounds_and_median_match_numpy(build: Build, rows: int) -> None:
+    """One partition finds the clip bounds and the median; they are NumPy's quantiles (linear
+    method) and the median of the clipped values, gaps left out."""
+    values = np.random.default_rng(rows).lognormal(size=rows)
+    values[1::7] = np.nan
+    train = pl.DataFrame({"x": values})
+    state = build({"x": "numeric"}, numeric={"clip_quantiles": [0.01, 0.99]}).fit(train).numeric_[0]
+    observed = values[~np.isnan(values)]
+    low, high = np.quantile(observed, [0.01, 0.99])
+    np.testing.assert_allclose([state.low, state.high], [low, high], rtol=1e-12)
+    assert state.fill == np.median(np.clip(observed, state.low, state.high))
