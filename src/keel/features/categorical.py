@@ -112,11 +112,16 @@ class Coder:
 def write_onehot(out: F64, codes: F64, offsets: Index) -> None:
     """Set ``out[row, offsets[j] + codes[row, j]] = 1`` wherever a code is present.
 
-    ``out`` (C-contiguous) must be zero in those columns. A missing code writes 0 to its column's
-    first one-hot column instead, which keeps the scatter free of ``nonzero`` and row selection.
+    ``out`` (C- or Fortran-contiguous) must be zero in those columns. A missing code writes 0 to
+    its column's first one-hot column instead, which keeps the scatter free of ``nonzero`` and
+    row selection.
     """
     present = ~np.isnan(codes)
-    index = np.where(present, codes, 0.0).astype(np.intp)
-    index += offsets
-    index += (np.arange(out.shape[0], dtype=np.intp) * out.shape[1])[:, None]
-    out.reshape(-1)[index.ravel()] = present.ravel()
+    columns = np.where(present, codes, 0.0).astype(np.intp)
+    columns += offsets
+    rows = np.arange(out.shape[0], dtype=np.intp)[:, None]
+    if out.flags.c_contiguous:
+        index, flat = rows * out.shape[1] + columns, out.reshape(-1)
+    else:
+        index, flat = columns * out.shape[0] + rows, out.reshape(-1, order="F")
+    flat[index.ravel()] = present.ravel()

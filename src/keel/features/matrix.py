@@ -22,7 +22,9 @@ class FeatureMatrix:
     """
 
     values: F64
-    """Float64, shape (rows, features), C-contiguous; NaN only where the model takes missing."""
+    """Float64, shape (rows, features), C- or Fortran-contiguous (the pipeline writes Fortran
+    order, which LightGBM and NumPy read without a copy); NaN only where the model takes
+    missing."""
     names: tuple[str, ...]
     """Feature names, one per column of ``values``."""
     categorical: tuple[int, ...]
@@ -33,9 +35,10 @@ class FeatureMatrix:
     def __post_init__(self) -> None:
         """Refuse a matrix that does not match its names (a bug upstream, caught here)."""
         values = self.values
-        if values.dtype != np.float64 or values.ndim != 2 or not values.flags.c_contiguous:
+        contiguous = values.flags.c_contiguous or values.flags.f_contiguous
+        if values.dtype != np.float64 or values.ndim != 2 or not contiguous:
             raise InvalidInput(
-                "feature values must be a C-contiguous 2-D float64 array;"
+                "feature values must be a contiguous 2-D float64 array;"
                 f" got {values.ndim}-D {values.dtype}",
                 path="values",
             )

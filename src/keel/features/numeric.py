@@ -18,7 +18,7 @@ cost per call is a handful of NumPy operations whatever the number of rows or co
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,26 +54,35 @@ class NumericState:
 
 
 def learn_numeric(
-    block: F64,
-    missing: Mask,
-    names: Sequence[str],
+    columns: Iterable[tuple[str, F64]],
+    rows: int,
     *,
     spec: NumericSpec,
     standardize: bool,
     unclipped: Collection[str] = (),
 ) -> tuple[NumericState, ...]:
-    """Learn each column's state from a block already through ``NumericPlan.prepare``."""
+    """Learn each column's state from its raw values (steps 1-2 happen here).
+
+    Columns come one at a time, so fitting never holds a block of every column: on large frames
+    the allocation of such a block costs more than the statistics.
+    """
     return tuple(
         _learn_one(
-            block[:, j][~missing[:, j]],
-            rows=block.shape[0],
+            _observed(values, log=name in spec.log),
+            rows=rows,
             name=name,
             spec=spec,
             standardize=standardize,
             clip=spec.clip_quantiles is not None and name not in unclipped,
         )
-        for j, name in enumerate(names)
+        for name, values in columns
     )
+
+
+def _observed(values: F64, *, log: bool) -> F64:
+    """The finite values (steps 1-2: anything else is missing), logged if asked."""
+    observed = values[np.isfinite(values)]
+    return signed_log1p(observed) if log else observed
 
 
 def _learn_one(

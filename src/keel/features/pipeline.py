@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Self
 
-import numpy as np
 import polars as pl
 
 from keel.errors import InvalidInput
@@ -22,7 +21,7 @@ from keel.features.categorical import CategoricalState, learn_levels
 from keel.features.errors import NotFittedError
 from keel.features.frames import feature_series, record_dtype
 from keel.features.matrix import FeatureMatrix
-from keel.features.numeric import NumericPlan, NumericState, learn_numeric
+from keel.features.numeric import NumericState, learn_numeric
 from keel.features.plan import Plan, build_design
 from keel.features.spec import ColumnKind, FeatureSpec, ModelKind
 from keel.features.stored import check_matches, decode, encode
@@ -68,14 +67,9 @@ class FeaturePipeline:
         schema = {
             name: record_dtype(kind, series[name].dtype) for name, kind in design.kinds.items()
         }
-        names = design.numeric_features
-        block = design.read(series, frame.height)
-        log = np.flatnonzero([name in self.spec.numeric.log for name in names])
-        missing = NumericPlan.prepare(block, log)
         numeric = learn_numeric(
-            block,
-            missing,
-            names,
+            design.columns(series),
+            frame.height,
             spec=self.spec.numeric,
             standardize=design.standardize,
             unclipped={name for name in design.numeric if schema[name] == pl.Boolean},

@@ -11,7 +11,7 @@ then categorical columns (one code column each when native, one column per code 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import get_args
@@ -52,17 +52,28 @@ class Design:
         """Numeric inputs then derived features: the columns of the numeric block."""
         return (*self.numeric, *self.derived)
 
-    def read(self, series: Mapping[str, pl.Series], rows: int, *, extra: int = 0) -> F64:
-        """A fresh (rows, numeric features + ``extra``) float64 block in Fortran order: numeric
-        inputs, then derived features computed from them, then ``extra`` columns left unset."""
-        block = np.empty((rows, len(self.numeric) + len(self.derived) + extra), order="F")
+    def columns(self, series: Mapping[str, pl.Series]) -> Iterator[tuple[str, F64]]:
+        """Numeric inputs, then derived features, as float64 columns one at a time (the values
+        ``read_into`` writes, without holding them all)."""
+        needed = {name for expression in self.derived.values() for name in expression.columns}
+        inputs: dict[str, F64] = {}
+        for name in self.numeric:
+            values = np.asarray(numbers(series[name]), dtype=np.float64)
+            if name in needed:
+                inputs[name] = values
+            yield name, values
+        for name, expression in self.derived.items():
+            yield name, expression.evaluate({c: inputs[c] for c in expression.columns})
+
+    def read_into(self, series: Mapping[str, pl.Series], block: F64) -> None:
+        """Numeric inputs, then derived features computed from them, into the columns of
+        ``block`` (rows, numeric features), Fortran order so that each column is contiguous."""
         for j, name in enumerate(self.numeric):
             block[:, j] = numbers(series[name])
         index = {name: j for j, name in enumerate(self.numeric)}
         for slot, expression in enumerate(self.derived.values(), start=len(self.numeric)):
             inputs = {name: block[:, index[name]] for name in expression.columns}
             block[:, slot] = expression.evaluate(inputs)
-        return block
 
 
 def build_design(
@@ -201,31 +212,29 @@ class Plan:
         )
 
     def run(self, frame: pl.DataFrame) -> FeatureMatrix:
-        """The transform: checked columns read into one block, then NumPy steps per chunk."""
+        """The transform, written straight into the output matrix (Fortran order: every step
+        fills or rewrites whole columns, and the matrix is the only large allocation)."""
         series = feature_series(frame, self.design.kinds)
+        rows = frame.height
         width = len(self.design.numeric_features)
-        block = self.design.read(series, frame.height, extra=len(self.coders))
-        for j, coder in enumerate(self.coders, start=width):
-            coder.write(series[coder.name], block[:, j])
-        out = np.zeros((frame.height, len(self.names)))
-        for start in range(0, frame.height, CHUNK_ROWS):
-            rows = slice(start, start + CHUNK_ROWS)
-            self._fill(block[rows], out[rows])
-        return FeatureMatrix(out, self.names, self.categorical, self.sources)
-
-    def _fill(self, block: F64, out: F64) -> None:
-        """Numeric steps on a chunk of the block, then its rows of the output."""
-        width = len(self.design.numeric_features)
-        numeric, codes = block[:, :width], block[:, width:]
-        missing = NumericPlan.prepare(numeric, self.numeric.log)
-        self.numeric.finish(numeric, missing)
-        out[:, :width] = numeric
         indicators = self.numeric.indicators
-        out[:, width : width + indicators.size] = missing[:, indicators]
-        if self.design.encoding == "onehot":
+        first_code = width + indicators.size
+        out = np.empty((rows, len(self.names)), order="F")
+        self.design.read_into(series, out[:, :width])
+        onehot = self.design.encoding == "onehot"
+        codes = np.empty((rows, len(self.coders)), order="F") if onehot else out[:, first_code:]
+        for j, coder in enumerate(self.coders):
+            coder.write(series[coder.name], codes[:, j])
+        for start in range(0, rows, CHUNK_ROWS):
+            chunk = slice(start, start + CHUNK_ROWS)
+            numeric = out[chunk, :width]
+            missing = NumericPlan.prepare(numeric, self.numeric.log)
+            self.numeric.finish(numeric, missing)
+            out[chunk, width:first_code] = missing[:, indicators]
+        if onehot:
+            out[:, first_code:] = 0.0
             write_onehot(out, codes, self.offsets)
-        else:
-            out[:, width + indicators.size :] = codes
+        return FeatureMatrix(out, self.names, self.categorical, self.sources)
 
 
 def _check_unique(

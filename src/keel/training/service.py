@@ -355,8 +355,9 @@ class Trainer:
         order = np.random.default_rng(model.seed).permutation(pool.height)
         n_cal = int(pool.height * model.calibration_fraction) if self.target.task == "binary" else 0
         cal_rows, fit_rows = np.sort(order[:n_cal]), np.sort(order[n_cal:])
-        train, calibration = pool[fit_rows], pool[cal_rows]
         columns = feature_columns(self.schema, recipe.features)
+        needed = pool.select(*columns, self.target.column)  # ids and times are not gathered
+        train, calibration = needed[fit_rows], needed[cal_rows]
         pipeline = FeaturePipeline(spec=recipe.features, columns=columns, model_kind=model.kind)
         matrix = pipeline.fit_transform(train)
         estimator = make_estimator(model.kind, self.target.task, model.params, seed=model.seed)

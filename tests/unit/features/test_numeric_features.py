@@ -31,7 +31,7 @@ def test_lightgbm_matrix_of_the_small_frame(build: Build, small: pl.DataFrame) -
     ]
     np.testing.assert_array_equal(matrix.values, expected)
     assert matrix.values.dtype == np.float64
-    assert matrix.values.flags.c_contiguous
+    assert matrix.values.flags.f_contiguous  # whole columns: LightGBM reads it as is
 
 
 def test_logistic_matrix_of_the_small_frame(build: Build, small: pl.DataFrame) -> None:
