@@ -137,7 +137,7 @@ def _targets(blobs: Any) -> list[tuple[Any, str, str]]:
         (service, "cut", "cut the holdout"),
         (BlobRowStore, "write", "row store write (parquet)"),
         (BlobRowStore, "read", "row store read (parquet)"),
-        (Trainer, "_training_pool", "training pool (drop benchmark ids)"),
+        (Trainer, "_training_rows", "training rows (drop benchmark ids)"),
         (Trainer, "_train_bundle", "train bundle"),
         (FeaturePipeline, "fit", "feature pipeline fit"),
         (FeaturePipeline, "transform", "feature pipeline transform"),

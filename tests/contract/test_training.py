@@ -19,7 +19,7 @@ from keel.simulate import simulate_frame
 from keel.store.sql.schema import upgrade
 from keel.training.runs import RunStatus
 from keel.training.service import TrainRequest
-from keel.training.spec import BenchmarkSetSpec
+from keel.training.spec import BenchmarkSetSpec, RowFilter
 from keel.wiring import Keel, open_keel
 
 SMALL = {"n_estimators": 40, "num_leaves": 15}
@@ -99,6 +99,27 @@ def test_benchmark_rows_are_frozen_and_never_train(keel: Keel) -> None:
     with keel.reader() as unit:
         assert unit.benchmarks.get(keel.project.name, "holdout") == frozen
     assert again.metrics["benchmarks"]["holdout"]["roc_auc"]["n"] == 1200
+
+
+def test_the_train_filter_keeps_only_matching_rows_out_of_the_benchmark(keel: Keel) -> None:
+    frame = simulate_frame(rows=6000, seed=5, start=datetime(2024, 1, 1), end=datetime(2024, 4, 1))
+    older = frame.sort("applied_at", maintain_order=True).head(4800)  # the newest 20% are held
+    north = older.filter(pl.col("region") == "north").height
+    trainer = keel.trainer()
+    only_north = RowFilter(where={"region": "north"})
+    trainer.recipe = type(trainer.recipe)(
+        trainer.recipe.model.model_copy(update={"train": only_north}), trainer.recipe.features
+    )
+    run = trainer.train(TrainRequest(actor="tester", params=SMALL))
+    assert f"training pool: {north} rows" in run.logs
+    assert run.metrics["benchmarks"]["holdout"]["roc_auc"]["n"] == 1200  # evaluated on all
+    trainer.recipe = type(trainer.recipe)(
+        trainer.recipe.model.model_copy(update={"train": RowFilter(where={"nope": 1})}),
+        trainer.recipe.features,
+    )
+    with pytest.raises(InvalidInput) as refused:
+        trainer.train(TrainRequest(actor="tester", params=SMALL))
+    assert refused.value.path == "model.train.where"
 
 
 def test_a_changed_benchmark_definition_is_refused(keel: Keel) -> None:

@@ -67,13 +67,18 @@ def newest(frame: pl.DataFrame, timestamp: str, size: int) -> pl.DataFrame:
 
 
 def _where(frame: pl.DataFrame, where: dict[str, Any], *, path: str) -> pl.DataFrame:
+    return frame.filter(where_mask(frame, where, path=path))
+
+
+def where_mask(frame: pl.DataFrame, where: dict[str, Any], *, path: str) -> pl.Expr:
+    """True for rows matching every column's listed values (the training filter uses it too)."""
     mask = pl.lit(True)
     for column, wanted in where.items():
         if column not in frame.columns:
             raise InvalidInput(f"{path}: no column '{column}' in the data", path=path)
         values = wanted if isinstance(wanted, list) else [wanted]
         mask &= pl.col(column).cast(pl.String).is_in([str(v) for v in values])
-    return frame.filter(mask)
+    return mask
 
 
 def freeze_or_load(
@@ -112,8 +117,3 @@ def freeze_or_load(
     )
     repo.add(frozen)
     return frozen, frame
-
-
-def where_filter(frame: pl.DataFrame, where: dict[str, Any], *, path: str) -> pl.DataFrame:
-    """Rows matching every column's listed values (the training filter uses it too)."""
-    return _where(frame, where, path=path)

@@ -30,7 +30,7 @@ from keel.models.calibration import Calibrator
 from keel.models.estimator import Task
 from keel.models.factory import make_estimator
 from keel.models.ports import ArtifactStore
-from keel.training.benchmarks import FileReader, cut, freeze_or_load, where_filter
+from keel.training.benchmarks import FileReader, cut, freeze_or_load, where_mask
 from keel.training.card import render_card
 from keel.training.ports import BenchmarkRepo, RunRepo
 from keel.training.runs import Environment, Run, RunStatus
@@ -200,9 +200,9 @@ class Trainer:
         frame = self._labelled(run, log)
         tell("freezing benchmark sets")
         sets = self._benchmarks(frame, run)
-        pool = self._training_pool(frame, sets, recipe, log)
-        tell(f"training {recipe.model.kind} on {pool.height:,} rows")
-        bundle = self._train_bundle(pool, recipe, log)
+        pool = self._training_rows(frame, sets, recipe, log)
+        tell(f"training {recipe.model.kind} on {pool.size:,} rows")
+        bundle = self._train_bundle(frame, pool, recipe, log)
         tell("evaluating on the benchmark sets")
         metrics = self._evaluate(bundle, sets)
         tell("storing the model and its card")
@@ -318,26 +318,29 @@ class Trainer:
                 sets[name] = rows
         return sets
 
-    def _training_pool(
+    def _training_rows(
         self, frame: pl.DataFrame, sets: Mapping[str, pl.DataFrame], recipe: Recipe, log: list[str]
-    ) -> pl.DataFrame:
-        """Labelled rows minus every benchmark row (by entity id), minus the train filter."""
-        pool = frame
+    ) -> np.ndarray:
+        """Positions in ``frame`` of the labelled rows in no benchmark set (by entity id) that
+        pass the train filter. Positions, not a copy: training gathers its rows once."""
+        keep = pl.lit(True)
         entity = self.schema.entity
         if entity is not None:
             held = [s[entity].cast(pl.String) for s in sets.values() if entity in s.columns]
             held += self._retired_set_ids(set(sets), entity)
             if held:
-                pool = pool.filter(~pl.col(entity).cast(pl.String).is_in(pl.concat(held).implode()))
+                keep &= ~pl.col(entity).cast(pl.String).is_in(pl.concat(held).implode())
         if recipe.model.train is not None:
-            pool = where_filter(pool, recipe.model.train.where, path="model.train.where")
-        log.append(f"training pool: {pool.height} rows after removing benchmark rows")
-        if pool.height < 10:
+            keep &= where_mask(frame, recipe.model.train.where, path="model.train.where")
+        positions = frame.select(pl.int_range(pl.len()).filter(keep)).to_series().to_numpy()
+        log.append(f"training pool: {positions.size} rows after removing benchmark rows")
+        if positions.size < 10:
             raise InvalidInput(
-                f"only {pool.height} labelled rows are left to train on after the benchmark sets",
+                f"only {positions.size} labelled rows are left to train on after the benchmark"
+                " sets",
                 path="benchmark.sets",
             )
-        return pool
+        return positions
 
     def _retired_set_ids(self, current: set[str], entity: str) -> list[pl.Series]:
         """Ids of frozen sets keel.yaml no longer lists: their rows stay out of training too."""
@@ -350,13 +353,16 @@ class Trainer:
                 ids.append(rows[entity].cast(pl.String))
         return ids
 
-    def _train_bundle(self, pool: pl.DataFrame, recipe: Recipe, log: list[str]) -> ModelBundle:
+    def _train_bundle(
+        self, frame: pl.DataFrame, pool: np.ndarray, recipe: Recipe, log: list[str]
+    ) -> ModelBundle:
+        """Fit on ``frame``'s rows at ``pool`` positions, less a random calibration split."""
         model = recipe.model
-        order = np.random.default_rng(model.seed).permutation(pool.height)
-        n_cal = int(pool.height * model.calibration_fraction) if self.target.task == "binary" else 0
-        cal_rows, fit_rows = np.sort(order[:n_cal]), np.sort(order[n_cal:])
+        order = np.random.default_rng(model.seed).permutation(pool.size)
+        n_cal = int(pool.size * model.calibration_fraction) if self.target.task == "binary" else 0
+        cal_rows, fit_rows = pool[np.sort(order[:n_cal])], pool[np.sort(order[n_cal:])]
         columns = feature_columns(self.schema, recipe.features)
-        needed = pool.select(*columns, self.target.column)  # ids and times are not gathered
+        needed = frame.select(*columns, self.target.column)  # ids and times are not gathered
         train, calibration = needed[fit_rows], needed[cal_rows]
         pipeline = FeaturePipeline(spec=recipe.features, columns=columns, model_kind=model.kind)
         matrix = pipeline.fit_transform(train)
