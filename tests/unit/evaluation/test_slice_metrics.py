@@ -9,6 +9,7 @@ import pytest
 
 from keel.errors import InvalidInput
 from keel.evaluation import SliceResult, evaluate, slice_metrics
+from keel.evaluation.slices import labels_of
 
 F64 = npt.NDArray[np.float64]
 
@@ -91,3 +92,21 @@ def test_to_dict(rows) -> None:  # type: ignore[no-untyped-def]
     body = slice_metrics(y, s, groups, ["brier"], resamples=10)[0].to_dict()
     assert body["column"] == "region" and body["value"] == "north" and body["rows"] == 150
     assert set(body["metrics"]["brier"]) == {"value", "low", "high", "n", "resamples", "method"}
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["b", "a", None, "b", "c", None],
+        [1, "1", 2.5, None, float("nan"), 10, 2],  # equal texts are one label, sorted as text
+        [{"a": 1}, "x", {"a": 1}, None],
+    ],
+    ids=["strings-and-nulls", "mixed-types", "unhashable"],
+)
+def test_object_labels_are_their_texts_sorted(values: list[object]) -> None:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    names, inverse = labels_of(array, array.size, column="c")
+    texts = [str(value) for value in values]
+    assert names == sorted(set(texts))
+    assert [names[i] for i in inverse] == texts
