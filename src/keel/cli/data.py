@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
-import polars as pl
 import typer
 
 from keel.cli.context import open_project
 from keel.cli.output import console, field_list, print_json, row_progress, table
-from keel.data.ingest import BatchInput, Chunk, IngestResult, Progress, iter_version
+from keel.data.ingest import BatchInput, Chunk, IngestResult, Progress, read_version
 from keel.data.profile import Profile
 from keel.data.versions import BatchKind, DatasetVersion
 from keel.errors import InvalidInput
@@ -278,7 +277,7 @@ def export(
     found = _version(keel, version)
     if out.suffix not in (".parquet", ".csv"):
         raise InvalidInput(f"--out must end in .parquet or .csv; got {out.name!r}", path="out")
-    frame = pl.concat(list(iter_version(keel.rows, found)), how="diagonal_relaxed")
+    frame = read_version(keel.rows, found)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".csv":
         frame.write_csv(out)

@@ -11,7 +11,7 @@ import typer
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag, ingest_source, show_result
 from keel.cli.output import console, print_json, row_progress
-from keel.data.ingest import iter_version
+from keel.data.ingest import read_version
 from keel.data.labels import find_conflicts, label_coverage, label_rate_shift
 from keel.data.versions import BatchKind
 from keel.identity.roles import Role
@@ -60,7 +60,7 @@ def _labels(keel: Keel) -> pl.DataFrame | None:
         version = unit.datasets.latest(keel.labels_dataset)
     if version is None:
         return None
-    return pl.concat(list(iter_version(keel.rows, version)), how="diagonal_relaxed")
+    return read_version(keel.rows, version)
 
 
 def _report(keel: Keel, before: pl.DataFrame | None, file: Path, reader: Any) -> dict[str, Any]:
@@ -78,7 +78,7 @@ def _report(keel: Keel, before: pl.DataFrame | None, file: Path, reader: Any) ->
     with keel.reader() as unit:
         features = unit.datasets.latest(keel.dataset)
     rows = (
-        pl.concat(list(iter_version(keel.rows, features)), how="diagonal_relaxed")
+        read_version(keel.rows, features)
         if features is not None
         else pl.DataFrame(schema={entity: pl.String, target: pl.String})
     )

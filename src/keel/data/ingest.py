@@ -481,6 +481,13 @@ def head(frames: Iterable[pl.DataFrame], rows: int) -> pl.DataFrame:
     return pl.concat(taken, how="diagonal_relaxed") if taken else pl.DataFrame()
 
 
+def read_version(
+    rows: RowStore, version: DatasetVersion, columns: list[str] | None = None
+) -> pl.DataFrame:
+    """All rows of a version in one frame, each part verified against its digest."""
+    return rows.read_all([part.digest for part in version.parts], columns=columns)
+
+
 def iter_version(
     rows: RowStore, version: DatasetVersion, columns: list[str] | None = None
 ) -> Iterator[pl.DataFrame]:

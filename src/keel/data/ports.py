@@ -77,6 +77,11 @@ class RowStore(Protocol):
         """Read several files one at a time, so memory is bounded by the largest part."""
         ...
 
+    def read_all(self, digests: list[str], *, columns: list[str] | None = None) -> pl.DataFrame:
+        """Read several files into one frame, in order; parts whose columns differ are aligned
+        by name, with types relaxed to fit them all."""
+        ...
+
     def put_json(self, body: bytes) -> str:
         """Store a small JSON document (profiles, reports); returns its digest."""
         ...

@@ -7,7 +7,7 @@ interrupted one says so the next time anyone looks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -19,7 +19,7 @@ import polars as pl
 
 from keel.audit.ports import AuditLog
 from keel.data.contract import DataSchema
-from keel.data.ingest import iter_version
+from keel.data.ingest import read_version
 from keel.data.ports import DatasetRepo, RowStore
 from keel.data.versions import DatasetVersion
 from keel.errors import InvalidInput, KeelError, NotFound
@@ -268,10 +268,10 @@ class Trainer:
                 if run.labels_version
                 else None
             )
-        frame = _concat(iter_version(self.rows, version))
+        frame = read_version(self.rows, version)
         entity, column = self.schema.entity, self.target.column
         if labels is not None and entity is not None:
-            late = _concat(iter_version(self.rows, labels, columns=[entity, column]))
+            late = read_version(self.rows, labels, columns=[entity, column])
             late = late.rename({column: "_keel_label"})
             frame = frame.join(late, on=entity, how="left", maintain_order="left")
             base = pl.col(column) if column in frame.columns else pl.lit(None)
@@ -437,7 +437,3 @@ def importance(bundle: ModelBundle, frame: pl.DataFrame) -> dict[str, dict[str, 
 def calibration_points(y: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
     """Mean predicted vs observed rate in ten equal-width bins (for the card's plot)."""
     return calibration_curve(y, scores, bins=10).to_dict()
-
-
-def _concat(frames: Iterator[pl.DataFrame]) -> pl.DataFrame:
-    return pl.concat(list(frames), how="diagonal_relaxed")
