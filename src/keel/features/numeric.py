@@ -80,7 +80,7 @@ def learn_numeric(
 
 
 def _observed(values: F64, *, log: bool) -> F64:
-    """The finite values (steps 1-2: anything else is missing), logged if asked."""
+    """A copy of the finite values (steps 1-2: anything else is missing), logged if asked."""
     observed = values[np.isfinite(values)]
     return signed_log1p(observed) if log else observed
 
@@ -109,11 +109,13 @@ def _learn_one(
 
 
 def _order_statistics(observed: F64, spec: NumericSpec, *, clip: bool) -> tuple[float, float, F64]:
-    """Clip bounds (infinite when not clipping) and the middle value(s) of ``observed``.
+    """Clip bounds (infinite when not clipping) and the middle value(s) of ``observed``, which
+    is reordered in place (the caller's own copy).
 
-    One partition at every rank needed finds all of them: a column costs one pass where a
-    quantile call and a median call cost two (0.44 s -> 0.15 s for the loan pipeline on 640,000
-    rows). Quantiles interpolate linearly between ranks, as NumPy's default method does.
+    One partition at every rank needed finds all of them, where a quantile call and a median
+    call each copy and partition the column (the loan example's 12 numeric features on 640,000
+    rows: 0.23 s -> 0.12 s). Quantiles interpolate linearly between ranks, as NumPy's default
+    method does.
     """
     size = observed.size
     middle = [(size - 1) // 2, size // 2] if spec.impute == "median" else []
@@ -122,12 +124,13 @@ def _order_statistics(observed: F64, spec: NumericSpec, *, clip: bool) -> tuple[
     below = np.floor(positions).astype(np.intp)
     above = np.minimum(below + 1, size - 1)
     ranks = sorted({*below.tolist(), *above.tolist(), *middle})
-    ordered = np.partition(observed, ranks) if ranks else observed
+    if ranks:
+        observed.partition(ranks)
     low, high = -math.inf, math.inf
     if positions.size:
         weight = positions - below
-        low, high = (ordered[below] + (ordered[above] - ordered[below]) * weight).tolist()
-    return low, high, ordered[middle]
+        low, high = (observed[below] + (observed[above] - observed[below]) * weight).tolist()
+    return low, high, observed[middle]
 
 
 def _fill(values: F64, impute: str, low: float, high: float, middle: F64) -> float:
