@@ -10,9 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 import sqlalchemy as sa
+from tests.contract.conftest import loan_project
 
-from keel.cli.scaffold import scaffold
-from keel.config import Settings, load_project
 from keel.data.ingest import BatchInput, Chunk, IngestResult, iter_version
 from keel.data.quarantine import quarantined_rows
 from keel.data.reasons import REASONS_COLUMN
@@ -20,8 +19,7 @@ from keel.data.versions import BatchStatus
 from keel.errors import Conflict, InvalidInput
 from keel.simulate import NewCategory, RenamedColumn, UnitChange, simulate_frame
 from keel.store.sources import SqlSource, open_source
-from keel.store.sql.schema import upgrade
-from keel.wiring import Keel, open_keel
+from keel.wiring import Keel
 
 START, END = datetime(2024, 3, 1), datetime(2024, 6, 1)
 
@@ -30,10 +28,7 @@ START, END = datetime(2024, 3, 1), datetime(2024, 6, 1)
 def keel(tmp_path: Path, database_url: str) -> Iterator[Keel]:
     """The loan example project with its metadata on the backend under test."""
     folder = tmp_path / "proj"
-    project = load_project(scaffold(folder, "loan"))
-    settings = Settings.resolve(folder, project, environ={}, database_url=database_url)
-    opened = open_keel(settings, project=project, check=False)
-    upgrade(opened.db)
+    opened = loan_project(folder, database_url)
     yield opened
     opened.close()
 

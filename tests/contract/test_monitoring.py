@@ -14,13 +14,13 @@ from typing import Any, ClassVar
 import polars as pl
 import pytest
 import yaml
+from tests.contract.conftest import ingest_simulated, open_project
 from tests.e2e.chromium import drawn_plots
 
 from keel.cli.monitor import monitor_service, run_monitor
 from keel.cli.scaffold import scaffold
 from keel.cli.traffic import request_records
-from keel.config import Settings, load_project
-from keel.data.ingest import BatchInput, Chunk
+from keel.config import load_project
 from keel.decisions import DecisionPolicy
 from keel.errors import Conflict, InvalidInput
 from keel.identity.actor import Actor
@@ -44,17 +44,11 @@ from keel.store.sql.schema import upgrade
 from keel.store.tables.outcome_log import OutcomeRecord
 from keel.store.tables.prediction_log import PredictionRecord
 from keel.training.service import TrainRequest
-from keel.wiring import Keel, open_keel
+from keel.wiring import Keel
 
 OPERATOR = Actor("olga", Role.OPERATOR, "api-key")
 TRAIN = (datetime(2024, 1, 1), datetime(2024, 4, 1))
 LATER = (datetime(2024, 4, 1), datetime(2024, 5, 1))
-
-
-def _open(folder: Path, database_url: str) -> Keel:
-    project = load_project(folder / "keel.yaml")
-    settings = Settings.resolve(folder, project, environ={}, database_url=database_url)
-    return open_keel(settings, project=project, check=False)
 
 
 @pytest.fixture
@@ -65,11 +59,9 @@ def keel(tmp_path: Path, database_url: str) -> Iterator[Keel]:
     config = yaml.safe_load((folder / "keel.yaml").read_text())
     config["monitoring"]["chunk"] = {"rows": 500}
     (folder / "keel.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    opened = _open(folder, database_url)
+    opened = open_project(folder, database_url)
     upgrade(opened.db)
-    frame = simulate_frame(rows=8000, seed=5, start=TRAIN[0], end=TRAIN[1])
-    batch = BatchInput(opened.dataset, "sim", "sim", None, False, "tester")
-    opened.ingestor().ingest(batch, [Chunk(frame, False)])
+    ingest_simulated(opened, 8000, *TRAIN)
     run = opened.trainer().train(
         TrainRequest(actor="tester", params={"n_estimators": 60, "num_leaves": 15})
     )

@@ -11,19 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.contract.conftest import ingest_simulated, loan_project
 
-from keel.cli.scaffold import scaffold
 from keel.config import Settings, load_project
 from keel.data.contract import DataSchema
-from keel.data.ingest import BatchInput, Chunk
 from keel.errors import Conflict, IntegrityError, PermissionDenied, PolicyViolation
 from keel.identity.actor import Actor
 from keel.identity.roles import Role
 from keel.registry.approvals import RequestStatus
 from keel.registry.policy import GateSpec, ReleasePolicy
 from keel.registry.service import Registry
-from keel.simulate import simulate_frame
-from keel.store.sql.schema import upgrade
 from keel.training.service import TrainRequest
 from keel.wiring import Keel, open_keel
 
@@ -39,14 +36,8 @@ OPEN = ReleasePolicy()  # no gates but integrity, no approvals
 @pytest.fixture
 def keel(tmp_path: Path, database_url: str) -> Iterator[Keel]:
     """The loan project with 6,000 simulated, labelled applications ingested as v1."""
-    folder = tmp_path / "proj"
-    project = load_project(scaffold(folder, "loan"))
-    settings = Settings.resolve(folder, project, environ={}, database_url=database_url)
-    opened = open_keel(settings, project=project, check=False)
-    upgrade(opened.db)
-    frame = simulate_frame(rows=6000, seed=5, start=datetime(2024, 1, 1), end=datetime(2024, 4, 1))
-    request = BatchInput(opened.dataset, "sim", "sim", None, False, "tester")
-    opened.ingestor().ingest(request, [Chunk(frame, False)])
+    opened = loan_project(tmp_path / "proj", database_url)
+    ingest_simulated(opened, 6000, datetime(2024, 1, 1), datetime(2024, 4, 1))
     yield opened
     opened.close()
 

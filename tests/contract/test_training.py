@@ -9,18 +9,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from tests.contract.conftest import ingest_simulated, loan_project
 
-from keel.cli.scaffold import scaffold
-from keel.config import Settings, load_project
-from keel.data.ingest import BatchInput, Chunk
 from keel.errors import Conflict, InvalidInput
 from keel.models.bundle import load_bundle
 from keel.simulate import simulate_frame
-from keel.store.sql.schema import upgrade
 from keel.training.runs import RunStatus
 from keel.training.service import TrainRequest
 from keel.training.spec import BenchmarkSetSpec, RowFilter
-from keel.wiring import Keel, open_keel
+from keel.wiring import Keel
 
 SMALL = {"n_estimators": 40, "num_leaves": 15}
 
@@ -28,14 +25,8 @@ SMALL = {"n_estimators": 40, "num_leaves": 15}
 @pytest.fixture
 def keel(tmp_path: Path, database_url: str) -> Iterator[Keel]:
     """The loan project with 6,000 simulated, labelled applications ingested as v1."""
-    folder = tmp_path / "proj"
-    project = load_project(scaffold(folder, "loan"))
-    settings = Settings.resolve(folder, project, environ={}, database_url=database_url)
-    opened = open_keel(settings, project=project, check=False)
-    upgrade(opened.db)
-    frame = simulate_frame(rows=6000, seed=5, start=datetime(2024, 1, 1), end=datetime(2024, 4, 1))
-    request = BatchInput(opened.dataset, "sim", "sim", None, False, "tester")
-    opened.ingestor().ingest(request, [Chunk(frame, False)])
+    opened = loan_project(tmp_path / "proj", database_url)
+    ingest_simulated(opened, 6000, datetime(2024, 1, 1), datetime(2024, 4, 1))
     yield opened
     opened.close()
 
@@ -43,16 +34,8 @@ def keel(tmp_path: Path, database_url: str) -> Iterator[Keel]:
 @pytest.fixture
 def large(tmp_path: Path, database_url: str) -> Iterator[Keel]:
     """The loan project with 60,000 applications: a 12,000-row holdout, large-sample intervals."""
-    folder = tmp_path / "large"
-    project = load_project(scaffold(folder, "loan"))
-    settings = Settings.resolve(folder, project, environ={}, database_url=database_url)
-    opened = open_keel(settings, project=project, check=False)
-    upgrade(opened.db)
-    frame = simulate_frame(
-        rows=60_000, seed=5, start=datetime(2024, 1, 1), end=datetime(2024, 7, 1)
-    )
-    request = BatchInput(opened.dataset, "sim", "sim", None, False, "tester")
-    opened.ingestor().ingest(request, [Chunk(frame, False)])
+    opened = loan_project(tmp_path / "large", database_url)
+    ingest_simulated(opened, 60_000, datetime(2024, 1, 1), datetime(2024, 7, 1))
     yield opened
     opened.close()
 
