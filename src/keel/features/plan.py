@@ -68,12 +68,8 @@ class Design:
     def read_into(self, series: Mapping[str, pl.Series], block: F64) -> None:
         """Numeric inputs, then derived features computed from them, into the columns of
         ``block`` (rows, numeric features), Fortran order so that each column is contiguous."""
-        for j, name in enumerate(self.numeric):
-            block[:, j] = numbers(series[name])
-        index = {name: j for j, name in enumerate(self.numeric)}
-        for slot, expression in enumerate(self.derived.values(), start=len(self.numeric)):
-            inputs = {name: block[:, index[name]] for name in expression.columns}
-            block[:, slot] = expression.evaluate(inputs)
+        for j, (_, values) in enumerate(self.columns(series)):
+            block[:, j] = values
 
 
 def build_design(
