@@ -191,7 +191,7 @@ def _open(folder: Path) -> Any:
 
 def prepare(rows: int, folder: Path) -> dict[str, Any]:
     """Scaffold the loan project in ``folder`` and ingest ``rows`` simulated rows as v1."""
-    from keel.cli.scaffold import scaffold
+    from keel.app.scaffold import scaffold
     from keel.data.ingest import BatchInput, Chunk
     from keel.simulate import simulate
     from keel.store.sql.schema import upgrade

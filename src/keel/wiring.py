@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
@@ -24,8 +24,10 @@ from keel.provenance import current_environment
 from keel.store.blob import ContentAddressedStore, open_blob_store
 from keel.store.sources import open_source
 from keel.store.sql import Database, SqlUnit
-from keel.store.sql.schema import check_schema
+from keel.store.sql.schema import check_schema, current_revision
 from keel.store.tables import BlobRowStore
+from keel.store.tables.outcome_log import OutcomeLog
+from keel.store.tables.prediction_log import PredictionLog
 
 if TYPE_CHECKING:  # the training stack (LightGBM, scikit-learn) loads only when a command trains
     from keel.registry.evidence import LatencyProbe
@@ -33,6 +35,7 @@ if TYPE_CHECKING:  # the training stack (LightGBM, scikit-learn) loads only when
     from keel.training.service import Recipe, Trainer
 from keel.types import utcnow
 
+Durability = Literal["fsync", "write"]
 
 @dataclass
 class Keel:
@@ -55,6 +58,10 @@ class Keel:
         with self.db.read() as conn:
             yield SqlUnit(conn)
 
+    def has_schema(self) -> bool:
+        """True once the database has been migrated at least once (it has tables, maybe users)."""
+        return current_revision(self.db) is not None
+
     def actor(self) -> Actor:
         """Who is acting, from ``KEEL_API_KEY`` or the local-admin rule."""
         with self.reader() as unit:
@@ -70,6 +77,14 @@ class Keel:
     def rows(self) -> BlobRowStore:
         """Parquet parts of datasets and quarantine, on the blob store."""
         return BlobRowStore(self.blobs, scratch=self.settings.state_dir / "tmp")
+
+    def prediction_log(self, durability: Durability = "fsync") -> PredictionLog:
+        """The durable log of every answer the prediction service gave (open it, then close it)."""
+        return PredictionLog(self.settings.state_dir / "predictions", durability=durability)
+
+    def outcome_log(self, durability: Durability = "fsync") -> OutcomeLog:
+        """The durable log of outcomes (labels, overrides) reported for logged predictions."""
+        return OutcomeLog(self.settings.state_dir / "outcomes", durability=durability)
 
     @property
     def dataset(self) -> str:

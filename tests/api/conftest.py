@@ -27,7 +27,7 @@ import orjson
 import pytest
 import yaml
 
-from keel.cli.scaffold import scaffold
+from keel.app.scaffold import scaffold
 from keel.config import Settings, load_project
 from keel.data.ingest import BatchInput, Chunk
 from keel.identity.actor import Actor

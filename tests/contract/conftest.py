@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from keel.cli.scaffold import scaffold
+from keel.app.scaffold import scaffold
 from keel.config import Settings, load_project
 from keel.data.ingest import BatchInput, Chunk
 from keel.simulate import simulate_frame

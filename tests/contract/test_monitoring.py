@@ -17,8 +17,8 @@ import yaml
 from tests.contract.conftest import ingest_simulated, open_project
 from tests.e2e.chromium import drawn_plots
 
+from keel.app.scaffold import scaffold
 from keel.cli.monitor import monitor_service, run_monitor
-from keel.cli.scaffold import scaffold
 from keel.cli.traffic import request_records
 from keel.config import load_project
 from keel.decisions import DecisionPolicy

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from keel.cli.scaffold import EXAMPLES, examples_root
+from keel.app.scaffold import EXAMPLES, examples_root
 from keel.config import Settings, find_project_dir, load_project
 from keel.errors import ConfigError
 

@@ -6,10 +6,9 @@ from typing import Annotated
 
 import typer
 
-from keel.audit.chain import verify_chain
+from keel.app import project as use
 from keel.cli.context import open_project
 from keel.cli.output import console, print_json, table
-from keel.identity.roles import Role
 
 app = typer.Typer(help="Read and verify the audit trail.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -24,10 +23,7 @@ def log(
     json: JsonFlag = False,
 ) -> None:
     """Every action so far, newest first."""
-    keel = open_project(ctx)
-    keel.acting(Role.VIEWER, action="reading the audit log")
-    with keel.reader() as unit:
-        events = unit.audit.recent(limit=limit, action=action, subject=subject)
+    events = use.audit_log(open_project(ctx), limit=limit, action=action, subject=subject)
     if json:
         print_json([event.to_dict() for event in events])
         return
@@ -41,10 +37,7 @@ def log(
 @app.command("verify")
 def verify(ctx: typer.Context, json: JsonFlag = False) -> None:
     """Check the hash chain; exit 1 naming the first edited, removed or reordered event."""
-    keel = open_project(ctx)
-    keel.acting(Role.VIEWER, action="verifying the audit log")
-    with keel.reader() as unit:
-        report = verify_chain(unit.audit.scan(), unit.audit.head())
+    report = use.verify_audit(open_project(ctx))
     if json:
         print_json(report.to_dict())
     elif report.ok:

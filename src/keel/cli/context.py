@@ -1,4 +1,4 @@
-"""What every command needs: the project folder, the settings, an opened ``Keel``."""
+"""What every command needs: the project folder and the opened project."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from pathlib import Path
 
 import typer
 
-from keel.config import Settings, find_project_dir, load_project
+from keel.app.session import open_project as open_folder
+from keel.config import find_project_dir
 from keel.errors import ConfigError
-from keel.wiring import Keel, open_keel
+from keel.wiring import Keel
 
 
 @dataclass
@@ -42,15 +43,8 @@ def project_dir(ctx: typer.Context) -> Path:
     return found
 
 
-def settings(ctx: typer.Context) -> Settings:
-    folder = project_dir(ctx)
-    return Settings.resolve(folder, load_project(folder / "keel.yaml"))
-
-
 def open_project(ctx: typer.Context, *, check: bool = True) -> Keel:
     """Open the project for a command; closed when the command's context ends."""
-    folder = project_dir(ctx)
-    project = load_project(folder / "keel.yaml")
-    keel = open_keel(Settings.resolve(folder, project), project=project, check=check)
+    keel = open_folder(project_dir(ctx), check=check)
     ctx.call_on_close(keel.close)
     return keel

@@ -6,10 +6,9 @@ from typing import Annotated
 
 import typer
 
+from keel.app import project as use
 from keel.cli.context import open_project
 from keel.cli.output import console, print_json
-from keel.identity.roles import Role
-from keel.store.sql.schema import current_revision, upgrade
 
 app = typer.Typer(help="Create or migrate the metadata database.", no_args_is_help=True)
 
@@ -20,23 +19,12 @@ def upgrade_command(
     json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
     """Migrate the database to this Keel's schema; safe to run again."""
-    keel = open_project(ctx, check=False)
-    if current_revision(keel.db) is not None:  # an empty database has no users to ask yet
-        keel.acting(Role.ADMIN, action="migrating the database")
-    before, after = upgrade(keel.db)
-    actor = keel.actor()
-    if before != after:
-        with keel.unit() as unit:
-            unit.audit.append(
-                actor=actor.name,
-                action="db.upgrade",
-                subject="database",
-                details={"from": before, "to": after},
-            )
+    done = use.upgrade_database(open_project(ctx, check=False))
     if json:
-        print_json({"database": keel.db.display_url, "from": before, "to": after})
+        print_json(done.to_dict())
         return
-    if before == after:
-        console.print(f"Database already at revision {after}: {keel.db.display_url}")
+    if done.before == done.after:
+        console.print(f"Database already at revision {done.after}: {done.database}")
     else:
-        console.print(f"[green]Migrated[/] {keel.db.display_url}: {before or 'empty'} → {after}")
+        was = done.before or "empty"
+        console.print(f"[green]Migrated[/] {done.database}: {was} → {done.after}")

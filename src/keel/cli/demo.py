@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from keel import __version__
+from keel.app.scaffold import scaffold
 from keel.audit.chain import verify_chain
 from keel.cli.data import ingest_source
 from keel.cli.output import console, print_json, table
-from keel.cli.scaffold import scaffold
 from keel.config import Settings, load_project
 from keel.data.versions import BatchKind
 from keel.errors import PolicyViolation

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from keel import __version__
+from keel.app import project as use
+from keel.app.scaffold import EXAMPLES
 from keel.cli.context import open_project
 from keel.cli.output import console, field_list, print_json
-from keel.cli.scaffold import EXAMPLES, scaffold
-from keel.config import Settings, load_project
-from keel.errors import PermissionDenied
-from keel.simulate import write_simulation
-from keel.store.sql.schema import check_schema, current_revision, head_revision, upgrade
-from keel.wiring import open_keel
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
@@ -29,34 +23,11 @@ def init(
     json: JsonFlag = False,
 ) -> None:
     """Create a project from an example, with its database migrated and ready."""
-    project_file = scaffold(directory, example)
-    if example == "loan":
-        write_simulation(
-            directory / "data" / "sample.csv",
-            rows=5_000,
-            seed=1,
-            start=datetime(2024, 1, 1),
-            end=datetime(2024, 2, 1),
-        )
-    project = load_project(project_file)
-    settings = Settings.resolve(directory.resolve(), project)
-    keel = open_keel(settings, project=project, check=False)
-    try:
-        upgrade(keel.db)
-        actor = keel.actor()
-        with keel.unit() as unit:
-            unit.audit.append(
-                actor=actor.name,
-                action="project.init",
-                subject=f"project:{project.name}",
-                details={"example": example, "keel_version": __version__},
-            )
-    finally:
-        keel.close()
+    created = use.init(directory, example)
     if json:
-        print_json({"project": project.name, "directory": str(directory), "example": example})
+        print_json(created.to_dict())
         return
-    console.print(f"[green]Created[/] project [bold]{project.name}[/] in {directory}")
+    console.print(f"[green]Created[/] project [bold]{created.project}[/] in {directory}")
     console.print(f"Next: cd {directory} && keel status")
     if example == "loan":
         console.print("Then: keel ingest data/sample.csv && keel data versions")
@@ -64,51 +35,32 @@ def init(
 
 def status(ctx: typer.Context, json: JsonFlag = False) -> None:
     """Show the project, its store, its database and the audit head."""
-    keel = open_project(ctx, check=False)
-    revision, expected = current_revision(keel.db), head_revision()
-    info: dict[str, Any] = {
-        "project": keel.project.name,
-        "directory": str(keel.settings.project_dir),
-        "keel_version": __version__,
-        "database": keel.db.display_url,
-        "schema": {"current": revision, "expected": expected, "ok": revision == expected},
-        "store": keel.blobs.url,
-    }
-    if revision == expected:
-        check_schema(keel.db)
-        with keel.reader() as unit:
-            head = unit.audit.head()
-        info["audit"] = {"events": head.seq, "head": head.hash}
-        try:
-            info["actor"] = keel.actor().to_dict()
-        except PermissionDenied as denied:
-            info["actor"] = {"name": None, "problem": denied.message}
+    found = use.status(open_project(ctx, check=False))
     if json:
-        print_json(info)
+        print_json(found.to_dict())
         return
-    _print_status(info)
+    _print_status(found)
 
 
-def _print_status(info: dict[str, Any]) -> None:
-    schema = info["schema"]
+def _print_status(found: use.Status) -> None:
+    schema = found.schema
     schema_text = (
-        f"[green]{schema['current']} (current)[/]"
-        if schema["ok"]
-        else f"[red]{schema['current'] or 'none'}, expected {schema['expected']}[/]"
+        f"[green]{schema.current} (current)[/]"
+        if schema.ok
+        else f"[red]{schema.current or 'none'}, expected {schema.expected}[/]"
         " · run 'keel db upgrade'"
     )
     pairs = [
-        ("project", info["project"]),
-        ("directory", info["directory"]),
-        ("keel", info["keel_version"]),
-        ("database", info["database"]),
+        ("project", found.project),
+        ("directory", found.directory),
+        ("keel", found.keel_version),
+        ("database", found.database),
         ("schema", schema_text),
-        ("store", info["store"]),
+        ("store", found.store),
     ]
-    if "audit" in info:
-        audit = info["audit"]
-        pairs.append(("audit", f"{audit['events']} events · head {audit['head'][:12]}…"))
-        actor = info["actor"]
-        acting = f"{actor['name']} ({actor['role']})" if actor["name"] else actor["problem"]
+    if found.audit is not None and found.actor is not None:
+        pairs.append(("audit", f"{found.audit.events} events · head {found.audit.head[:12]}…"))
+        actor = found.actor
+        acting = f"{actor.name} ({actor.role})" if actor.name else str(actor.problem)
         pairs.append(("acting as", acting))
     field_list(pairs)

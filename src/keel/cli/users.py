@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
+from keel.app import project as use
 from keel.cli.context import open_project
 from keel.cli.output import console, print_json, table
 from keel.identity.roles import Role
-from keel.identity.service import add_user, revoke_user
 
 app = typer.Typer(help="Add, list and revoke users and their API keys.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -24,24 +24,18 @@ def add(
     json: JsonFlag = False,
 ) -> None:
     """Create a user and print its API key, once; only its hash is stored."""
-    keel = open_project(ctx)
-    actor = keel.actor()
-    with keel.unit() as unit:
-        user, key = add_user(unit, actor, name, Role.parse(role))
+    user = use.add_user_with_key(open_project(ctx), name, Role.parse(role))
     if json:
-        print_json({"name": user.name, "role": user.role.value, "api_key": key})
+        print_json(user.to_dict())
         return
     console.print(f"[green]Added[/] {user.name} ({user.role.value}). API key, shown only now:")
-    console.print(key, markup=False)
+    console.print(user.api_key, markup=False)
 
 
 @app.command("list")
 def list_users(ctx: typer.Context, json: JsonFlag = False) -> None:
     """Every user with role and status."""
-    keel = open_project(ctx)
-    keel.acting(Role.VIEWER, action="listing users")
-    with keel.reader() as unit:
-        users = unit.users.all()
+    users = use.list_users(open_project(ctx))
     if json:
         print_json([user.to_dict() for user in users])
         return
@@ -64,10 +58,7 @@ def revoke(
     json: JsonFlag = False,
 ) -> None:
     """Revoke a user's key; the name stays reserved."""
-    keel = open_project(ctx)
-    actor = keel.actor()
-    with keel.unit() as unit:
-        user = revoke_user(unit, actor, name)
+    user = use.revoke(open_project(ctx), name)
     if json:
         print_json(user.to_dict())
         return
