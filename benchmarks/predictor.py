@@ -49,9 +49,11 @@ from keel.features import FeaturePipeline, FeatureSpec, feature_columns, transfo
 from keel.models.bundle import ModelBundle
 from keel.models.calibration import Calibrator
 from keel.models.factory import make_estimator
+from keel.predictions import PredictionRecord
 from keel.serving import Predictor, new_id
 from keel.simulate import simulate_frame
-from keel.store.tables.prediction_log import Durability, PredictionLog, PredictionRecord
+from keel.store.tables.prediction_log import PredictionLog
+from keel.store.tables.segment_log import Durability
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_US = 60.0  # features + model + decision per record, in process (issue 6)

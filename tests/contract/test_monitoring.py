@@ -27,6 +27,7 @@ from keel.identity.actor import Actor
 from keel.identity.roles import Role
 from keel.monitoring.history import render_history
 from keel.monitoring.incidents import IncidentStatus
+from keel.predictions import OutcomeRecord, PredictionRecord
 from keel.registry.policy import ReleasePolicy
 from keel.serving.checks import InvalidRecords
 from keel.serving.ids import new_id
@@ -41,8 +42,6 @@ from keel.simulate import (
     simulate_frame,
 )
 from keel.store.sql.schema import upgrade
-from keel.store.tables.outcome_log import OutcomeRecord
-from keel.store.tables.prediction_log import PredictionRecord
 from keel.training.service import TrainRequest
 from keel.wiring import Keel
 

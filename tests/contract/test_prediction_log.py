@@ -24,8 +24,10 @@ import polars as pl
 import pytest
 
 from keel.errors import InvalidInput, StorageUnavailable
-from keel.store.tables.outcome_log import OutcomeLog, OutcomeRecord, join_outcomes
-from keel.store.tables.prediction_log import MAGIC, PredictionLog, PredictionRecord
+from keel.predictions import OutcomeRecord, PredictionRecord
+from keel.store.tables.outcome_log import OutcomeLog, join_outcomes
+from keel.store.tables.prediction_log import PredictionLog
+from keel.store.tables.segment_log import MAGIC
 
 T0 = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
 
@@ -341,7 +343,8 @@ WRITER = """
 import os, sys, threading
 from datetime import UTC, datetime
 from pathlib import Path
-from keel.store.tables.prediction_log import PredictionLog, PredictionRecord
+from keel.predictions import PredictionRecord
+from keel.store.tables.prediction_log import PredictionLog
 
 root, durability, threads, rows = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 log = PredictionLog(root, durability=durability, segment_bytes=1 << 20)

@@ -8,15 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from keel.errors import InvalidInput
+from keel.predictions import OutcomeRecord, RecordLog
 from keel.serving.service import acknowledged
-from keel.store.tables.outcome_log import OutcomeLog, OutcomeRecord
 
 MAX_OUTCOMES = 10_000
 
 
 @dataclass
 class OutcomeWriter:
-    log: OutcomeLog
+    log: RecordLog[OutcomeRecord]
     task: str  # binary | regression
     positive: object
     clock: Callable[[], datetime]

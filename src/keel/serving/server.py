@@ -32,7 +32,8 @@ from keel.serving.routing import Wanted
 from keel.serving.service import PredictionService
 from keel.store.sql.notify import ReleaseListener
 from keel.store.tables.outcome_log import OutcomeLog
-from keel.store.tables.prediction_log import PredictionLog, SegmentLog
+from keel.store.tables.prediction_log import PredictionLog
+from keel.store.tables.segment_log import SegmentLog
 from keel.types import utcnow
 from keel.wiring import Keel, open_keel
 

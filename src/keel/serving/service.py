@@ -28,13 +28,13 @@ from typing import Any
 
 from keel.decisions import DEFER, DecisionPolicy
 from keel.errors import KeelError, StorageUnavailable
+from keel.predictions import PredictionRecord, RecordLog
 from keel.serving.checks import RecordChecker, Records
 from keel.serving.follower import ReleaseFollower
 from keel.serving.ids import new_id
 from keel.serving.metrics import ServingMetrics
 from keel.serving.predictor import ModelError, Prediction, Predictor
 from keel.serving.routing import ServingSet
-from keel.store.tables.prediction_log import PredictionLog, PredictionRecord
 
 log = logging.getLogger("keel.serving")
 
@@ -73,7 +73,7 @@ class PredictionService:
     follower: ReleaseFollower
     checker: RecordChecker
     policy: DecisionPolicy
-    log: PredictionLog
+    log: RecordLog[PredictionRecord]
     executor: Executor
     shadow_executor: Executor
     metrics: ServingMetrics

@@ -10,18 +10,10 @@ binary target (the service maps the target's ``positive`` value to 1), the value
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-
 import polars as pl
 
-from keel.errors import InvalidInput
-from keel.store.tables.prediction_log import (
-    SegmentLog,
-    TableSpec,
-    microseconds,
-)
+from keel.predictions.records import OutcomeRecord
+from keel.store.tables.segment_log import SegmentLog, TableSpec
 
 OUTCOMES = TableSpec(
     schema={
@@ -36,39 +28,6 @@ OUTCOMES = TableSpec(
 )
 OUTCOME_COLUMNS = ("label", "outcome_decision", "outcome_time", "outcome_source")
 """What ``join_outcomes`` adds to each prediction (null where no outcome has arrived)."""
-
-
-@dataclass(frozen=True, slots=True)
-class OutcomeRecord:
-    """A label or a reviewer's decision for one prediction, or for every prediction of an entity."""
-
-    time: datetime
-    prediction_id: str | None = None
-    entity_id: str | None = None
-    label: float | None = None
-    decision: str | None = None
-    """What a person decided (e.g. a reviewer approving a case the model sent to review)."""
-    source: str | None = None
-    """Who or what reported it: a user, a service, a batch of labels."""
-
-    def __post_init__(self) -> None:
-        if self.prediction_id is None and self.entity_id is None:
-            raise InvalidInput(
-                "an outcome must name a prediction id or an entity id.", path="prediction_id"
-            )
-        if self.label is None and self.decision is None:
-            raise InvalidInput("an outcome must carry a label or a decision.", path="label")
-
-    def to_row(self) -> dict[str, Any]:
-        """The JSON row written to the log."""
-        return {
-            "prediction_id": self.prediction_id,
-            "entity_id": self.entity_id,
-            "time": microseconds(self.time),
-            "label": self.label,
-            "decision": self.decision,
-            "source": self.source,
-        }
 
 
 class OutcomeLog(SegmentLog[OutcomeRecord]):
