@@ -17,8 +17,9 @@ import yaml
 from tests.contract.conftest import ingest_simulated, open_project
 from tests.e2e.chromium import drawn_plots
 
+from keel.app.monitoring import _monitor_service as monitor_service
+from keel.app.monitoring import run_monitor
 from keel.app.scaffold import scaffold
-from keel.cli.monitor import monitor_service, run_monitor
 from keel.cli.traffic import request_records
 from keel.config import load_project
 from keel.decisions import DecisionPolicy
