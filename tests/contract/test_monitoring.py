@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -17,14 +17,23 @@ import yaml
 from tests.contract.conftest import ingest_simulated, open_project
 from tests.e2e.chromium import drawn_plots
 
+from keel.app.monitoring import _monitor_service as monitor_service
+from keel.app.monitoring import (
+    ack_incident,
+    list_incidents,
+    resolve_incident,
+    run_monitor,
+    show_incident,
+    write_report,
+)
 from keel.app.scaffold import scaffold
-from keel.cli.monitor import monitor_service, run_monitor
 from keel.cli.traffic import request_records
 from keel.config import load_project
 from keel.decisions import DecisionPolicy
-from keel.errors import Conflict, InvalidInput
-from keel.identity.actor import Actor
+from keel.errors import Conflict, InvalidInput, PermissionDenied
+from keel.identity.actor import LOCAL_ADMIN, Actor
 from keel.identity.roles import Role
+from keel.identity.service import add_user
 from keel.monitoring.history import render_history
 from keel.monitoring.incidents import IncidentStatus
 from keel.predictions import OutcomeRecord, PredictionRecord
@@ -191,6 +200,47 @@ def test_ack_and_resolve_with_notes_then_a_new_breach_opens_a_new_incident(keel:
         actions = [e.action for e in unit.audit.scan()]
     for action in ("monitor.run", "incident.opened", "incident.ack", "incident.resolve"):
         assert action in actions
+
+
+def test_the_use_cases_act_as_the_caller_and_return_typed_results(
+    sqlite_keel: Keel, tmp_path: Path
+) -> None:
+    serve_offline(sqlite_keel, traffic(27, drift=-1.5), labels=False)
+    opened = next(i for i in run_monitor(sqlite_keel).opened if i.category == "drift")
+    assert opened.seq in [i.seq for i in list_incidents(sqlite_keel, IncidentStatus.OPEN)]
+    acked = ack_incident(sqlite_keel, opened.seq, "looking")
+    assert (acked.status, acked.acked_by) == (IncidentStatus.ACKED, LOCAL_ADMIN)
+    resolved = resolve_incident(sqlite_keel, opened.seq, "upstream fixed the income feed")
+    assert (resolved.status, resolved.resolved_by) == (IncidentStatus.RESOLVED, LOCAL_ADMIN)
+    timeline = show_incident(sqlite_keel, opened.seq)
+    assert timeline.incident == resolved
+    assert timeline.to_dict() == {
+        **resolved.to_dict(),
+        "events": [e.to_dict() for e in timeline.events],
+    }
+    assert [e["kind"] for e in timeline.to_dict()["events"]] == ["opened", "ack", "resolve"]
+    out = tmp_path / "monitor-report.html"
+    written = write_report(sqlite_keel, out)
+    incidents = len(list_incidents(sqlite_keel))
+    assert written.to_dict() == {"out": str(out), "chunks": 6, "incidents": incidents}
+    assert "income" in out.read_text(encoding="utf-8")
+
+
+def test_a_viewer_reads_incidents_and_is_refused_the_rest_with_the_same_words(
+    sqlite_keel: Keel,
+) -> None:
+    with sqlite_keel.unit() as unit:
+        _, key = add_user(unit, Actor(LOCAL_ADMIN, Role.ADMIN, "local"), "vera", Role.VIEWER)
+    viewer = replace(sqlite_keel, settings=replace(sqlite_keel.settings, api_key=key))
+    assert list_incidents(viewer) == []
+    refused: dict[str, Callable[[], object]] = {
+        "running the monitor": lambda: run_monitor(viewer),
+        "acknowledging an incident": lambda: ack_incident(viewer, 1),
+        "resolving an incident": lambda: resolve_incident(viewer, 1, "note"),
+    }
+    for action, call in refused.items():
+        with pytest.raises(PermissionDenied, match=f"^{action} needs the operator role; vera "):
+            call()
 
 
 class _Hook(BaseHTTPRequestHandler):

@@ -1,152 +1,31 @@
-"""``keel monitor run|report`` and ``keel incidents list|show|ack|resolve``.
-
-This module composes monitoring: it reads the prediction and outcome logs, builds the reference
-from the serving model's frozen benchmark rows, and hands both to the monitoring service.
-"""
+"""``keel monitor run|report`` and ``keel incidents list|show|ack|resolve``: parse, call the
+monitoring plane (``keel.app.monitoring``), render."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import polars as pl
 import typer
 
+from keel.app import monitoring as use
+from keel.app.monitoring import _monitor_service as monitor_service
+from keel.app.monitoring import run_monitor
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag
 from keel.cli.output import console, field_list, print_json, table
-from keel.data.contract import ColumnType
-from keel.errors import Conflict
-from keel.identity.roles import Role
 from keel.monitoring.incidents import IncidentStatus
-from keel.types import utcnow
-from keel.wiring import Keel
 
 if TYPE_CHECKING:
-    from keel.monitoring.monitor import Reference
-    from keel.monitoring.service import MonitorService, RunOutcome
+    from keel.monitoring.service import RunOutcome
+
+# ``keel demo`` builds its monitor step from these two names until its steps move to keel.app.
+__all__ = ["incidents_app", "monitor_app", "monitor_service", "run_monitor"]
 
 monitor_app = typer.Typer(
     help="Watch the served model: drift, quality, performance, SLOs.", no_args_is_help=True
 )
 incidents_app = typer.Typer(help="Incidents the monitor opened.", no_args_is_help=True)
-
-
-def monitor_service(keel: Keel) -> MonitorService:
-    from keel.monitoring.monitor import parse_monitoring  # noqa: PLC0415
-    from keel.monitoring.service import MonitorService  # noqa: PLC0415
-    from keel.store.webhook import Webhook  # noqa: PLC0415
-
-    spec = parse_monitoring(keel.project.monitoring.model_dump())
-    notify = spec.notify
-    webhook = (
-        Webhook(notify.webhook, timeout_seconds=notify.timeout_seconds, retries=notify.retries)
-        if notify.webhook
-        else None
-    )
-    return MonitorService(keel.project.name, keel.unit, keel.reader, utcnow, webhook)
-
-
-def reference(keel: Keel) -> Reference:
-    """The champion's frozen benchmark rows with its scores and the labels."""
-    from keel.monitoring.monitor import SCORE, Reference  # noqa: PLC0415
-
-    registry = keel.registry()
-    head, _ = registry.status()
-    if head is None or head.state.champion is None:
-        raise Conflict(
-            "no champion is released: there is nothing to monitor",
-            hint="promote a model first: keel release promote VERSION",
-        )
-    model = registry.model(head.state.champion)
-    benchmark = registry.policy.benchmark or next(iter(model.benchmarks), None)
-    with keel.reader() as unit:
-        frozen = unit.benchmarks.get(keel.project.name, benchmark) if benchmark else None
-    if frozen is None:
-        raise Conflict(f"{model.label} has no frozen benchmark set to use as the reference")
-    bundle = registry.bundle(model.version)
-    frame = keel.rows.read(frozen.digest)
-    target = registry.target
-    frame = frame.filter(pl.col(target.column).is_not_null())
-    features = tuple(name for name in bundle.signature if name in frame.columns)
-    kinds = _kinds(keel, features)
-    scored = _typed(frame.select(features), kinds).with_columns(
-        pl.Series(SCORE, bundle.score(frame), dtype=pl.Float64)
-    )
-    return Reference(
-        model=model.label,
-        frame=scored,
-        labels=target.labels(frame[target.column]),
-        features=features,
-        kinds=kinds,
-        threshold=registry.metric_params.threshold,
-    )
-
-
-def _kinds(keel: Keel, features: tuple[str, ...]) -> dict[str, Any]:
-    specs = keel.data_schema().specs
-    return {
-        name: "categorical"
-        if specs[name].type in (ColumnType.CATEGORY, ColumnType.STRING, ColumnType.BOOL)
-        else "numeric"
-        for name in features
-    }
-
-
-def _typed(frame: pl.DataFrame, kinds: dict[str, Any]) -> pl.DataFrame:
-    return frame.with_columns(
-        pl.col(name).cast(pl.String) if kind == "categorical" else pl.col(name).cast(pl.Float64)
-        for name, kind in kinds.items()
-    )
-
-
-def logged(keel: Keel, ref: Reference, since: datetime | None) -> pl.DataFrame:
-    """Served (not shadow) predictions after ``since``, inputs as columns, labels joined."""
-    from keel.monitoring.monitor import SCORE  # noqa: PLC0415
-    from keel.serving.server import outcome_log, prediction_log  # noqa: PLC0415
-    from keel.store.tables.outcome_log import join_outcomes  # noqa: PLC0415
-
-    predictions, outcomes = prediction_log(keel), outcome_log(keel)
-    try:
-        lazy = predictions.scan().filter(pl.col("route") != "shadow")
-        if since is not None:  # a database may hand back another name for UTC
-            lazy = lazy.filter(pl.col("time") > since.astimezone(UTC))
-        joined = join_outcomes(lazy, outcomes.scan()).collect()
-    finally:
-        predictions.close()
-        outcomes.close()
-    struct = pl.Struct(
-        {n: pl.String if k == "categorical" else pl.Float64 for n, k in ref.kinds.items()}
-    )
-    decoded = joined.with_columns(pl.col("inputs").str.json_decode(struct).alias("_inputs"))
-    inputs = decoded["_inputs"].struct.unnest()
-    rest = decoded.select(
-        "time",
-        "prediction_id",
-        "model",
-        pl.col("score").alias(SCORE),
-        "label",
-        "latency_ms",
-        "fallback",
-        "ood",
-        "decision",
-    )
-    return pl.concat([inputs, rest], how="horizontal").filter(pl.col(SCORE).is_not_null())
-
-
-def run_monitor(keel: Keel, *, flush: bool = False) -> RunOutcome:
-    """One monitor run over the predictions logged since the last one."""
-    from keel.monitoring.monitor import ChunkChecker, parse_monitoring, split_chunks  # noqa: PLC0415
-
-    service = monitor_service(keel)
-    spec = parse_monitoring(keel.project.monitoring.model_dump())
-    ref = reference(keel)
-    previous = service.watermark()
-    frame = logged(keel, ref, previous)
-    chunks = split_chunks(frame, spec.chunk, now=utcnow(), flush=flush)
-    checker = ChunkChecker(spec, ref)
-    return service.run(chunks, checker, keel.actor(), previous=previous)
 
 
 @monitor_app.command("run")
@@ -159,9 +38,8 @@ def run(
 ) -> None:
     """Check the predictions logged since the last run, chunk by chunk; open incidents."""
     keel = open_project(ctx)
-    keel.acting(Role.OPERATOR, action="running the monitor")
     with console.status("monitoring", spinner="dots"):
-        outcome = run_monitor(keel, flush=flush)
+        outcome = use.run_monitor(keel, flush=flush)
     if json:
         print_json(outcome.to_dict())
         return
@@ -231,18 +109,13 @@ def report(
     json: JsonFlag = False,
 ) -> None:
     """A self-contained HTML report: drifted features, statistics and performance over time."""
-    from keel.monitoring.history import render_history  # noqa: PLC0415
-
-    keel = open_project(ctx)
-    keel.acting(Role.VIEWER, action="reading monitor results")
-    service = monitor_service(keel)
-    chunks = service.chunks()
-    incidents = service.incidents()
-    out.write_text(render_history(keel.project.name, chunks, incidents), encoding="utf-8")
+    written = use.write_report(open_project(ctx), out)
     if json:
-        print_json({"out": str(out), "chunks": len(chunks), "incidents": len(incidents)})
+        print_json(written.to_dict())
     else:
-        console.print(f"report of {len(chunks)} chunks and {len(incidents)} incidents → {out}")
+        console.print(
+            f"report of {written.chunks} chunks and {written.incidents} incidents → {out}"
+        )
 
 
 @incidents_app.command("list")
@@ -253,9 +126,7 @@ def list_incidents(
 ) -> None:
     """Incidents, newest first."""
     keel = open_project(ctx)
-    keel.acting(Role.VIEWER, action="listing incidents")
-    wanted = IncidentStatus(status) if status else None
-    found = monitor_service(keel).incidents(wanted)
+    found = use.list_incidents(keel, IncidentStatus(status) if status else None)
     if json:
         print_json([i.to_dict() for i in found])
         return
@@ -281,14 +152,12 @@ def list_incidents(
 @incidents_app.command("show")
 def show(ctx: typer.Context, incident: int, json: JsonFlag = False) -> None:
     """One incident and its timeline: breaches, notifications, acks, resolution."""
-    keel = open_project(ctx)
-    keel.acting(Role.VIEWER, action="reading an incident")
-    found, events = monitor_service(keel).incident(incident)
+    timeline = use.show_incident(open_project(ctx), incident)
     if json:
-        print_json({**found.to_dict(), "events": [e.to_dict() for e in events]})
+        print_json(timeline.to_dict())
         return
-    field_list([(k, v) for k, v in found.to_dict().items() if v is not None])
-    for event in events:
+    field_list([(k, v) for k, v in timeline.incident.to_dict().items() if v is not None])
+    for event in timeline.events:
         detail = (
             event.details.get("note")
             or ", ".join(b["message"] for b in event.details.get("breaches", [])[:5])
@@ -307,8 +176,7 @@ def ack(
     json: JsonFlag = False,
 ) -> None:
     """Acknowledge an open incident: someone is on it."""
-    keel = open_project(ctx)
-    found = monitor_service(keel).ack(incident, keel.actor(), note)
+    found = use.ack_incident(open_project(ctx), incident, note)
     _print(found.to_dict(), json, f"incident #{found.seq} acknowledged")
 
 
@@ -320,8 +188,7 @@ def resolve(
     json: JsonFlag = False,
 ) -> None:
     """Resolve an incident with a note; the next breach opens a new one."""
-    keel = open_project(ctx)
-    found = monitor_service(keel).resolve(incident, keel.actor(), note)
+    found = use.resolve_incident(open_project(ctx), incident, note)
     _print(found.to_dict(), json, f"incident #{found.seq} resolved")
 
 

@@ -1,0 +1,213 @@
+"""The monitoring plane: run the monitor over the prediction log, write its report, and list,
+show, acknowledge and resolve the incidents it opens.
+
+A run checks the served predictions logged since the previous run (their outcomes joined)
+chunk by chunk against a reference rebuilt from the champion's frozen benchmark rows, so a
+promotion moves the reference with it. ``MonitorService`` records the results and incidents and
+calls the webhook ``keel.yaml`` names; this module assembles its inputs.
+
+The statistics load only when a run needs them: listing incidents stays as quick as the CLI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from keel.app.result import Result
+from keel.app.use_case import use_case
+from keel.data.contract import ColumnType
+from keel.errors import Conflict
+from keel.identity.actor import Actor
+from keel.identity.roles import Role
+from keel.monitoring.incidents import Incident, IncidentEvent, IncidentStatus
+from keel.types import utcnow
+from keel.wiring import Keel
+
+if TYPE_CHECKING:
+    from keel.monitoring.monitor import MonitorSpec, Reference
+    from keel.monitoring.reference import Kind
+    from keel.monitoring.service import MonitorService, RunOutcome
+
+CATEGORICAL = (ColumnType.CATEGORY, ColumnType.STRING, ColumnType.BOOL)
+
+
+@use_case(Role.OPERATOR, action="running the monitor", writes=True)
+def run_monitor(keel: Keel, actor: Actor, *, flush: bool = False) -> RunOutcome:
+    """One monitor run over the predictions logged since the last one; ``flush`` also checks
+    the last, incomplete chunk."""
+    from keel.monitoring.monitor import ChunkChecker, split_chunks  # noqa: PLC0415
+
+    spec = _spec(keel)
+    service = _monitor_service(keel, spec)
+    reference = _reference(keel)
+    previous = service.watermark()
+    frame = _logged(keel, reference, previous)
+    chunks = split_chunks(frame, spec.chunk, now=utcnow(), flush=flush)
+    return service.run(chunks, ChunkChecker(spec, reference), actor, previous=previous)
+
+
+@dataclass(frozen=True)
+class MonitorReport(Result):
+    """The HTML report written by ``write_report`` and what it covers."""
+
+    out: Path
+    chunks: int
+    incidents: int
+
+
+@use_case(Role.VIEWER, action="reading monitor results")
+def write_report(keel: Keel, actor: Actor, out: Path) -> MonitorReport:
+    """A self-contained HTML file of every chunk and incident so far (the project is only read)."""
+    from keel.monitoring.history import render_history  # noqa: PLC0415
+
+    service = _monitor_service(keel)
+    chunks, incidents = service.chunks(), service.incidents()
+    out.write_text(render_history(keel.project.name, chunks, incidents), encoding="utf-8")
+    return MonitorReport(out=out, chunks=len(chunks), incidents=len(incidents))
+
+
+@use_case(Role.VIEWER, action="listing incidents")
+def list_incidents(
+    keel: Keel, actor: Actor, status: IncidentStatus | None = None
+) -> list[Incident]:
+    """Incidents newest first, optionally only those in ``status``."""
+    return _monitor_service(keel).incidents(status)
+
+
+@dataclass(frozen=True)
+class IncidentTimeline(Result):
+    """One incident and its events: breaches, notifications, acks, resolution."""
+
+    incident: Incident
+    events: list[IncidentEvent]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.incident.to_dict(), "events": [e.to_dict() for e in self.events]}
+
+
+@use_case(Role.VIEWER, action="reading an incident")
+def show_incident(keel: Keel, actor: Actor, seq: int) -> IncidentTimeline:
+    """Incident ``seq`` with its timeline."""
+    incident, events = _monitor_service(keel).incident(seq)
+    return IncidentTimeline(incident=incident, events=events)
+
+
+@use_case(Role.OPERATOR, action="acknowledging an incident", writes=True)
+def ack_incident(keel: Keel, actor: Actor, seq: int, note: str | None = None) -> Incident:
+    """Acknowledge an open incident: someone is on it."""
+    return _monitor_service(keel).ack(seq, actor, note)
+
+
+@use_case(Role.OPERATOR, action="resolving an incident", writes=True)
+def resolve_incident(keel: Keel, actor: Actor, seq: int, note: str) -> Incident:
+    """Resolve an incident with a note; the next breach of its category opens a new one."""
+    return _monitor_service(keel).resolve(seq, actor, note)
+
+
+def _spec(keel: Keel) -> MonitorSpec:
+    from keel.monitoring.monitor import parse_monitoring  # noqa: PLC0415
+
+    return parse_monitoring(keel.project.monitoring.model_dump())
+
+
+def _monitor_service(keel: Keel, spec: MonitorSpec | None = None) -> MonitorService:
+    """The project's monitor, with the webhook of ``monitoring.notify`` if one is set."""
+    from keel.monitoring.service import MonitorService  # noqa: PLC0415
+    from keel.store.webhook import Webhook  # noqa: PLC0415
+
+    notify = (spec or _spec(keel)).notify
+    webhook = (
+        Webhook(notify.webhook, timeout_seconds=notify.timeout_seconds, retries=notify.retries)
+        if notify.webhook
+        else None
+    )
+    return MonitorService(keel.project.name, keel.unit, keel.reader, utcnow, webhook)
+
+
+def _reference(keel: Keel) -> Reference:
+    """The champion's frozen benchmark rows (labelled ones) with its scores and the labels."""
+    from keel.monitoring.monitor import SCORE, Reference  # noqa: PLC0415
+
+    registry = keel.registry()
+    head, _ = registry.status()
+    if head is None or head.state.champion is None:
+        raise Conflict(
+            "no champion is released: there is nothing to monitor",
+            hint="promote a model first: keel release promote VERSION",
+        )
+    model = registry.model(head.state.champion)
+    benchmark = registry.policy.benchmark or next(iter(model.benchmarks), None)
+    with keel.reader() as unit:
+        frozen = unit.benchmarks.get(keel.project.name, benchmark) if benchmark else None
+    if frozen is None:
+        raise Conflict(f"{model.label} has no frozen benchmark set to use as the reference")
+    bundle = registry.bundle(model.version)
+    target = registry.target
+    frame = keel.rows.read(frozen.digest).filter(pl.col(target.column).is_not_null())
+    features = tuple(name for name in bundle.signature if name in frame.columns)
+    kinds = _kinds(keel, features)
+    scored = _typed(frame.select(features), kinds).with_columns(
+        pl.Series(SCORE, bundle.score(frame), dtype=pl.Float64)
+    )
+    return Reference(
+        model=model.label,
+        frame=scored,
+        labels=target.labels(frame[target.column]),
+        features=features,
+        kinds=kinds,
+        threshold=registry.metric_params.threshold,
+    )
+
+
+def _kinds(keel: Keel, features: tuple[str, ...]) -> dict[str, Kind]:
+    """Categorical or numeric, as the contract declares each feature."""
+    specs = keel.data_schema().specs
+    return {
+        name: "categorical" if specs[name].type in CATEGORICAL else "numeric" for name in features
+    }
+
+
+def _typed(frame: pl.DataFrame, kinds: dict[str, Kind]) -> pl.DataFrame:
+    """Categories as text and numbers as floats: the types the logged inputs decode to."""
+    return frame.with_columns(
+        pl.col(name).cast(pl.String) if kind == "categorical" else pl.col(name).cast(pl.Float64)
+        for name, kind in kinds.items()
+    )
+
+
+def _logged(keel: Keel, reference: Reference, since: datetime | None) -> pl.DataFrame:
+    """Served (not shadow) predictions after ``since``, inputs as columns, labels joined."""
+    from keel.monitoring.monitor import SCORE  # noqa: PLC0415
+    from keel.store.tables.outcome_log import join_outcomes  # noqa: PLC0415
+
+    predictions, outcomes = keel.prediction_log(), keel.outcome_log()
+    try:
+        lazy = predictions.scan().filter(pl.col("route") != "shadow")
+        if since is not None:  # a database may hand back another name for UTC
+            lazy = lazy.filter(pl.col("time") > since.astimezone(UTC))
+        joined = join_outcomes(lazy, outcomes.scan()).collect()
+    finally:
+        predictions.close()
+        outcomes.close()
+    struct = pl.Struct(
+        {n: pl.String if k == "categorical" else pl.Float64 for n, k in reference.kinds.items()}
+    )
+    decoded = joined.with_columns(pl.col("inputs").str.json_decode(struct).alias("_inputs"))
+    rest = decoded.select(
+        "time",
+        "prediction_id",
+        "model",
+        pl.col("score").alias(SCORE),
+        "label",
+        "latency_ms",
+        "fallback",
+        "ood",
+        "decision",
+    )
+    inputs = decoded["_inputs"].struct.unnest()
+    return pl.concat([inputs, rest], how="horizontal").filter(pl.col(SCORE).is_not_null())
