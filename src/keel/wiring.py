@@ -37,6 +37,7 @@ from keel.types import utcnow
 
 Durability = Literal["fsync", "write"]
 
+
 @dataclass
 class Keel:
     """A project opened for work: its file, settings, database and blob store."""
