@@ -12,7 +12,7 @@ import re
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -57,10 +57,14 @@ class MemoryLog:
         return done
 
 
+def _clock() -> datetime:
+    return datetime(2024, 1, 1, tzinfo=UTC)
+
+
 def posted(positive: object, labels: list[Any]) -> list[float]:
     """The labels ``OutcomeWriter`` stores for a POST of ``labels``."""
     log = MemoryLog()
-    writer = OutcomeWriter(log, "binary", positive, lambda: datetime(2024, 1, 1, tzinfo=UTC))  # type: ignore[arg-type]
+    writer = OutcomeWriter(cast(Any, log), "binary", positive, _clock)
     items = [{"id": f"p{i}", "label": label} for i, label in enumerate(labels)]
     asyncio.run(writer.record(items, source="test"))
     return [record.label for record in log.records]
