@@ -37,7 +37,6 @@ from keel.types import utcnow
 
 Durability = Literal["fsync", "write"]
 
-
 @dataclass
 class Keel:
     """A project opened for work: its file, settings, database and blob store."""
