@@ -7,9 +7,7 @@ from typing import Annotated
 
 import typer
 
-from keel.data.infer import infer_contract, render_contract
-from keel.data.ingest import head
-from keel.store.sources import open_source
+from keel.app import files
 
 app = typer.Typer(help="Work with the data contract.", no_args_is_help=True)
 
@@ -22,5 +20,5 @@ def infer(
     margin: Annotated[float, typer.Option(min=0.0, help="Widen ranges by this share.")] = 0.1,
 ) -> None:
     """Print a contract section (YAML) that the sample passes; review it before use."""
-    sample = head(open_source(file).chunks(rows), rows)
-    typer.echo(render_contract(infer_contract(sample, margin=margin, entity=entity)), nl=False)
+    text = files.infer_contract_yaml(file, rows=rows, entity=entity, margin=margin)
+    typer.echo(text, nl=False)

@@ -5,22 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import orjson
 import typer
 
+from keel.app import data as use
 from keel.cli.context import open_project
 from keel.cli.output import console, field_list, print_json, row_progress, table
-from keel.data.ingest import BatchInput, Chunk, IngestResult, Progress, read_version
+from keel.data.ingest import IngestResult, Progress
 from keel.data.profile import Profile
-from keel.data.versions import BatchKind, DatasetVersion
-from keel.errors import InvalidInput
-from keel.identity.roles import Role
-from keel.store.sources import Source, SqlSource, open_source
+from keel.data.refs import parse_version
+from keel.data.versions import BatchKind
 from keel.wiring import Keel
+
+__all__ = ["JsonFlag", "app", "ingest", "ingest_source", "parse_version", "show_result"]
 
 app = typer.Typer(help="List, compare and export dataset versions.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-CHUNK_ROWS = 500_000
 
 
 def ingest(
@@ -31,55 +30,39 @@ def ingest(
         str | None, typer.Option(help="Read from this SQLAlchemy URL instead of a file.")
     ] = None,
     query: Annotated[str | None, typer.Option(help="The SQL query, with --sql.")] = None,
-    chunk_rows: Annotated[int, typer.Option(min=1, help="Rows validated at a time.")] = CHUNK_ROWS,
+    chunk_rows: Annotated[
+        int, typer.Option(min=1, help="Rows validated at a time.")
+    ] = use.CHUNK_ROWS,
     json: JsonFlag = False,
 ) -> None:
     """Validate a batch against the contract; accepted rows make a new dataset version."""
     keel = open_project(ctx)
-    actor = keel.acting(Role.OPERATOR, action="ingesting data")
-    reader = _reader(file, sql, query)
-    with row_progress(f"ingesting {Path(reader.uri).name}", None, quiet=json) as progress:
-        result = ingest_source(
-            keel, reader, actor=actor.name, source=source, chunk_rows=chunk_rows, progress=progress
-        )
+    batch = use.BatchFrom(file=file, sql=sql, query=query)
+    with row_progress(f"ingesting {batch.name}", None, quiet=json) as progress:
+        result = use.ingest(keel, batch, source=source, chunk_rows=chunk_rows, progress=progress)
     show_result(result, json=json)
 
 
 def ingest_source(
     keel: Keel,
-    reader: Source | SqlSource,
+    reader: Any,
     *,
     actor: str,
     source: str = "",
     kind: BatchKind = BatchKind.FEATURES,
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_rows: int = use.CHUNK_ROWS,
     progress: Progress | None = None,
 ) -> IngestResult:
-    """Ingest everything ``reader`` yields as one batch of features (or labels)."""
-    labels = kind is BatchKind.LABELS
-    request = BatchInput(
-        dataset=keel.labels_dataset if labels else keel.dataset,
-        source=source or reader.format,
-        uri=reader.uri,
-        file_sha256=reader.file_sha256,
-        from_text=reader.from_text,
-        actor=actor,
-        kind=kind,
-    )
-    chunks = (Chunk(frame, reader.from_text) for frame in reader.chunks(chunk_rows))
-    ingestor = keel.labels_ingestor() if labels else keel.ingestor()
-    return ingestor.ingest(request, chunks, progress=progress)
+    """Ingest the file an opened source reads, as the acting user (``actor`` is who that is).
 
-
-def _reader(file: Path | None, sql: str | None, query: str | None) -> Source | SqlSource:
-    if (file is None) == (sql is None):
-        raise InvalidInput("give either a FILE or --sql URL --query TEXT", path="file")
-    if sql is not None:
-        if not query:
-            raise InvalidInput("--sql needs --query", path="query")
-        return SqlSource(sql, query)
-    assert file is not None
-    return open_source(file)
+    Kept for ``keel demo``'s steps, which still open their files themselves; new callers use
+    ``keel.app.data.ingest`` or ``ingest_labels`` with a ``Path``.
+    """
+    file = Path(reader.uri)
+    if kind is BatchKind.LABELS:
+        return use.ingest_labels(keel, file, source=source, progress=progress).result
+    batch = use.BatchFrom(file=file)
+    return use.ingest(keel, batch, source=source, chunk_rows=chunk_rows, progress=progress)
 
 
 def show_result(result: IngestResult, *, json: bool) -> None:
@@ -111,26 +94,11 @@ def show_result(result: IngestResult, *, json: bool) -> None:
         )
 
 
-def parse_version(text: str) -> int:
-    """'v7' or '7' -> 7."""
-    digits = text[1:] if text.lower().startswith("v") else text
-    if not digits.isdigit() or int(digits) < 1:
-        raise InvalidInput(f"a version is written v1, v2, …; got {text!r}", path="version")
-    return int(digits)
-
-
-def _version(keel: Keel, text: str) -> DatasetVersion:
-    with keel.reader() as unit:
-        return unit.datasets.get(keel.dataset, parse_version(text))
-
-
 @app.command("versions")
 def versions(ctx: typer.Context, json: JsonFlag = False) -> None:
     """Every version of the project's dataset, oldest first."""
     keel = open_project(ctx)
-    keel.acting(Role.VIEWER, action="listing dataset versions")
-    with keel.reader() as unit:
-        found = unit.datasets.list(keel.dataset)
+    found = use.list_versions(keel)
     if json:
         print_json([v.to_dict() for v in found])
         return
@@ -153,18 +121,11 @@ def versions(ctx: typer.Context, json: JsonFlag = False) -> None:
 @app.command("show")
 def show(ctx: typer.Context, version: str, json: JsonFlag = False) -> None:
     """One version: hash, parts, the batches and source files it came from, its profile."""
-    keel = open_project(ctx)
-    keel.acting(Role.VIEWER, action="reading a dataset version")
-    found = _version(keel, version)
-    with keel.reader() as unit:
-        sources = [unit.batches.get(b) for b in sorted({p.batch_id for p in found.parts})]
-    profile = _profile(keel, found)
+    detail = use.show_version(open_project(ctx), version)
     if json:
-        body = found.to_dict()
-        body["sources"] = [{"batch": b.id, "uri": b.uri, "source": b.source} for b in sources]
-        body["profile"] = profile.to_dict()
-        print_json(body)
+        print_json(detail.to_dict())
         return
+    found = detail.version
     field_list(
         [
             ("version", f"{found.dataset} {found.label}"),
@@ -174,12 +135,14 @@ def show(ctx: typer.Context, version: str, json: JsonFlag = False) -> None:
             ("columns", ", ".join(found.schema)),
         ]
     )
-    table("lineage", ["batch", "source", "file"], [(b.id, b.source, b.uri) for b in sources])
-    table("profile", ["column", "kind", "nulls", "min", "median", "max"], _profile_rows(profile))
-
-
-def _profile(keel: Keel, version: DatasetVersion) -> Profile:
-    return Profile.from_dict(orjson.loads(keel.rows.get_json(version.profile_digest)))
+    table(
+        "lineage", ["batch", "source", "file"], [(s.batch, s.source, s.uri) for s in detail.sources]
+    )
+    table(
+        "profile",
+        ["column", "kind", "nulls", "min", "median", "max"],
+        _profile_rows(detail.profile),
+    )
 
 
 def _profile_rows(profile: Profile) -> list[tuple[Any, ...]]:
@@ -205,63 +168,19 @@ def _short(value: object) -> str:
 @app.command("diff")
 def diff(ctx: typer.Context, old: str, new: str, json: JsonFlag = False) -> None:
     """What changed between two versions: rows, batches, schema, per-column statistics."""
-    keel = open_project(ctx)
-    keel.acting(Role.VIEWER, action="comparing dataset versions")
-    a, b = _version(keel, old), _version(keel, new)
-    body = version_diff(a, b, _profile(keel, a), _profile(keel, b))
+    found = use.diff_versions(open_project(ctx), old, new)
     if json:
-        print_json(body)
+        print_json(found.to_dict())
         return
+    a, b = found.before, found.after
     console.print(
-        f"{a.label} → {b.label}: rows {a.rows:,} → {b.rows:,} ({body['rows_added']:+,}); "
-        f"batches added: {', '.join(body['batches_added']) or 'none'}"
+        f"{a.label} → {b.label}: rows {a.rows:,} → {b.rows:,} ({found.rows_added:+,}); "
+        f"batches added: {', '.join(found.batches_added) or 'none'}"
     )
-    for change in body["schema_changes"]:
+    for change in found.schema_changes:
         console.print(f"[yellow]schema[/] {change}")
-    rows = [
-        (c["column"], c["statistic"], _short(c["old"]), _short(c["new"]), c["change"])
-        for c in body["columns"]
-    ]
+    rows = [(c.column, c.statistic, _short(c.old), _short(c.new), c.change) for c in found.columns]
     table("column changes", ["column", "statistic", a.label, b.label, "change"], rows)
-
-
-def version_diff(a: DatasetVersion, b: DatasetVersion, pa: Profile, pb: Profile) -> dict[str, Any]:
-    """A JSON-ready comparison of two versions and their profiles."""
-    batches_a = {p.batch_id for p in a.parts}
-    schema_changes = [f"added column {n} ({t})" for n, t in b.schema.items() if n not in a.schema]
-    schema_changes += [f"removed column {n}" for n in a.schema if n not in b.schema]
-    schema_changes += [
-        f"column {n}: {a.schema[n]} → {t}" for n, t in b.schema.items() if a.schema.get(n, t) != t
-    ]
-    return {
-        "old": a.version,
-        "new": b.version,
-        "rows_added": b.rows - a.rows,
-        "batches_added": sorted({p.batch_id for p in b.parts} - batches_a),
-        "schema_changes": schema_changes,
-        "columns": _column_changes(pa, pb),
-    }
-
-
-def _column_changes(pa: Profile, pb: Profile) -> list[dict[str, Any]]:
-    changes: list[dict[str, Any]] = []
-    for name, new in pb.columns.items():
-        old = pa.columns.get(name)
-        if old is None:
-            continue
-        pairs = {
-            "null rate": (old.null_count / max(old.count, 1), new.null_count / max(new.count, 1)),
-            "mean": (old.mean, new.mean),
-            "median": (old.median, new.median),
-        }
-        for statistic, (x, y) in pairs.items():
-            if x is None or y is None or x == y:
-                continue
-            relative = f"{(y - x) / abs(x):+.1%}" if x else f"{y - x:+.4g}"
-            changes.append(
-                {"column": name, "statistic": statistic, "old": x, "new": y, "change": relative}
-            )
-    return changes
 
 
 @app.command("export")
@@ -272,18 +191,8 @@ def export(
     json: JsonFlag = False,
 ) -> None:
     """Write every row of a version to one file; the same version always gives the same rows."""
-    keel = open_project(ctx)
-    keel.acting(Role.VIEWER, action="exporting a dataset version")
-    found = _version(keel, version)
-    if out.suffix not in (".parquet", ".csv"):
-        raise InvalidInput(f"--out must end in .parquet or .csv; got {out.name!r}", path="out")
-    frame = read_version(keel.rows, found)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".csv":
-        frame.write_csv(out)
-    else:
-        frame.write_parquet(out)
+    written = use.export_version(open_project(ctx), version, out)
     if json:
-        print_json({"version": found.version, "rows": frame.height, "out": str(out)})
+        print_json(written.to_dict())
         return
-    console.print(f"wrote {frame.height:,} rows of {found.label} to {out}")
+    console.print(f"wrote {written.rows:,} rows of {written.label} to {out}")

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import polars as pl
 import typer
 
+from keel.app import data as use
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag, show_result
 from keel.cli.output import console, print_json, row_progress, table
-from keel.data.quarantine import quarantined_rows
 from keel.data.reasons import REASONS_COLUMN, ROW_COLUMN
-from keel.identity.roles import Role
 
 app = typer.Typer(help="Rows held back with their reasons; replay them.", no_args_is_help=True)
 
@@ -26,10 +24,7 @@ def list_(
     json: JsonFlag = False,
 ) -> None:
     """Batches that hold rows in quarantine, newest first."""
-    keel = open_project(ctx)
-    keel.acting(Role.VIEWER, action="listing the quarantine")
-    with keel.reader() as unit:
-        batches = unit.batches.list(keel.dataset, quarantined_only=not all_batches)
+    batches = use.list_quarantine(open_project(ctx), all_batches=all_batches)
     if json:
         print_json([b.to_dict() for b in batches])
         return
@@ -57,15 +52,11 @@ def show(
     json: JsonFlag = False,
 ) -> None:
     """A batch's quarantined rows: raw values and every reason each row failed."""
-    keel = open_project(ctx)
-    keel.acting(Role.VIEWER, action="reading the quarantine")
-    with keel.reader() as unit:
-        batch = unit.batches.get(batch_id)
-    frames = list(quarantined_rows(keel.rows, batch))
-    rows = pl.concat(frames, how="diagonal_relaxed").head(limit) if frames else pl.DataFrame()
+    found = use.show_quarantine(open_project(ctx), batch_id, limit=limit)
     if json:
-        print_json({"batch": batch.to_dict(), "rows": rows.to_dicts()})
+        print_json(found.to_dict())
         return
+    batch, rows = found.batch, found.rows
     console.print(
         f"batch {batch.id} · {batch.status.value} · {batch.quarantined:,} of {batch.rows:,} rows "
         f"in quarantine · from {batch.uri}"
@@ -93,7 +84,6 @@ def _reasons_text(reasons: list[dict[str, str]] | None) -> str:
 def replay(ctx: typer.Context, batch_id: str, json: JsonFlag = False) -> None:
     """Validate a quarantined batch again under the current contract; what passes moves on."""
     keel = open_project(ctx)
-    actor = keel.acting(Role.OPERATOR, action="replaying quarantine")
     with row_progress(f"replaying {batch_id}", None, quiet=json) as progress:
-        result = keel.ingestor().replay(batch_id, actor=actor.name, progress=progress)
+        result = use.replay(keel, batch_id, progress=progress)
     show_result(result, json=json)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from keel.data.target import is_positive
+
 
 @dataclass(frozen=True)
 class LabelJoin:
@@ -84,7 +86,10 @@ def label_coverage(features: pl.DataFrame, labels: pl.DataFrame, *, entity: str)
 def label_rate_shift(
     reference: pl.Series, current: pl.Series, *, positive: object = 1
 ) -> LabelRateShift:
-    """Compare positive rates; the pooled two-proportion z-test says whether the shift is noise."""
+    """Compare positive rates; the pooled two-proportion z-test says whether the shift is noise.
+
+    What counts as positive is ``keel.data.target.is_positive``, the rule training uses.
+    """
     n1, k1 = _count(reference, positive)
     n2, k2 = _count(current, positive)
     p1 = k1 / n1 if n1 else 0.0
@@ -96,6 +101,6 @@ def label_rate_shift(
 
 
 def _count(labels: pl.Series, positive: object) -> tuple[int, int]:
-    """Non-null labels and how many of them equal ``positive``."""
+    """Non-null labels and how many of them are the positive class."""
     present = labels.drop_nulls()
-    return present.len(), int((present == positive).sum())
+    return present.len(), int(is_positive(present, positive).sum())

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from keel.data.target import binary_label
 from keel.errors import InvalidInput
 from keel.predictions import OutcomeRecord, RecordLog
 from keel.serving.service import acknowledged
@@ -65,11 +66,7 @@ class OutcomeWriter:
         if value is None:
             return None
         if self.task == "binary":
-            if isinstance(value, bool) or value in (0, 1):
-                return float(value)
-            if str(value).lower() == str(self.positive).lower():
-                return 1.0
-            raise InvalidInput(f"expected 0 or 1, got {value!r}", path=path)
+            return binary_label(value, self.positive, path=path)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidInput(f"expected a number, got {value!r}", path=path)
         return float(value)

@@ -21,6 +21,7 @@ from keel.audit.ports import AuditLog
 from keel.data.contract import DataSchema
 from keel.data.ingest import read_version
 from keel.data.ports import DatasetRepo, RowStore
+from keel.data.target import is_positive
 from keel.data.versions import DatasetVersion
 from keel.errors import InvalidInput, KeelError, NotFound
 from keel.evaluation import MetricParams, calibration_curve, evaluate, slice_metrics
@@ -76,13 +77,11 @@ class Target:
     positive: object = 1
 
     def labels(self, values: pl.Series) -> np.ndarray:
-        """0/1 for binary (equal to ``positive``), floats for regression."""
+        """0/1 for binary (by ``keel.data.target.is_positive``, the one label rule), NaN where
+        no label; floats for regression."""
         if self.task == "regression":
             return values.cast(pl.Float64).to_numpy()
-        positive = (
-            str(self.positive).lower() if isinstance(self.positive, bool) else str(self.positive)
-        )
-        return (values.cast(pl.String) == positive).cast(pl.Float64).to_numpy()
+        return is_positive(values, self.positive).cast(pl.Float64).to_numpy()
 
 
 @dataclass(frozen=True)
