@@ -135,6 +135,7 @@ class Keel:
 
     def trainer(self, recipe: Recipe | None = None) -> Trainer:
         """The training service, with keel.yaml's recipe unless one is given (to reproduce)."""
+        from keel.reporting.card import ModelCards  # noqa: PLC0415
         from keel.training.service import Target, Trainer  # noqa: PLC0415 - see TYPE_CHECKING
         from keel.training.spec import BenchmarkSpec, parse_section  # noqa: PLC0415
 
@@ -155,6 +156,7 @@ class Keel:
             clock=utcnow,
             environment=current_environment(self.settings.project_dir),
             read_file=self._read_project_file,
+            cards=ModelCards(),
         )
 
     def registry(self, *, latency_probe: LatencyProbe | None = None) -> Registry:
