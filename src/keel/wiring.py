@@ -20,8 +20,8 @@ from keel.features import FeatureSpec
 from keel.identity.actor import Actor, require_role
 from keel.identity.roles import Role
 from keel.identity.service import resolve_actor
-from keel.provenance import current_environment
 from keel.store.blob import ContentAddressedStore, open_blob_store
+from keel.store.provenance import current_environment
 from keel.store.sources import open_source
 from keel.store.sql import Database, SqlUnit
 from keel.store.sql.schema import check_schema, current_revision
@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # the training stack (LightGBM, scikit-learn) loads only when
 from keel.types import utcnow
 
 Durability = Literal["fsync", "write"]
+
 
 @dataclass
 class Keel:
