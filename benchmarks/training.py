@@ -125,6 +125,7 @@ def _targets(blobs: Any) -> list[tuple[Any, str, str]]:
     from keel.models import boosting
     from keel.models.bundle import ModelBundle
     from keel.models.calibration import Calibrator
+    from keel.reporting import card
     from keel.store.tables import BlobRowStore
     from keel.training import service
     from keel.training.service import Target, Trainer
@@ -158,7 +159,7 @@ def _targets(blobs: Any) -> list[tuple[Any, str, str]]:
         (boosting.LightGBMEstimator, "to_bytes", "model to text"),
         (FeaturePipeline, "to_dict", "pipeline to JSON"),
         (type(blobs), "put", "blob store put"),
-        (service, "render_card", "render model card"),
+        (card, "render_card", "render model card"),
     ]
 
 

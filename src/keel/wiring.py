@@ -20,8 +20,8 @@ from keel.features import FeatureSpec
 from keel.identity.actor import Actor, require_role
 from keel.identity.roles import Role
 from keel.identity.service import resolve_actor
-from keel.provenance import current_environment
 from keel.store.blob import ContentAddressedStore, open_blob_store
+from keel.store.provenance import current_environment
 from keel.store.sources import open_source
 from keel.store.sql import Database, SqlUnit
 from keel.store.sql.schema import check_schema, current_revision
@@ -136,6 +136,7 @@ class Keel:
 
     def trainer(self, recipe: Recipe | None = None) -> Trainer:
         """The training service, with keel.yaml's recipe unless one is given (to reproduce)."""
+        from keel.reporting.card import ModelCards  # noqa: PLC0415
         from keel.training.service import Target, Trainer  # noqa: PLC0415 - see TYPE_CHECKING
         from keel.training.spec import BenchmarkSpec, parse_section  # noqa: PLC0415
 
@@ -156,6 +157,7 @@ class Keel:
             clock=utcnow,
             environment=current_environment(self.settings.project_dir),
             read_file=self._read_project_file,
+            cards=ModelCards(),
         )
 
     def registry(self, *, latency_probe: LatencyProbe | None = None) -> Registry:

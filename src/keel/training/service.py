@@ -32,7 +32,7 @@ from keel.models.estimator import Task
 from keel.models.factory import make_estimator
 from keel.models.ports import ArtifactStore
 from keel.training.benchmarks import FileReader, cut, freeze_or_load, where_mask
-from keel.training.card import render_card
+from keel.training.card import CardRenderer
 from keel.training.ports import BenchmarkRepo, RunRepo
 from keel.training.runs import Environment, Run, RunStatus
 from keel.training.spec import BenchmarkSpec, ModelSpec, default_metrics
@@ -134,6 +134,7 @@ class Trainer:
     clock: Callable[[], datetime]
     environment: Environment
     read_file: FileReader
+    cards: CardRenderer
 
     def train(self, request: TrainRequest, *, say: Say | None = None) -> Run:
         """Train, evaluate and store one model; the run is recorded whatever happens."""
@@ -214,7 +215,7 @@ class Trainer:
             model_sha256=model_sha,
             logs="\n".join(log),
         )
-        card = render_card(finished, self.limitations, self.dataset)
+        card = self.cards.render(finished, self.limitations, self.dataset)
         artifacts = {
             "model": model_sha,
             "card.md": self.artifacts.put(card.markdown.encode()),

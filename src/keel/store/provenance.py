@@ -1,6 +1,10 @@
 """Where a run's code and libraries came from: the git commit and the installed package set.
 
-Read at the edge (it runs ``git`` and reads package metadata), then passed inward as plain values.
+An adapter of the machine, like the blob and SQL stores are of storage: it runs ``git`` and reads
+the installed distributions, and hands training a plain ``Environment``. Only the composition root
+uses it (``keel.wiring`` builds the trainer with it), so it sits in the adapter ring just below
+that root, where the layer contract places it, not in a domain package (no I/O there) nor beside
+the faces.
 """
 
 from __future__ import annotations

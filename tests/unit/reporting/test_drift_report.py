@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from keel.monitoring import detect_drift
-from keel.monitoring.report import render_drift_report
+from keel.reporting.drift import render_drift_report
 
 
 def _report_page() -> str:
