@@ -34,10 +34,10 @@ from keel.errors import Conflict, InvalidInput, PermissionDenied
 from keel.identity.actor import LOCAL_ADMIN, Actor
 from keel.identity.roles import Role
 from keel.identity.service import add_user
-from keel.monitoring.history import render_history
 from keel.monitoring.incidents import IncidentStatus
 from keel.predictions import OutcomeRecord, PredictionRecord
 from keel.registry.policy import ReleasePolicy
+from keel.reporting.monitor import render_history
 from keel.serving.checks import InvalidRecords
 from keel.serving.ids import new_id
 from keel.serving.predictor import Predictor

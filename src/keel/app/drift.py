@@ -23,9 +23,9 @@ from keel.data.contract import NUMERIC_TYPES, ColumnType, Contract
 from keel.errors import InvalidInput
 from keel.monitoring import DriftDetector, DriftReport, ThresholdPolicy
 from keel.monitoring.reference import Kind
-from keel.monitoring.report import render_drift_report
 from keel.monitoring.results import MultivariateResult
 from keel.monitoring.thresholds import Method
+from keel.reporting.drift import render_drift_report
 from keel.wiring import load_contract
 
 READERS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}

@@ -63,7 +63,7 @@ class MonitorReport(Result):
 @use_case(Role.VIEWER, action="reading monitor results")
 def write_report(keel: Keel, actor: Actor, out: Path) -> MonitorReport:
     """A self-contained HTML file of every chunk and incident so far (the project is only read)."""
-    from keel.monitoring.history import render_history  # noqa: PLC0415
+    from keel.reporting.monitor import render_history  # noqa: PLC0415
 
     service = _monitor_service(keel)
     chunks, incidents = service.chunks(), service.incidents()

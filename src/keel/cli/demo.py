@@ -267,7 +267,7 @@ def step_serve(run: DemoRun) -> str:
 
 def step_monitor(run: DemoRun) -> str:
     from keel.cli.monitor import monitor_service, run_monitor  # noqa: PLC0415
-    from keel.monitoring.history import render_history  # noqa: PLC0415
+    from keel.reporting.monitor import render_history  # noqa: PLC0415
 
     keel = run.project
     outcome = run_monitor(keel)
