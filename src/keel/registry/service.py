@@ -31,6 +31,7 @@ from keel.registry.units import RegistryUnit, UnitFactory
 from keel.registry.versions import ModelVersion
 from keel.training.service import Target
 
+# ``Promotion`` and the unit types were defined here before the split; still importable here.
 __all__ = ["Promotion", "Registry", "RegistryUnit", "UnitFactory"]
 
 
