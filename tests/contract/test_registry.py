@@ -19,7 +19,14 @@ from keel.errors import Conflict, IntegrityError, PermissionDenied, PolicyViolat
 from keel.identity.actor import Actor
 from keel.identity.roles import Role
 from keel.registry.approvals import RequestStatus
-from keel.registry.policy import GateSpec, ReleasePolicy
+from keel.registry.policy import (
+    LatencyGate,
+    MetricGate,
+    NonInferiorityGate,
+    ReleasePolicy,
+    SignatureGate,
+    WorstSliceGate,
+)
 from keel.registry.service import Registry
 from keel.training.service import TrainRequest
 from keel.wiring import Keel, open_keel
@@ -96,12 +103,12 @@ def test_each_gate_passes_and_each_fails_on_its_own_evidence(keel: Keel) -> None
     with_policy(keel, OPEN).promote(v1, OPERATOR)
     v2 = registered(keel, WEAK)
     passing = [
-        GateSpec(metric="roc_auc", min=0.55),
-        GateSpec(metric="log_loss", max=5.0),
-        GateSpec(non_inferior_to="champion", metric="roc_auc", margin=0.5),
-        GateSpec(worst_slice_drop=0.5, metric="roc_auc"),
-        GateSpec(latency_p99_ms=10_000),
-        GateSpec(signature="compatible"),
+        MetricGate(metric="roc_auc", min=0.55),
+        MetricGate(metric="log_loss", max=5.0),
+        NonInferiorityGate(non_inferior_to="champion", metric="roc_auc", margin=0.5),
+        WorstSliceGate(worst_slice_drop=0.5, metric="roc_auc"),
+        LatencyGate(latency_p99_ms=10_000),
+        SignatureGate(signature="compatible"),
     ]
     result = with_policy(keel, ReleasePolicy(gates=passing)).gate(v2, OPERATOR)
     assert result.passed, [c.to_dict() for c in result.failed]
@@ -115,13 +122,13 @@ def test_each_gate_passes_and_each_fails_on_its_own_evidence(keel: Keel) -> None
         "signature",
     ]
     failing = {
-        "roc_auc >= 0.99": GateSpec(metric="roc_auc", min=0.99),
-        "ece <= 1e-06": GateSpec(metric="ece", max=0.000001),
-        "roc_auc non-inferior to champion (margin 0.005)": GateSpec(
+        "roc_auc >= 0.99": MetricGate(metric="roc_auc", min=0.99),
+        "ece <= 1e-06": MetricGate(metric="ece", max=0.000001),
+        "roc_auc non-inferior to champion (margin 0.005)": NonInferiorityGate(
             non_inferior_to="champion", metric="roc_auc", margin=0.005
         ),
-        "worst slice drop of roc_auc <= 0": GateSpec(worst_slice_drop=0.0, metric="roc_auc"),
-        "p99 latency <= 1e-06 ms (1 row)": GateSpec(latency_p99_ms=0.000001),
+        "worst slice drop of roc_auc <= 0": WorstSliceGate(worst_slice_drop=0.0, metric="roc_auc"),
+        "p99 latency <= 1e-06 ms (1 row)": LatencyGate(latency_p99_ms=0.000001),
     }
     for name, spec in failing.items():
         result = with_policy(keel, ReleasePolicy(gates=[spec])).gate(v2, OPERATOR)
@@ -132,7 +139,7 @@ def test_each_gate_passes_and_each_fails_on_its_own_evidence(keel: Keel) -> None
 
 def test_a_weaker_model_fails_non_inferiority_and_an_equal_one_passes(keel: Keel) -> None:
     policy = ReleasePolicy(
-        gates=[GateSpec(non_inferior_to="champion", metric="roc_auc", margin=0.005)]
+        gates=[NonInferiorityGate(non_inferior_to="champion", metric="roc_auc", margin=0.005)]
     )
     registry = with_policy(keel, policy)
     champion = registered(keel)
@@ -148,7 +155,7 @@ def test_a_weaker_model_fails_non_inferiority_and_an_equal_one_passes(keel: Keel
 
 
 def test_an_incompatible_signature_fails_its_gate(keel: Keel) -> None:
-    policy = ReleasePolicy(gates=[GateSpec(signature="compatible")])
+    policy = ReleasePolicy(gates=[SignatureGate(signature="compatible")])
     v1 = registered(keel)
     with_policy(keel, policy).gate(v1, OPERATOR)
     with_policy(keel, policy).promote(v1, OPERATOR)
@@ -219,7 +226,7 @@ def test_a_new_gate_result_invalidates_approvals(keel: Keel) -> None:
 
 
 def test_overriding_a_failed_gate_needs_an_admin_and_a_reason(keel: Keel) -> None:
-    registry = with_policy(keel, ReleasePolicy(gates=[GateSpec(metric="roc_auc", min=0.99)]))
+    registry = with_policy(keel, ReleasePolicy(gates=[MetricGate(metric="roc_auc", min=0.99)]))
     v1 = registered(keel)
     assert not registry.gate(v1, OPERATOR).passed
     with pytest.raises(PolicyViolation, match=r"the gate failed: roc_auc >= 0\.99"):

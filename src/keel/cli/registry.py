@@ -1,25 +1,23 @@
 """``keel register``, ``keel models``, ``keel gate``, ``keel approve`` and ``keel release``.
 
-The registry service checks roles itself; these commands resolve who is acting, call it, and
-print what changed. The training stack loads only inside the commands that need it.
+Each command parses its arguments, calls one use case of ``keel.app.registry`` (which checks who
+is acting) and prints what it returned.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
+from keel.app import registry as use
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag
 from keel.cli.output import console, field_list, interval, print_json, table
-from keel.identity.roles import Role
+from keel.registry.approvals import Promotion
 from keel.registry.gates import GateResult
 from keel.registry.releases import Release
 from keel.registry.versions import parse_version_ref
-
-if TYPE_CHECKING:
-    from keel.registry.service import Promotion, Registry
 
 models_app = typer.Typer(help="Registered model versions.", no_args_is_help=True)
 release_app = typer.Typer(
@@ -30,24 +28,14 @@ release_app = typer.Typer(
 VersionArg = Annotated[str, typer.Argument(help="Model version: 4, v4 or NAME/v4.")]
 
 
-def _registry(ctx: typer.Context) -> tuple[Registry, Any]:
-    """The registry, whose latency gate times the serving predictor itself."""
-    from keel.decisions import DecisionPolicy  # noqa: PLC0415
-    from keel.serving.probe import predictor_probe  # noqa: PLC0415
-
-    keel = open_project(ctx)
-    policy = DecisionPolicy.parse(keel.project.decisions.model_dump())
-    return keel.registry(latency_probe=predictor_probe(keel.data_schema(), policy)), keel
-
-
 def register(ctx: typer.Context, run_id: str, json: JsonFlag = False) -> None:
     """Register a succeeded run as a new, immutable model version."""
-    registry, keel = _registry(ctx)
-    model, created = registry.register(run_id, keel.actor())
+    registered = use.register(open_project(ctx), run_id)
     if json:
-        print_json({**model.to_dict(), "created": created})
+        print_json(registered.to_dict())
         return
-    verb = "registered" if created else "already registered as"
+    model = registered.model
+    verb = "registered" if registered.created else "already registered as"
     console.print(
         f"run {run_id} {verb} model {model.label} · sha256 {model.model_sha256[:12]}"
         f" · {len(model.signature.fields)} inputs · next: keel gate v{model.version}"
@@ -57,44 +45,40 @@ def register(ctx: typer.Context, run_id: str, json: JsonFlag = False) -> None:
 @models_app.command("list")
 def list_models(ctx: typer.Context, json: JsonFlag = False) -> None:
     """Model versions, newest first, with their role in the current release."""
-    registry, keel = _registry(ctx)
-    keel.acting(Role.VIEWER, action="listing models")
-    models = registry.models()
-    head, _ = registry.status()
-    roles = _roles(head)
+    keel = open_project(ctx)
+    listed = use.list_models(keel)
     if json:
-        print_json([{**m.to_dict(), "role": roles.get(m.version)} for m in models])
+        print_json([entry.to_dict() for entry in listed])
         return
-    rows = []
-    for model in models:
-        first: dict[str, Any] = next(iter(model.benchmarks.values()), {})
-        metric = next(iter(first.items()), None)
-        rows.append(
-            (
-                model.label,
-                roles.get(model.version, ""),
-                model.run_id,
-                f"v{model.data_version}",
-                model.kind,
-                f"{metric[0]} {metric[1]['value']:.4f}" if metric else "",
-                model.model_sha256[:12],
-                model.created_at.strftime("%Y-%m-%d %H:%M"),
-            )
-        )
     columns = ["model", "role", "run", "data", "kind", "first metric", "sha256", "registered"]
-    table(keel.project.name, columns, rows)
+    table(keel.project.name, columns, [_model_row(entry) for entry in listed])
+
+
+def _model_row(entry: use.ListedModel) -> tuple[str, ...]:
+    model = entry.model
+    first: dict[str, Any] = next(iter(model.benchmarks.values()), {})
+    metric = next(iter(first.items()), None)
+    return (
+        model.label,
+        entry.role or "",
+        model.run_id,
+        f"v{model.data_version}",
+        model.kind,
+        f"{metric[0]} {metric[1]['value']:.4f}" if metric else "",
+        model.model_sha256[:12],
+        model.created_at.strftime("%Y-%m-%d %H:%M"),
+    )
 
 
 @models_app.command("show")
 def show_model(ctx: typer.Context, version: VersionArg, json: JsonFlag = False) -> None:
     """One model version: lineage, inputs, benchmark results, latest gate result."""
-    registry, keel = _registry(ctx)
-    keel.acting(Role.VIEWER, action="reading a model")
-    model = registry.model(parse_version_ref(version, keel.project.name))
-    gate = registry.latest_gate(model.version)
+    keel = open_project(ctx)
+    detail = use.show_model(keel, parse_version_ref(version, keel.project.name))
     if json:
-        print_json({**model.to_dict(), "gate": gate.to_dict() if gate else None})
+        print_json(detail.to_dict())
         return
+    model, gate = detail.model, detail.gate
     field_list(
         [
             ("model", model.label),
@@ -115,10 +99,10 @@ def show_model(ctx: typer.Context, version: VersionArg, json: JsonFlag = False) 
 
 def gate(ctx: typer.Context, version: VersionArg, json: JsonFlag = False) -> None:
     """Evaluate the release policy for a model version; each check with its evidence."""
-    registry, keel = _registry(ctx)
+    keel = open_project(ctx)
     number = parse_version_ref(version, keel.project.name)
     with console.status(f"gating v{number}", spinner="dots"):
-        result = registry.gate(number, keel.actor())
+        result = use.gate(keel, number)
     if json:
         print_json(result.to_dict())
     else:
@@ -155,39 +139,29 @@ def approve(
     json: JsonFlag = False,
 ) -> None:
     """Approve the pending promotion of a version (an approver other than the requester)."""
-    registry, keel = _registry(ctx)
+    keel = open_project(ctx)
     number = parse_version_ref(version, keel.project.name)
-    outcome = registry.approve(number, keel.actor(), note=note)
+    outcome = use.approve(keel, number, note=note)
     _show_promotion(outcome, number, json=json)
 
 
 @release_app.command("status")
 def status(ctx: typer.Context, json: JsonFlag = False) -> None:
     """The current release: champion, shadows, canary, and promotions awaiting approval."""
-    registry, keel = _registry(ctx)
-    keel.acting(Role.VIEWER, action="reading the release")
-    head, pending = registry.status()
-    body = release_summary(head)
-    body["pending"] = [p.to_dict() for p in pending]
+    keel = open_project(ctx)
+    found = use.release_status(keel)
     if json:
-        print_json(body)
+        print_json(found.to_dict())
         return
-    if head is None:
+    if found.release is None:
         console.print("nothing released yet · next: keel release promote VERSION")
     else:
-        _show_release(head, keel.project.name)
-    for request in pending:
+        _show_release(found.release, keel.project.name)
+    for request in found.pending:
         console.print(
             f"pending {request.id}: v{request.version} requested by {request.requester},"
             f" needs {request.needed} approval(s) · keel approve v{request.version}"
         )
-
-
-def release_summary(head: Release | None) -> dict[str, Any]:
-    """The keys ``release status --json`` promises, present even before the first release."""
-    if head is None:
-        return {"release": None, "champion": None, "shadow": [], "canary": None}
-    return head.to_dict()
 
 
 @release_app.command("history")
@@ -197,9 +171,8 @@ def history(
     json: JsonFlag = False,
 ) -> None:
     """Every release change, newest first, with who made it and why."""
-    registry, keel = _registry(ctx)
-    keel.acting(Role.VIEWER, action="reading the release history")
-    releases = registry.history(limit=limit)
+    keel = open_project(ctx)
+    releases = use.release_history(keel, limit=limit)
     if json:
         print_json([r.to_dict() for r in releases])
         return
@@ -231,9 +204,9 @@ def promote(
     json: JsonFlag = False,
 ) -> None:
     """Make a version champion, or open a promotion that waits for the approvals needed."""
-    registry, keel = _registry(ctx)
+    keel = open_project(ctx)
     number = parse_version_ref(version, keel.project.name)
-    outcome = registry.promote(number, keel.actor(), override=override)
+    outcome = use.promote(keel, number, override=override)
     _show_promotion(outcome, number, json=json)
 
 
@@ -245,10 +218,8 @@ def shadow(
     json: JsonFlag = False,
 ) -> None:
     """Score a version on live traffic beside the champion, without returning its answers."""
-    registry, keel = _registry(ctx)
-    release = registry.shadow(
-        parse_version_ref(version, keel.project.name), keel.actor(), stop=stop
-    )
+    keel = open_project(ctx)
+    release = use.shadow(keel, parse_version_ref(version, keel.project.name), stop=stop)
     _print_release(release, keel.project.name, json=json)
 
 
@@ -265,9 +236,9 @@ def canary(
     json: JsonFlag = False,
 ) -> None:
     """Serve a version to a share of entities (sticky by a hash of the entity id)."""
-    registry, keel = _registry(ctx)
+    keel = open_project(ctx)
     number = parse_version_ref(version, keel.project.name)
-    release = registry.canary(number, share, keel.actor(), override=override)
+    release = use.canary(keel, number, share, override=override)
     _print_release(release, keel.project.name, json=json)
 
 
@@ -278,8 +249,8 @@ def rollback(
     json: JsonFlag = False,
 ) -> None:
     """Undo the last release change: the state before it serves again, in one step."""
-    registry, keel = _registry(ctx)
-    release = registry.rollback(keel.actor(), reason=reason)
+    keel = open_project(ctx)
+    release = use.rollback(keel, reason=reason)
     _print_release(release, keel.project.name, json=json)
 
 
@@ -322,18 +293,6 @@ def _show_release(release: Release, project: str) -> None:
             ("previous", _v(state.previous_champion)),
         ]
     )
-
-
-def _roles(head: Release | None) -> dict[int, str]:
-    if head is None:
-        return {}
-    state = head.state
-    roles = dict.fromkeys(state.shadow, "shadow")
-    if state.canary is not None:
-        roles[state.canary] = f"canary {state.canary_share:g}%"
-    if state.champion is not None:
-        roles[state.champion] = "champion"
-    return roles
 
 
 def _v(version: int | None) -> str:

@@ -5,9 +5,17 @@ the evidence a policy asked for; a release says which versions serve which traff
 change to it is a new row whose parent is the previous one, so rollback is "back to the parent".
 """
 
-from keel.registry.approvals import Approval, PromotionRequest, RequestStatus
+from keel.registry.approvals import Approval, Promotion, PromotionRequest, RequestStatus
 from keel.registry.gates import GateCheck, GateResult
-from keel.registry.policy import GateSpec, ReleasePolicy
+from keel.registry.policy import (
+    GateSpec,
+    LatencyGate,
+    MetricGate,
+    NonInferiorityGate,
+    ReleasePolicy,
+    SignatureGate,
+    WorstSliceGate,
+)
 from keel.registry.releases import Release, ReleaseState
 from keel.registry.signature import InputField, Signature
 from keel.registry.versions import ModelVersion, parse_version_ref
@@ -18,12 +26,18 @@ __all__ = [
     "GateResult",
     "GateSpec",
     "InputField",
+    "LatencyGate",
+    "MetricGate",
     "ModelVersion",
+    "NonInferiorityGate",
+    "Promotion",
     "PromotionRequest",
     "Release",
     "ReleasePolicy",
     "ReleaseState",
     "RequestStatus",
     "Signature",
+    "SignatureGate",
+    "WorstSliceGate",
     "parse_version_ref",
 ]

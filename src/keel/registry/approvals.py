@@ -1,8 +1,9 @@
-"""Four-eyes promotion: a request, approvals by other people, tied to one gate result."""
+"""Four-eyes promotion: a request, approvals by other people, tied to one gate result; and
+what a promote or approve did."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from keel.errors import PermissionDenied, PolicyViolation
 from keel.identity.actor import Actor, require_role
 from keel.identity.roles import Role
+from keel.registry.releases import Release
 
 
 class RequestStatus(StrEnum):
@@ -66,6 +68,23 @@ class Approval:
             "approver": self.approver,
             "note": self.note,
             "at": self.at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """What a promote or approve did: a new release, or a request still waiting for approvals."""
+
+    release: Release | None
+    request: PromotionRequest | None
+    approvals: list[Approval] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "applied": self.release is not None,
+            "release": self.release.to_dict() if self.release else None,
+            "request": self.request.to_dict() if self.request else None,
+            "approvals": [a.to_dict() for a in self.approvals],
         }
 
 

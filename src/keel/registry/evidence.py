@@ -15,17 +15,17 @@ import numpy.typing as npt
 from keel.evaluation import MetricParams, get_metric, paired_difference, slice_metrics
 from keel.models.bundle import ModelBundle
 from keel.registry.gates import Difference, SliceDrop
-from keel.registry.policy import GateSpec
+from keel.registry.policy import NonInferiorityGate, WorstSliceGate
 
 F64 = npt.NDArray[np.float64]
 WARMUP_ROWS = 10
 
 
 def paired_improvement(
-    y: F64, champion: F64, candidate: F64, spec: GateSpec, params: MetricParams
+    y: F64, champion: F64, candidate: F64, spec: NonInferiorityGate, params: MetricParams
 ) -> Difference | None:
     """Candidate minus champion on ``spec.metric``, signed so that positive means better."""
-    metric = get_metric(spec.metric or "")
+    metric = get_metric(spec.metric)
     found = paired_difference(
         y,
         champion,
@@ -48,12 +48,12 @@ def slice_drops(
     *,
     reference: F64 | None,
     groups: Mapping[str, Sequence[object] | npt.NDArray[np.object_]],
-    spec: GateSpec,
+    spec: WorstSliceGate,
     params: MetricParams,
 ) -> list[SliceDrop]:
     """Per slice with enough rows: the candidate's metric minus the reference's on that slice
     (the champion's), or minus the candidate's own overall value when there is no champion."""
-    metric = get_metric(spec.metric or "")
+    metric = get_metric(spec.metric)
     found = slice_metrics(
         y, candidate, groups, [metric.name], min_rows=spec.min_rows, params=params, resamples=0
     )

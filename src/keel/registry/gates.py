@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from keel.registry.policy import GateSpec
+from keel.registry.policy import LatencyGate, MetricGate, NonInferiorityGate, WorstSliceGate
 from keel.registry.signature import Compatibility
 
 
@@ -105,9 +105,9 @@ class SliceDrop:
     change: float  # candidate minus reference, positive means better
 
 
-def metric_check(spec: GateSpec, estimate: dict[str, Any] | None, benchmark: str) -> GateCheck:
+def metric_check(spec: MetricGate, estimate: dict[str, Any] | None, benchmark: str) -> GateCheck:
     """An absolute threshold on a benchmark metric of the candidate."""
-    metric = spec.metric or ""
+    metric = spec.metric
     bound = f">= {spec.min:g}" if spec.min is not None else f"<= {spec.max:g}"
     threshold = spec.min if spec.min is not None else spec.max
     name = f"{metric} {bound}"
@@ -128,7 +128,7 @@ def metric_check(spec: GateSpec, estimate: dict[str, Any] | None, benchmark: str
 
 
 def non_inferiority_check(
-    spec: GateSpec, difference: Difference | None, champion: int | None
+    spec: NonInferiorityGate, difference: Difference | None, champion: int | None
 ) -> GateCheck:
     """Passes when the lower bound of the paired improvement is above minus the margin."""
     name = f"{spec.metric} non-inferior to champion (margin {spec.margin:g})"
@@ -149,14 +149,14 @@ def non_inferiority_check(
 
 
 def worst_slice_check(
-    spec: GateSpec, drops: Sequence[SliceDrop], champion: int | None
+    spec: WorstSliceGate, drops: Sequence[SliceDrop], champion: int | None
 ) -> GateCheck:
     """The largest drop of any slice with enough rows against the champion on that slice.
 
     Degradation needs something to degrade from: before there is a champion the check passes,
     and its detail names the weakest slice against the model's own overall value, for the card.
     """
-    limit = spec.worst_slice_drop or 0.0
+    limit = spec.worst_slice_drop
     name = f"worst slice drop of {spec.metric} <= {limit:g}"
     if not drops:
         return GateCheck(
@@ -184,8 +184,8 @@ def worst_slice_check(
     )
 
 
-def latency_check(spec: GateSpec, p99_ms: float, rows: int) -> GateCheck:
-    limit = spec.latency_p99_ms or 0.0
+def latency_check(spec: LatencyGate, p99_ms: float, rows: int) -> GateCheck:
+    limit = spec.latency_p99_ms
     return GateCheck(
         f"p99 latency <= {limit:g} ms (1 row)",
         "latency",

@@ -71,6 +71,15 @@ class ReleaseState:
             raise Conflict(f"v{version} is the champion; it already serves all traffic")
         return replace(self, canary=version, canary_share=float(share))
 
+    def roles(self) -> dict[int, str]:
+        """Each serving version's role: ``champion``, ``shadow`` or ``canary 10%``."""
+        roles = dict.fromkeys(self.shadow, "shadow")
+        if self.canary is not None:
+            roles[self.canary] = f"canary {self.canary_share:g}%"
+        if self.champion is not None:
+            roles[self.champion] = "champion"
+        return roles
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "champion": self.champion,

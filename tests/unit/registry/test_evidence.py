@@ -6,9 +6,9 @@ import numpy as np
 
 from keel.evaluation import MetricParams
 from keel.registry import evidence, gates
-from keel.registry.policy import GateSpec
+from keel.registry.policy import NonInferiorityGate, WorstSliceGate
 
-SPEC = GateSpec(non_inferior_to="champion", metric="roc_auc", margin=0.005)
+SPEC = NonInferiorityGate(non_inferior_to="champion", metric="roc_auc", margin=0.005)
 
 
 def scores(rng: np.random.Generator, signal: np.ndarray, noise: float) -> np.ndarray:
@@ -48,7 +48,7 @@ def test_slice_drops_compare_each_slice_with_the_reference() -> None:
     hurt = good.copy()
     south = region == "south"
     hurt[south] = scores(rng, y[south], 3.0)  # the candidate is much worse in the south only
-    spec = GateSpec(worst_slice_drop=0.03, metric="roc_auc", min_rows=100)
+    spec = WorstSliceGate(worst_slice_drop=0.03, metric="roc_auc", min_rows=100)
     drops = evidence.slice_drops(
         y, hurt, reference=good, groups={"region": region}, spec=spec, params=MetricParams()
     )

@@ -7,23 +7,29 @@ import pytest
 from keel.errors import ConfigError
 from keel.registry import gates
 from keel.registry.gates import Difference, SliceDrop
-from keel.registry.policy import GateSpec, parse_policy
+from keel.registry.policy import (
+    LatencyGate,
+    MetricGate,
+    NonInferiorityGate,
+    WorstSliceGate,
+    parse_policy,
+)
 from keel.registry.signature import Compatibility
 
 
 def test_metric_bounds() -> None:
-    at_least = GateSpec(metric="roc_auc", min=0.7)
+    at_least = MetricGate(metric="roc_auc", min=0.7)
     assert gates.metric_check(at_least, {"value": 0.7, "low": 0.6, "high": 0.8}, "h").passed
     failed = gates.metric_check(at_least, {"value": 0.69, "low": None, "high": None}, "h")
     assert not failed.passed and failed.interval is None and failed.name == "roc_auc >= 0.7"
-    at_most = GateSpec(metric="ece", max=0.03)
+    at_most = MetricGate(metric="ece", max=0.03)
     assert not gates.metric_check(at_most, {"value": 0.031}, "h").passed
     missing = gates.metric_check(at_most, None, "holdout")
     assert not missing.passed and "not reported on benchmark 'holdout'" in missing.detail
 
 
 def test_non_inferiority_judges_the_lower_bound_against_the_margin() -> None:
-    spec = GateSpec(non_inferior_to="champion", metric="roc_auc", margin=0.005)
+    spec = NonInferiorityGate(non_inferior_to="champion", metric="roc_auc", margin=0.005)
     assert gates.non_inferiority_check(spec, Difference(0.0, -0.005, 0.005), 3).passed
     worse = gates.non_inferiority_check(spec, Difference(0.001, -0.0051, 0.007), 3)
     assert not worse.passed and worse.interval == (-0.0051, 0.007) and "v3" in worse.detail
@@ -31,7 +37,7 @@ def test_non_inferiority_judges_the_lower_bound_against_the_margin() -> None:
 
 
 def test_worst_slice_reports_the_worst_one() -> None:
-    spec = GateSpec(worst_slice_drop=0.03, metric="roc_auc")
+    spec = WorstSliceGate(worst_slice_drop=0.03, metric="roc_auc")
     drops = [SliceDrop("region", "north", 500, 0.01), SliceDrop("region", "south", 400, -0.04)]
     found = gates.worst_slice_check(spec, drops, 2)
     assert not found.passed and found.value == pytest.approx(0.04)
@@ -43,7 +49,7 @@ def test_worst_slice_reports_the_worst_one() -> None:
 
 
 def test_latency_signature_and_integrity() -> None:
-    spec = GateSpec(latency_p99_ms=5)
+    spec = LatencyGate(latency_p99_ms=5)
     assert gates.latency_check(spec, 4.9, 200).passed
     assert not gates.latency_check(spec, 5.1, 200).passed
     broken = Compatibility(False, ("added required 'age'",))

@@ -57,3 +57,9 @@ def test_rows_follow_their_parent_and_rollback_targets_the_parent_of_the_undone_
     assert rollback_target(second, second) == 1
     with pytest.raises(Conflict, match="first release"):
         rollback_target(first, first)
+
+
+def test_each_serving_version_has_its_role() -> None:
+    state = ReleaseState(champion=1).with_shadow(3).with_canary(2, 12.5)
+    assert state.roles() == {1: "champion", 3: "shadow", 2: "canary 12.5%"}
+    assert ReleaseState().roles() == {}
