@@ -104,10 +104,9 @@ def _typed(frame: pl.DataFrame, kinds: dict[str, Any]) -> pl.DataFrame:
 def logged(keel: Keel, ref: Reference, since: datetime | None) -> pl.DataFrame:
     """Served (not shadow) predictions after ``since``, inputs as columns, labels joined."""
     from keel.monitoring.monitor import SCORE  # noqa: PLC0415
-    from keel.serving.server import outcome_log, prediction_log  # noqa: PLC0415
     from keel.store.tables.outcome_log import join_outcomes  # noqa: PLC0415
 
-    predictions, outcomes = prediction_log(keel), outcome_log(keel)
+    predictions, outcomes = keel.prediction_log(), keel.outcome_log()
     try:
         lazy = predictions.scan().filter(pl.col("route") != "shadow")
         if since is not None:  # a database may hand back another name for UTC
