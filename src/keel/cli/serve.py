@@ -71,26 +71,21 @@ def _with_settings(command: Callable[..., None]) -> Callable[..., None]:
             found.name,
             inspect.Parameter.KEYWORD_ONLY,
             default=found.default,
-            annotation=Annotated[_option_type(found.type), _typer_option(found)],
+            annotation=Annotated[type(found.default), _typer_option(found)],
         )
         for found in serve_settings.fields()
     ]
-    context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    context = inspect.Parameter(
+        "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
+    )
 
     def run(ctx: typer.Context, **values: Any) -> None:
         command(ctx, ServeSettings(**values))
 
-    run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [context.replace(annotation=typer.Context), *options]
-    )
+    run.__signature__ = inspect.Signature([context, *options])  # type: ignore[attr-defined]
     run.__annotations__ = {"ctx": typer.Context} | {p.name: p.annotation for p in options}
     run.__name__, run.__doc__ = command.__name__, command.__doc__
     return run
-
-
-def _option_type(declared: object) -> type:
-    """The Python type Typer parses a field as (a ``Literal`` of words is read as text)."""
-    return {"int": int, "float": float}.get(str(declared), str)
 
 
 def _typer_option(found: Any) -> Any:
