@@ -3,15 +3,26 @@
 Every error Keel raises on purpose is a ``KeelError``. Interfaces map the families, not the leaves,
 to an HTTP status (``keel.serving.http_status``) and a CLI exit code (``keel.cli.errors``)::
 
-    KeelError
+    KeelError                 itself: a failure of no more specific family (HTTP 500, exit 1)
+    ├── ModelError            a model gave no usable score (serving; the fallback chain answers)
     ├── InvalidInput          the caller sent something malformed (a field path says where)
-    │   └── ConfigError       keel.yaml or a setting is wrong
+    │   ├── ConfigError       keel.yaml or a setting is wrong
+    │   ├── InvalidRecords    records that fail the contract, every problem listed (serving)
+    │   └── _ClientLeft       the client left before its body arrived (serving.guard; never sent)
     ├── NotFound              the named entity does not exist
     ├── Conflict              the request clashes with current state (already exists, stale, raced)
+    │   └── NotFittedError    a pipeline or estimator used before ``fit`` (features)
+    ├── Unauthenticated       no credentials, or credentials no active user holds
     ├── PolicyViolation       allowed in form but not by policy
     │   └── PermissionDenied  the actor's role does not allow it
     ├── IntegrityError        stored bytes or records fail their checksum or hash chain
     └── StorageUnavailable    a database or blob store cannot be reached or is not migrated
+        └── NoModelAnswered   every model of the fallback chain failed and none defers (serving)
+
+The tables key on the families (and the base class itself). Every exception class anywhere in
+``keel``, private ones included, is a ``KeelError``, so each has exactly one status and one exit
+code; ``tests/unit/test_errors.py`` imports every module of the package to check it.
+``tests/unit/test_errors.py`` imports every module of the package and checks it.
 
 Foreign errors (SQLAlchemy, fsspec, LightGBM) are translated at the adapter boundary with
 ``raise ... from exc`` so that messages stay public-safe: no SQL, no secrets.
@@ -80,6 +91,14 @@ class Conflict(KeelError):
     """The request clashes with the current state (duplicate, stale, concurrent change)."""
 
 
+class Unauthenticated(KeelError):
+    """No credentials were presented, or none that an active user holds (HTTP 401).
+
+    Distinct from ``PermissionDenied`` (who is acting is known, the role is not enough): the
+    fix is to present a valid key, not to ask for a role.
+    """
+
+
 class PolicyViolation(KeelError):
     """The request is well-formed but a policy forbids it."""
 
@@ -100,6 +119,7 @@ FAMILIES: tuple[type[KeelError], ...] = (
     InvalidInput,
     NotFound,
     Conflict,
+    Unauthenticated,
     PolicyViolation,
     IntegrityError,
     StorageUnavailable,
@@ -109,7 +129,12 @@ FAMILIES: tuple[type[KeelError], ...] = (
 
 def family_of(error: KeelError) -> type[KeelError]:
     """The family an error belongs to, or ``KeelError`` for the bare base class."""
+    return family_of_class(type(error))
+
+
+def family_of_class(cls: type[KeelError]) -> type[KeelError]:
+    """The family of an error class, or ``KeelError`` for one of no more specific family."""
     for family in FAMILIES:
-        if isinstance(error, family):
+        if issubclass(cls, family):
             return family
     return KeelError

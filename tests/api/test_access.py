@@ -18,11 +18,13 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
+from keel.app.serving import build_serving
 from keel.identity.roles import Role
 from keel.identity.service import add_user, revoke_user
 from keel.serving.access import PUBLIC_PATHS, route_role, unguarded_routes
-from keel.serving.app import Guard, create_app
-from keel.serving.server import ServeOptions, build_serving
+from keel.serving.app import create_app
+from keel.serving.guard import Guard
+from keel.serving.settings import ServeSettings
 from tests.api.conftest import ADMIN, PROJECT, open_project
 from tests.api.live import Server, wait_until
 
@@ -32,7 +34,7 @@ Serve = Callable[..., Server]
 @pytest.fixture
 def routes(project: Path) -> Iterator[FastAPI]:
     """The FastAPI application the server runs, built in process on the test's project."""
-    serving = build_serving(open_project(project), ServeOptions())
+    serving = build_serving(open_project(project), ServeSettings())
     app = create_app(serving)
     assert isinstance(app, Guard) and isinstance(app.app, FastAPI)
     yield app.app

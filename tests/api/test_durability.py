@@ -125,6 +125,18 @@ def test_a_request_past_the_time_limit_is_a_503(
         wait_until(lambda: client.post("/v1/predict", json=small).status_code == 200, 10)
 
 
+def test_retry_after_comes_from_its_setting(
+    project: Path, serve: Serve, records: list[dict[str, Any]]
+) -> None:
+    """The option reaches the worker (through the environment generated from the settings)."""
+    server = serve(
+        "--timeout", "0.1", "--retry-after", "4", "--max-body-bytes", "50000000", "--budget-ms", "0"
+    )
+    with server.client() as client:
+        slow = client.post("/v1/predict", json={"records": records * 3, "explain": 20})
+    assert slow.status_code == 503 and slow.headers["retry-after"] == "4"
+
+
 def test_two_workers_share_the_port_and_each_logs_its_answers(
     project: Path, serve: Serve, records: list[dict[str, Any]]
 ) -> None:

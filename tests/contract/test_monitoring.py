@@ -41,7 +41,6 @@ from keel.reporting.monitor import render_history
 from keel.serving.checks import InvalidRecords
 from keel.serving.ids import new_id
 from keel.serving.predictor import Predictor
-from keel.serving.server import outcome_log, prediction_log
 from keel.simulate import (
     ConceptDrift,
     CovariateDrift,
@@ -95,7 +94,7 @@ def serve_offline(keel: Keel, frame: pl.DataFrame, *, labels: bool) -> None:
     )
     records = request_records(frame)
     now = datetime.now(UTC)
-    log = prediction_log(keel)
+    log = keel.prediction_log()
     try:
         for first in range(0, len(records), 100):
             batch = records[first : first + 100]
@@ -122,7 +121,7 @@ def serve_offline(keel: Keel, frame: pl.DataFrame, *, labels: bool) -> None:
     finally:
         log.close()
     if labels:
-        outcomes = outcome_log(keel)
+        outcomes = keel.outcome_log()
         try:
             outcomes.append(
                 [

@@ -12,6 +12,7 @@ EXIT_CODES: dict[type[errors.KeelError], int] = {
     errors.PolicyViolation: 5,
     errors.IntegrityError: 6,
     errors.StorageUnavailable: 7,
+    errors.Unauthenticated: 8,
 }
 
 

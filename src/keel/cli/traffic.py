@@ -17,9 +17,10 @@ import numpy as np
 import polars as pl
 import uvicorn
 
+from keel.app.serving import build_serving
 from keel.config import Settings, load_project
 from keel.serving.app import create_app
-from keel.serving.server import ServeOptions, build_serving
+from keel.serving.settings import ServeSettings
 from keel.wiring import open_keel
 
 
@@ -32,10 +33,10 @@ def free_port() -> int:
 class LocalServer:
     """``keel serve`` in a thread of this process, for as long as the ``with`` block runs."""
 
-    def __init__(self, folder: Path, options: ServeOptions | None = None) -> None:
+    def __init__(self, folder: Path, options: ServeSettings | None = None) -> None:
         project = load_project(folder / "keel.yaml")
         keel = open_keel(Settings.resolve(folder, project), project=project)
-        app = create_app(build_serving(keel, options or ServeOptions()))
+        app = create_app(build_serving(keel, options or ServeSettings()))
         self.port = free_port()
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False

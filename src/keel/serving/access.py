@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 
-from keel.errors import PermissionDenied, StorageUnavailable
+from keel.errors import PermissionDenied, StorageUnavailable, Unauthenticated
 from keel.identity.keys import hash_api_key
 from keel.identity.roles import Role
 from keel.identity.users import User
@@ -30,10 +30,6 @@ PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/v2/health/live", "/v2/health/
 UserLookup = Callable[[str], User | None]
 """The user holding the key with this hash, or None."""
 UserCount = Callable[[], int]
-
-
-class Unauthenticated(PermissionDenied):
-    """No key, or a key no active user holds: HTTP 401."""
 
 
 @dataclass

@@ -10,6 +10,7 @@ HTTP_STATUS: dict[type[errors.KeelError], int] = {
     errors.InvalidInput: 422,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.Unauthenticated: 401,
     errors.PolicyViolation: 403,
     errors.IntegrityError: 500,
     errors.StorageUnavailable: 503,
