@@ -19,7 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from keel.data.contract import Contract
+from keel.data.contract import ColumnType, Contract
 from keel.decisions.policy import DecisionsSpec
 from keel.errors import ConfigError
 from keel.features.spec import FeatureSpec
@@ -97,6 +97,18 @@ class ProjectFile(Strict):
     @classmethod
     def _empty_is_undeclared(cls, value: object) -> object:
         return None if value == {} else value
+
+    @model_validator(mode="after")
+    def _timestamp_is_a_datetime(self) -> ProjectFile:
+        """The event-time column, when the contract declares it, must be a datetime column."""
+        declared = self.contract.columns.get(self.timestamp or "") if self.contract else None
+        if declared is not None and declared.type is not ColumnType.DATETIME:
+            raise Invalid(
+                f"timestamp column '{self.timestamp}' is declared as {declared.type.value};"
+                " declare it as {type: datetime} (with coerce: true for text timestamps)",
+                at="timestamp",
+            )
+        return self
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from keel.errors import ConfigError
 
 MAX_SHOWN = 80  # characters of an input shown back in a message
+TOP = "(top level)"  # the path of a problem with the whole file
 
 
 class Strict(BaseModel):
@@ -118,11 +119,11 @@ def _problem(
 ) -> tuple[Problem, bool]:
     """One error as a problem, and whether it is one member's complaint about a union."""
     parts, keys, in_union = _walk(model, tuple(error["loc"]))
-    path = _join([section, *parts]) or "(top level)"
+    path = _join([section, *parts])
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, Invalid):
-        return Problem(_join([path, cause.at]), cause.message, None, source), False
-    return Problem(path, _expected(error, keys), _got(error), source), in_union
+        return Problem(_join([path, cause.at]) or TOP, cause.message, None, source), False
+    return Problem(path or TOP, _expected(error, keys), _got(error), source), in_union
 
 
 def _expected(error: Mapping[str, Any], keys: Sequence[str]) -> str:
