@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from keel.errors import ConfigError
+from keel.errors import ConfigError, InvalidInput
 
 MAX_SHOWN = 80  # characters of an input shown back in a message
 TOP = "(top level)"  # the path of a problem with the whole file
@@ -32,12 +32,15 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Invalid(ValueError):
-    """Raised by a validator: ``message`` says what is wrong; ``at`` names a deeper field."""
+class Invalid(InvalidInput, ValueError):
+    """Raised by a validator: ``message`` says what is wrong; ``at`` names a deeper field.
+
+    A ``ValueError`` so that pydantic collects it with the other problems of the file; an
+    ``InvalidInput`` so that it belongs to that family should it ever escape a validator.
+    """
 
     def __init__(self, message: str, *, at: str = "") -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, path=at or None)
         self.at = at
 
 
@@ -61,9 +64,8 @@ class Problem:
         return f"{self.source}: {self.text}" if self.source else self.text
 
     def to_dict(self) -> dict[str, str | None]:
-        return {"source": self.source, "path": self.path, "expected": self.expected} | {
-            "got": self.got
-        }
+        fields = ("source", "path", "expected", "got")
+        return {name: getattr(self, name) for name in fields}
 
 
 class SchemaError(ConfigError):
