@@ -1,7 +1,11 @@
 """The project file (``keel.yaml``) and the settings object; read at the edges only.
 
 Domain packages never import this module: the CLI, the API and ``wiring`` read settings once and
-pass plain values inward.
+pass plain values inward. Each section of ``keel.yaml`` is typed by the package that uses it
+(``monitoring:`` by ``keel.monitoring.spec``, ``release:`` by ``keel.registry.policy``, ...) and
+the whole file, with the contract file it may name, is checked when a project opens: every
+problem is reported at once, so a typo in ``monitoring:`` fails at ``keel status``, not at the
+first ``keel monitor run`` a week later.
 """
 
 from __future__ import annotations
@@ -13,24 +17,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from keel.data.contract import ColumnType, Contract
+from keel.decisions.policy import DecisionsSpec
 from keel.errors import ConfigError
+from keel.features.spec import FeatureSpec
+from keel.monitoring.spec import MonitorSpec
+from keel.registry.policy import ReleasePolicy
+from keel.schema import Invalid, Problem, SchemaError, Strict, problems_of
+from keel.training.spec import BenchmarkSpec, ModelSpec
 from keel.types import NAME_PATTERN
 
 PROJECT_FILE = "keel.yaml"
 STATE_DIR = ".keel"
 MAX_PROJECT_FILE_BYTES = 1 << 20
-
-
-class Section(BaseModel):
-    """A section later features fill in; unknown keys are kept until each is typed."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class TargetSpec(Strict):
@@ -46,6 +47,32 @@ class StorageSpec(Strict):
     store_url: str | None = None
 
 
+class AutomationSpec(Strict):
+    """``automation:`` is reserved for the agent (DESIGN.md section 3b), which does not exist yet.
+
+    Any key is refused rather than typed: a list of actions the agent may take ``auto`` or never
+    (``forbidden``) reads as a rule in force, and nothing would enforce it; the names of those
+    actions belong to the agent's design, not to a guess made before it.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_yet(cls, data: object) -> object:
+        if data is None or data == {}:
+            return {}
+        keys = ", ".join(map(str, data)) if isinstance(data, Mapping) else repr(data)
+        raise Invalid(
+            "automation is not available yet in this version of Keel: nothing would enforce"
+            f" this section, so remove it (found {keys})"
+        )
+
+
+class ContractFile(Strict):
+    """``contract: {file: contract.yaml}``: the contract lives in a file inside the project."""
+
+    file: str
+
+
 class ProjectFile(Strict):
     """Everything ``keel.yaml`` declares; each section is optional until its feature is used."""
 
@@ -56,14 +83,40 @@ class ProjectFile(Strict):
     target: TargetSpec
     limitations: list[str] = Field(default_factory=list)
     storage: StorageSpec = Field(default_factory=StorageSpec)
-    contract: Section = Field(default_factory=Section)
-    features: Section = Field(default_factory=Section)
-    model: Section = Field(default_factory=Section)
-    benchmark: Section = Field(default_factory=Section)
-    release: Section = Field(default_factory=Section)
-    decisions: Section = Field(default_factory=Section)
-    monitoring: Section = Field(default_factory=Section)
-    automation: Section = Field(default_factory=Section)
+    contract: Contract | None = None
+    """Inline, or read from the file ``contract: {file: ...}`` names (see ``read_project``)."""
+    features: FeatureSpec = Field(default_factory=FeatureSpec)
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    benchmark: BenchmarkSpec = Field(default_factory=BenchmarkSpec)
+    release: ReleasePolicy = Field(default_factory=ReleasePolicy)
+    decisions: DecisionsSpec = Field(default_factory=DecisionsSpec)
+    monitoring: MonitorSpec = Field(default_factory=MonitorSpec)
+    automation: AutomationSpec = Field(default_factory=AutomationSpec)
+
+    @field_validator("contract", mode="before")
+    @classmethod
+    def _empty_is_undeclared(cls, value: object) -> object:
+        return None if value == {} else value
+
+    @model_validator(mode="after")
+    def _timestamp_is_a_datetime(self) -> ProjectFile:
+        """The event-time column, when the contract declares it, must be a datetime column."""
+        declared = self.contract.columns.get(self.timestamp or "") if self.contract else None
+        if declared is not None and declared.type is not ColumnType.DATETIME:
+            raise Invalid(
+                f"timestamp column '{self.timestamp}' is declared as {declared.type.value};"
+                " declare it as {type: datetime} (with coerce: true for text timestamps)",
+                at="timestamp",
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class ProjectSource:
+    """A validated project file and every file read for it (keel.yaml, then its contract)."""
+
+    project: ProjectFile
+    files: tuple[Path, ...]
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -91,36 +144,60 @@ def load_yaml(text: str, *, source: str) -> Any:
 
 def load_project(path: Path) -> ProjectFile:
     """Read and validate a project file; every problem names the file and the field path."""
+    return read_project(path).project
+
+
+def read_project(path: Path) -> ProjectSource:
+    """Read and validate ``keel.yaml`` and the contract file it names, all problems at once."""
+    source = str(path)
+    data = _read_mapping(path, hint="run 'keel init DIR'")
+    problems: list[Problem] = []
+    files = [path]
+    reference = data.get("contract")
+    if isinstance(reference, Mapping) and "file" in reference:
+        contract, found, read = _contract_from_file(reference, path.parent, source)
+        data = {**data, "contract": contract}
+        problems += found
+        files += read
+    try:
+        project = ProjectFile.model_validate(data)
+    except ValidationError as exc:
+        problems = problems_of(exc, ProjectFile, source=source) + problems
+    if problems:
+        raise SchemaError(problems)
+    return ProjectSource(project, tuple(files))
+
+
+def _read_mapping(path: Path, *, hint: str | None = None) -> dict[str, Any]:
     source = str(path)
     if not path.is_file():
-        raise ConfigError(f"{source}: no such file", source=source, hint="run 'keel init DIR'")
+        raise ConfigError(f"{source}: no such file", source=source, hint=hint)
     if path.stat().st_size > MAX_PROJECT_FILE_BYTES:
         raise ConfigError(f"{source}: larger than 1 MiB; is this a project file?", source=source)
     data = load_yaml(path.read_text(encoding="utf-8"), source=source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level", source=source)
+    return data
+
+
+def _contract_from_file(
+    reference: Mapping[str, Any], folder: Path, source: str
+) -> tuple[Contract | None, list[Problem], list[Path]]:
+    """The contract ``contract: {file: ...}`` names, or the problems of the reference or file."""
     try:
-        return ProjectFile.model_validate(data)
+        named = ContractFile.model_validate(dict(reference))
     except ValidationError as exc:
-        raise _config_error(exc, source) from None
-
-
-def _config_error(exc: ValidationError, source: str) -> ConfigError:
-    problems = [_describe(error) for error in exc.errors()]
-    path = problems[0][0]
-    lines = "; ".join(f"{where}: {what}" for where, what in problems)
-    return ConfigError(f"{source}: {lines}", source=source, path=path)
-
-
-def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
-    path = ".".join(str(part) for part in error["loc"]) or "(top level)"
-    message = str(error["msg"])
-    if error["type"] == "extra_forbidden":
-        return path, "unknown field"
-    if error["type"] == "missing":
-        return path, "required field is missing"
-    got = error.get("input")
-    return path, f"{message[0].lower()}{message[1:]} (got {got!r})"
+        return None, problems_of(exc, ContractFile, section="contract", source=source), []
+    path = (folder / named.file).resolve()
+    if not path.is_relative_to(folder.resolve()) or not path.is_file():
+        wrong = f"{named.file!r} is not a file inside the project folder"
+        return None, [Problem("contract.file", wrong, None, source)], []
+    raw = _read_mapping(path)
+    raw = raw.get("contract", raw)
+    try:
+        return Contract.model_validate(raw), [], [path]
+    except ValidationError as exc:
+        return None, problems_of(exc, Contract, section="contract", source=str(path)), [path]
 
 
 def find_project_dir(start: Path) -> Path | None:

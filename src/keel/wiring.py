@@ -1,25 +1,33 @@
-"""The one composition root: settings in, connected backends and services out."""
+"""The one composition root: settings in, connected backends and services out.
+
+What keel.yaml declares was validated when the project opened; the objects derived from it (the
+data schema, the target, the decision and release policies, the monitoring and benchmark specs,
+the recipe) are built once per opened project, on first use, by ``_Derived``.
+"""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
-from keel.config import ProjectFile, Settings, load_project, load_yaml
+from keel.config import PROJECT_FILE, ProjectFile, Settings, load_project
 from keel.data.contract import ColumnSpec, ColumnType, Contract, DataSchema
 from keel.data.ingest import Ingestor, head
 from keel.data.row_checks import check_rows
+from keel.decisions.policy import DecisionPolicy
 from keel.errors import ConfigError, InvalidInput
-from keel.features import FeatureSpec
 from keel.identity.actor import Actor, require_role
 from keel.identity.roles import Role
 from keel.identity.service import resolve_actor
+from keel.monitoring.spec import MonitorSpec
+from keel.registry.policy import ReleasePolicy
 from keel.store.blob import ContentAddressedStore, open_blob_store
 from keel.store.provenance import current_environment
 from keel.store.sources import open_source
@@ -28,11 +36,12 @@ from keel.store.sql.schema import check_schema, current_revision
 from keel.store.tables import BlobRowStore
 from keel.store.tables.outcome_log import OutcomeLog
 from keel.store.tables.prediction_log import PredictionLog
+from keel.training.spec import BenchmarkSpec
 
 if TYPE_CHECKING:  # the training stack (LightGBM, scikit-learn) loads only when a command trains
     from keel.registry.evidence import LatencyProbe
     from keel.registry.service import Registry
-    from keel.training.service import Recipe, Trainer
+    from keel.training.service import Recipe, Target, Trainer
 from keel.types import utcnow
 
 Durability = Literal["fsync", "write"]
@@ -46,6 +55,13 @@ class Keel:
     project: ProjectFile
     db: Database
     blobs: ContentAddressedStore
+    _derived: _Derived | None = field(default=None, init=False, repr=False, compare=False)
+
+    def _built(self) -> _Derived:
+        """The derived objects of the current ``project`` (rebuilt if it was replaced)."""
+        if self._derived is None or self._derived.project is not self.project:
+            self._derived = _Derived(self.project, self.settings.project_dir)
+        return self._derived
 
     @contextmanager
     def unit(self) -> Iterator[SqlUnit]:
@@ -94,12 +110,27 @@ class Keel:
 
     def data_schema(self) -> DataSchema:
         """The contract of ``keel.yaml`` (or the file ``contract.file`` names), with roles."""
-        return DataSchema(
-            contract=load_contract(self.project, self.settings.project_dir),
-            entity=self.project.entity,
-            timestamp=self.project.timestamp,
-            target=self.project.target.column,
-        )
+        return self._built().data_schema
+
+    def target(self) -> Target:
+        """What the model predicts: the target column, its task and its positive class."""
+        return self._built().target
+
+    def benchmark_spec(self) -> BenchmarkSpec:
+        """The ``benchmark:`` section: the frozen sets, slices and metrics."""
+        return self.project.benchmark
+
+    def release_policy(self) -> ReleasePolicy:
+        """The ``release:`` section: the gates and approvals a new champion needs."""
+        return self.project.release
+
+    def monitor_spec(self) -> MonitorSpec:
+        """The ``monitoring:`` section: chunks, drift, quality, performance, SLOs, notices."""
+        return self.project.monitoring
+
+    def decision_policy(self) -> DecisionPolicy:
+        """The ``decisions:`` section as the policy the service decides with."""
+        return self._built().decision_policy
 
     @property
     def labels_dataset(self) -> str:
@@ -108,16 +139,7 @@ class Keel:
 
     def labels_schema(self) -> DataSchema:
         """Entity id and target, as the features contract declares them; the label is required."""
-        contract = load_contract(self.project, self.settings.project_dir)
-        entity, target = self.project.entity, self.project.target.column
-        columns = {
-            entity: contract.columns.get(entity, ColumnSpec(type=ColumnType.STRING)),
-            target: contract.columns.get(target, ColumnSpec(type=ColumnType.INT)).model_copy(
-                update={"nullable": False}
-            ),
-        }
-        limits = contract.model_copy(update={"columns": columns})
-        return DataSchema(contract=limits, entity=entity)
+        return self._built().labels_schema
 
     def labels_ingestor(self) -> Ingestor:
         """The write path for label batches."""
@@ -189,13 +211,7 @@ class Keel:
 
     def recipe(self) -> Recipe:
         """The model and feature sections of keel.yaml."""
-        from keel.training.service import Recipe  # noqa: PLC0415 - see TYPE_CHECKING
-        from keel.training.spec import ModelSpec, parse_section  # noqa: PLC0415
-
-        return Recipe(
-            model=parse_section(ModelSpec, self.project.model.model_dump(), "model"),
-            features=FeatureSpec.parse(self.project.features.model_dump()),
-        )
+        return self._built().recipe
 
     def _read_project_file(self, relative: str) -> pl.DataFrame:
         """A data file inside the project (a golden benchmark set), typed by the contract."""
@@ -223,29 +239,66 @@ class Keel:
         self.db.dispose()
 
 
+class _Derived:
+    """What one validated project file implies, each built on first use and then kept."""
+
+    def __init__(self, project: ProjectFile, project_dir: Path) -> None:
+        self.project = project
+        self.project_dir = project_dir
+
+    @cached_property
+    def data_schema(self) -> DataSchema:
+        project = self.project
+        return DataSchema(
+            contract=load_contract(project, self.project_dir),
+            entity=project.entity,
+            timestamp=project.timestamp,
+            target=project.target.column,
+        )
+
+    @cached_property
+    def labels_schema(self) -> DataSchema:
+        contract = load_contract(self.project, self.project_dir)
+        entity, target = self.project.entity, self.project.target.column
+        columns = {
+            entity: contract.columns.get(entity, ColumnSpec(type=ColumnType.STRING)),
+            target: contract.columns.get(target, ColumnSpec(type=ColumnType.INT)).model_copy(
+                update={"nullable": False}
+            ),
+        }
+        limits = contract.model_copy(update={"columns": columns})
+        return DataSchema(contract=limits, entity=entity)
+
+    @cached_property
+    def target(self) -> Target:
+        from keel.training.service import Target  # noqa: PLC0415 - see TYPE_CHECKING
+
+        spec = self.project.target
+        return Target(spec.column, spec.kind, spec.positive)
+
+    @cached_property
+    def decision_policy(self) -> DecisionPolicy:
+        return self.project.decisions.policy()
+
+    @cached_property
+    def recipe(self) -> Recipe:
+        from keel.training.service import Recipe  # noqa: PLC0415 - see TYPE_CHECKING
+
+        return Recipe(model=self.project.model, features=self.project.features)
+
+
 def load_contract(project: ProjectFile, project_dir: Path) -> Contract:
-    """Parse the contract section; ``contract: {file: contract.yaml}`` reads it from that file."""
-    raw = project.contract.model_dump()
-    source = str(project_dir / "keel.yaml")
-    if set(raw) == {"file"}:
-        path = (project_dir / str(raw["file"])).resolve()
-        if not path.is_relative_to(project_dir.resolve()) or not path.is_file():
-            raise ConfigError(
-                f"contract.file: {raw['file']!r} is not a file inside the project folder",
-                source=source,
-                path="contract.file",
-            )
-        source = str(path)
-        raw = load_yaml(path.read_text(encoding="utf-8"), source=source)
-        raw = raw.get("contract", raw) if isinstance(raw, dict) else raw
-    if not raw:
+    """The contract ``keel.yaml`` declares (inline, or in the file ``contract.file`` names, read
+    and checked when the project was loaded); refused when the project declares none."""
+    if project.contract is None:
+        source = str(project_dir / PROJECT_FILE)
         raise ConfigError(
             f"{source}: the contract section is empty",
             source=source,
             path="contract",
             hint="declare its columns, or run 'keel contract infer FILE' for a starting point",
         )
-    return Contract.parse(raw, source=source)
+    return project.contract
 
 
 def open_keel(

@@ -29,7 +29,8 @@ from keel.types import utcnow
 from keel.wiring import Keel
 
 if TYPE_CHECKING:
-    from keel.monitoring.monitor import MonitorSpec, Reference
+    from keel.monitoring.monitor import Reference
+    from keel.monitoring.spec import MonitorSpec
     from keel.monitoring.reference import Kind
     from keel.monitoring.service import MonitorService, RunOutcome
 
@@ -110,9 +111,7 @@ def resolve_incident(keel: Keel, actor: Actor, seq: int, note: str) -> Incident:
 
 
 def _spec(keel: Keel) -> MonitorSpec:
-    from keel.monitoring.monitor import parse_monitoring  # noqa: PLC0415
-
-    return parse_monitoring(keel.project.monitoring.model_dump())
+    return keel.monitor_spec()
 
 
 def _monitor_service(keel: Keel, spec: MonitorSpec | None = None) -> MonitorService:

@@ -13,6 +13,7 @@ from rich.markup import escape
 from keel import __version__
 from keel.cli import (
     audit,
+    check,
     contract,
     data,
     db,
@@ -43,6 +44,7 @@ app = typer.Typer(
 )
 app.command()(project.init)
 app.command()(project.status)
+app.command()(check.check)
 app.command()(demo.demo)
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")

@@ -13,21 +13,15 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    ValidationError,
-    model_validator,
-)
+from pydantic import BeforeValidator, Field, PlainSerializer, ValidationError, model_validator
 
 from keel.errors import ConfigError
+from keel.schema import Strict, config_error
 
 RESERVED_PREFIX = "_keel_"
 """Column names with this prefix are reserved for validation output (reasons, row index)."""
 
+CONTRACT_HINT = "fix the contract section of keel.yaml (see docs/configuration.md)"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(w|d|h|m|s)\s*$")
 _UNIT_SECONDS = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
 
@@ -74,10 +68,8 @@ Duration = Annotated[
 ]
 
 
-class ColumnSpec(BaseModel):
+class ColumnSpec(Strict):
     """One declared column: its type and the row-level checks that apply to it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: ColumnType
     nullable: bool = False
@@ -135,10 +127,8 @@ def _regex_problems(spec: ColumnSpec) -> list[str]:
     return []
 
 
-class Contract(BaseModel):
+class Contract(Strict):
     """The declared columns and the batch-level limits of a project's data."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     columns: dict[str, ColumnSpec] = Field(min_length=1)
     max_reject_fraction: float = Field(default=0.05, ge=0.0, le=1.0)
@@ -158,17 +148,12 @@ class Contract(BaseModel):
 
     @classmethod
     def parse(cls, raw: Any, *, source: str | None = None) -> Contract:
-        """Build a contract from keel.yaml data, turning pydantic errors into one ConfigError."""
+        """Build a contract from keel.yaml data; every problem in one ConfigError."""
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            path = ".".join(["contract", *(str(p) for p in first["loc"])])
-            raise ConfigError(
-                f"{path}: {first['msg']}",
-                source=source,
-                path=path,
-                hint="fix the contract section of keel.yaml (see docs/configuration.md)",
+            raise config_error(
+                exc, cls, section="contract", source=source, hint=CONTRACT_HINT
             ) from exc
 
 

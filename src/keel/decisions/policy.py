@@ -19,14 +19,79 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import numpy as np
+from pydantic import Field, field_validator, model_validator
 
-from keel.decisions.thresholds import F64, ThresholdPolicy
+from keel.decisions.thresholds import F64, PATH, ThresholdPolicy
 from keel.errors import ConfigError
+from keel.schema import Invalid, Strict, validate_section
 
 FallbackStep = Literal["previous_champion", "baseline", "defer"]
 DEFER = "defer"
 DEFAULT_FALLBACK: tuple[FallbackStep, ...] = ("previous_champion", "baseline", "defer")
-_KEYS = ("thresholds", "ood", "fallback")
+OOD_HINT = "Out-of-distribution records get one of the actions the thresholds give."
+
+
+class DecisionsSpec(Strict):
+    """The ``decisions:`` section as written; ``policy()`` is what the service decides with."""
+
+    thresholds: dict[str, str] | None = None
+    ood: str | None = None
+    fallback: tuple[str, ...] = Field(default=DEFAULT_FALLBACK, validate_default=False)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _tile(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is not None:
+            _threshold_policy(value)
+        return value
+
+    @field_validator("fallback", mode="before")
+    @classmethod
+    def _chain(cls, steps: object) -> tuple[str, ...]:
+        allowed = get_args(FallbackStep)
+        if not isinstance(steps, list | tuple) or not steps:
+            raise Invalid(f"must be a list drawn from {', '.join(allowed)}; got {steps!r}.")
+        for index, step in enumerate(steps):
+            _check_step(step, index, steps, allowed)
+        return tuple(steps)
+
+    @model_validator(mode="after")
+    def _ood_is_an_action(self) -> DecisionsSpec:
+        if self.ood is None:
+            return self
+        known = _threshold_policy(self.thresholds).actions if self.thresholds else ()
+        if self.ood not in known:
+            raise Invalid(
+                f"must name one of the threshold actions ({', '.join(known) or 'none'});"
+                f" got {self.ood!r}. {OOD_HINT}",
+                at="ood",
+            )
+        return self
+
+    def policy(self) -> DecisionPolicy:
+        """The validated section as the policy the service decides with."""
+        thresholds = None if self.thresholds is None else ThresholdPolicy.parse(self.thresholds)
+        steps: tuple[FallbackStep, ...] = self.fallback  # type: ignore[assignment] # checked
+        return DecisionPolicy(thresholds, self.ood, steps)
+
+
+def _threshold_policy(thresholds: Mapping[str, str]) -> ThresholdPolicy:
+    """The threshold policy, its refusal (a gap, an overlap) raised at the entry it names."""
+    try:
+        return ThresholdPolicy.parse(thresholds)
+    except ConfigError as exc:
+        at = (exc.path or PATH).removeprefix(PATH).removeprefix(".")
+        message = exc.message.removeprefix(f"{exc.path}: ").removeprefix(f"{PATH}: ")
+        raise Invalid(message, at=at) from None
+
+
+def _check_step(step: object, index: int, steps: Sequence[object], allowed: Sequence[str]) -> None:
+    if step not in allowed:
+        raise Invalid(f"must be one of {', '.join(allowed)}; got {step!r}.", at=f"[{index}]")
+    if step in steps[:index]:
+        raise Invalid(f"{step!r} appears twice in the chain.", at=f"[{index}]")
+    if step == DEFER and index != len(steps) - 1:
+        raise Invalid("'defer' always answers, so it must be the last step.", at=f"[{index}]")
 
 
 @dataclass(frozen=True)
@@ -38,18 +103,15 @@ class DecisionPolicy:
     fallback: tuple[FallbackStep, ...] = DEFAULT_FALLBACK
 
     @classmethod
-    def parse(cls, section: Mapping[str, Any] | None) -> DecisionPolicy:
-        """Validate a ``decisions:`` mapping; every error names its key path."""
-        body = dict(section or {})
-        unknown = sorted(set(body) - set(_KEYS))
-        if unknown:
-            raise ConfigError(
-                f"decisions.{unknown[0]} is not a known key; known keys are {', '.join(_KEYS)}.",
-                path=f"decisions.{unknown[0]}",
-            )
-        raw = body.get("thresholds")
-        thresholds = None if raw is None else ThresholdPolicy.parse(raw)
-        return cls(thresholds, _ood_action(body.get("ood"), thresholds), _fallback(body))
+    def parse(cls, section: Mapping[str, Any] | DecisionsSpec | None) -> DecisionPolicy:
+        """Validate a ``decisions:`` mapping (or take the section ``keel.config`` typed when the
+        project opened); every problem names its key path."""
+        spec: DecisionsSpec = (
+            section
+            if isinstance(section, DecisionsSpec)
+            else validate_section(DecisionsSpec, section, section="decisions")
+        )
+        return spec.policy()
 
     @property
     def actions(self) -> tuple[str, ...]:
@@ -74,40 +136,3 @@ class DecisionPolicy:
         if ood is not None and self.ood_action is not None:
             decided = [self.ood_action if flag else d for d, flag in zip(decided, ood, strict=True)]
         return decided
-
-
-def _ood_action(value: object, thresholds: ThresholdPolicy | None) -> str | None:
-    if value is None:
-        return None
-    known = thresholds.actions if thresholds else ()
-    if value not in known:
-        raise ConfigError(
-            f"decisions.ood must name one of the threshold actions ({', '.join(known) or 'none'});"
-            f" got {value!r}.",
-            path="decisions.ood",
-            hint="Out-of-distribution records get one of the actions the thresholds give.",
-        )
-    return str(value)
-
-
-def _fallback(body: Mapping[str, Any]) -> tuple[FallbackStep, ...]:
-    steps = body.get("fallback", DEFAULT_FALLBACK)
-    allowed = get_args(FallbackStep)
-    if not isinstance(steps, list | tuple) or not steps:
-        raise ConfigError(
-            f"decisions.fallback must be a list drawn from {', '.join(allowed)}; got {steps!r}.",
-            path="decisions.fallback",
-        )
-    for index, step in enumerate(steps):
-        path = f"decisions.fallback[{index}]"
-        if step not in allowed:
-            raise ConfigError(
-                f"{path} must be one of {', '.join(allowed)}; got {step!r}.", path=path
-            )
-        if step in steps[:index]:
-            raise ConfigError(f"{path}: {step!r} appears twice in the chain.", path=path)
-        if step == DEFER and index != len(steps) - 1:
-            raise ConfigError(
-                f"{path}: 'defer' always answers, so it must be the last step.", path=path
-            )
-    return tuple(steps)

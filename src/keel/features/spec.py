@@ -12,23 +12,20 @@ features:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
-from keel.errors import ConfigError
+from keel.errors import InvalidInput
 from keel.features.expressions import compile_expression
+from keel.schema import Invalid, Strict, validate_section
 
 ColumnKind = Literal["numeric", "categorical"]
 Encoding = Literal["native", "onehot"]
 ModelKind = Literal["lightgbm", "logistic", "linear"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class NumericSpec(_Strict):
+class NumericSpec(Strict):
     """How numeric columns (and derived features) are prepared."""
 
     impute: Literal["median", "mean", "zero", "none"] = "median"
@@ -48,7 +45,7 @@ class NumericSpec(_Strict):
         return value
 
 
-class CategoricalSpec(_Strict):
+class CategoricalSpec(Strict):
     """How categorical columns are encoded."""
 
     min_frequency: float = Field(default=0.01, ge=0.0, lt=1.0)
@@ -67,27 +64,32 @@ class CategoricalSpec(_Strict):
         return "native" if model_kind == "lightgbm" else "onehot"
 
 
-class FeatureSpec(_Strict):
+def _compiles(text: str) -> str:
+    """A derived feature's expression, refused here (at load) unless it compiles."""
+    try:
+        compile_expression(text, path="")
+    except InvalidInput as exc:
+        raise Invalid(exc.message.removeprefix(": ")) from None
+    return text
+
+
+class FeatureSpec(Strict):
     """The whole ``features:`` section."""
 
     numeric: NumericSpec = Field(default_factory=NumericSpec)
     categorical: CategoricalSpec = Field(default_factory=CategoricalSpec)
-    derived: dict[str, str] = Field(default_factory=dict)
+    derived: dict[str, Annotated[str, AfterValidator(_compiles)]] = Field(default_factory=dict)
     """New numeric features: name -> arithmetic expression over numeric columns."""
     exclude: tuple[str, ...] = ()
     """Contract columns never used as features (entity, timestamp and target never are)."""
 
     @classmethod
-    def parse(cls, section: Mapping[str, Any] | None) -> FeatureSpec:
-        """Validate a ``features:`` mapping; errors name the key path (``features.numeric.log``)."""
-        try:
-            spec = cls.model_validate(dict(section or {}))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            path = ".".join(["features", *(str(part) for part in first["loc"])])
-            raise ConfigError(
-                f"{path}: {first['msg']}", path=path, hint="See the features section in docs."
-            ) from exc
-        for name, text in spec.derived.items():
-            compile_expression(text, path=f"features.derived.{name}")
+    def parse(cls, section: Mapping[str, Any] | FeatureSpec | None) -> FeatureSpec:
+        """Validate a ``features:`` mapping (or return the section ``keel.config`` typed when the
+        project opened); every problem names its key path (``features.numeric.log``)."""
+        if isinstance(section, FeatureSpec):
+            return section
+        spec: FeatureSpec = validate_section(
+            cls, section, section="features", hint="See the features section in docs."
+        )
         return spec

@@ -1,15 +1,6 @@
-"""The ``monitoring:`` section of keel.yaml, and every check on one chunk of the prediction log.
+"""Every check on one chunk of the prediction log, configured by the ``monitoring:`` section
+(typed in ``keel.monitoring.spec``, whose names this module re-exports).
 
-```yaml
-monitoring:
-  chunk: {rows: 500}                 # or {period: 1d}
-  drift: {threshold: calibrated, false_alarm_rate: 0.01}  # or {threshold: fixed, fixed: {…}}
-  multivariate: true                 # domain classifier and PCA reconstruction error
-  quality: {missing_increase: 0.02, unseen_rate: 0.01, out_of_range_rate: 0.01}
-  performance: {estimate: true, realized: true, metric: roc_auc, max_drop: 0.05, min_labels: 200}
-  slo: {p99_ms: 10, fallback_rate: 0.02, ood_rate: 0.25, defer_rate: 0.01}
-  notify: {webhook: "https://ops.example/hooks/keel", timeout_seconds: 5, retries: 3}
-```
 A realized metric breaches when it is below the reference minus ``max_drop`` and its interval
 lies below the reference (a material drop that label noise does not explain).
 The reference is the serving model's frozen benchmark rows, scored by that model: its inputs and
@@ -22,15 +13,13 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from keel.data.contract import parse_duration
-from keel.errors import ConfigError
 from keel.monitoring.incidents import Breach
 from keel.monitoring.multivariate import DomainClassifier, PCAReconstruction
 from keel.monitoring.performance.calibration import check_calibration
@@ -38,93 +27,13 @@ from keel.monitoring.performance.estimated import PerformanceEstimator
 from keel.monitoring.performance.realized import realized_performance
 from keel.monitoring.quality import QualityLimits, check_quality
 from keel.monitoring.reference import Kind, build_reference
-from keel.monitoring.thresholds import ThresholdPolicy
-from keel.monitoring.univariate import DEFAULT_STATISTICS, DriftDetector
+from keel.monitoring.spec import ChunkSpec, MonitorSpec
+from keel.monitoring.spec import parse_monitoring as parse_monitoring  # noqa: PLC0414 - re-exported
+from keel.monitoring.univariate import DriftDetector
 
 F64 = npt.NDArray[np.float64]
 SCORE = "score"
 REALIZED_CONFIDENCE = 0.99  # a chunk's realized metric alarms only beyond its 99% interval
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ChunkSpec(_Strict):
-    rows: int | None = Field(default=None, ge=50)
-    period: str | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> ChunkSpec:
-        if (self.rows is None) == (self.period is None):
-            raise ValueError("give exactly one of rows (e.g. 10000) or period (e.g. 1d)")
-        if self.period is not None:
-            parse_duration(self.period)
-        return self
-
-
-class DriftSpec(_Strict):
-    threshold: Literal["calibrated", "fixed"] = "calibrated"
-    false_alarm_rate: float = Field(default=0.01, gt=0.0, lt=0.5)
-    fixed: dict[str, float] = Field(default_factory=dict)
-    statistics: list[str] = Field(default_factory=lambda: list(DEFAULT_STATISTICS))
-
-    def policy(self, columns: int = 1) -> ThresholdPolicy:
-        """``false_alarm_rate`` is per chunk: shared out over the ``columns`` monitored, so a
-        stationary stream opens a drift incident in about that share of chunks, however many
-        columns the model reads."""
-        return ThresholdPolicy(
-            method=self.threshold,
-            false_alarm_rate=self.false_alarm_rate / max(columns, 1),
-            fixed=self.fixed,
-        )
-
-
-class QualitySpec(_Strict):
-    missing_increase: float = Field(default=0.02, ge=0.0, le=1.0)
-    unseen_rate: float = Field(default=0.01, ge=0.0, le=1.0)
-    out_of_range_rate: float = Field(default=0.01, ge=0.0, le=1.0)
-
-
-class PerformanceSpec(_Strict):
-    estimate: bool = True
-    realized: bool = True
-    metric: str = "roc_auc"
-    max_drop: float = Field(default=0.05, ge=0.0)
-    min_labels: int = Field(default=200, ge=10)
-
-
-class SloSpec(_Strict):
-    p99_ms: float | None = Field(default=None, gt=0.0)
-    fallback_rate: float | None = Field(default=None, ge=0.0, le=1.0)
-    ood_rate: float | None = Field(default=None, ge=0.0, le=1.0)
-    defer_rate: float | None = Field(default=None, ge=0.0, le=1.0)
-
-
-class NotifySpec(_Strict):
-    webhook: str | None = None
-    timeout_seconds: float = Field(default=5.0, gt=0.0, le=120.0)
-    retries: int = Field(default=3, ge=0, le=10)
-
-
-class MonitorSpec(_Strict):
-    chunk: ChunkSpec = Field(default_factory=lambda: ChunkSpec(period="1d"))
-    drift: DriftSpec = Field(default_factory=DriftSpec)
-    multivariate: bool = True
-    quality: QualitySpec = Field(default_factory=QualitySpec)
-    performance: PerformanceSpec = Field(default_factory=PerformanceSpec)
-    slo: SloSpec = Field(default_factory=SloSpec)
-    notify: NotifySpec = Field(default_factory=NotifySpec)
-
-
-def parse_monitoring(section: Mapping[str, Any]) -> MonitorSpec:
-    """Validate the monitoring section; the error names the key path and what was expected."""
-    try:
-        return MonitorSpec.model_validate(dict(section))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join(["monitoring", *(str(p) for p in first["loc"])])
-        raise ConfigError(f"{path}: {first['msg']}", path=path) from None
 
 
 @dataclass(frozen=True)

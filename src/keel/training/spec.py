@@ -26,18 +26,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from keel.errors import ConfigError
+from keel.schema import Strict, validate_section
 
 Scalar = int | float | str | bool
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RowFilter(_Strict):
+class RowFilter(Strict):
     """Rows whose columns equal one of the listed values."""
 
     where: dict[str, Scalar | list[Scalar]] = Field(min_length=1)
@@ -46,7 +42,7 @@ class RowFilter(_Strict):
         return {k: v if isinstance(v, list) else [v] for k, v in self.where.items()}
 
 
-class SearchSpec(_Strict):
+class SearchSpec(Strict):
     """Optuna search: ``space`` maps a parameter to [low, high] or [low, high, 'log']."""
 
     trials: int = Field(default=30, ge=1, le=10_000)
@@ -55,7 +51,7 @@ class SearchSpec(_Strict):
     benchmark: str | None = None
 
 
-class ModelSpec(_Strict):
+class ModelSpec(Strict):
     kind: Literal["lightgbm", "logistic", "linear"] = "lightgbm"
     params: dict[str, Any] = Field(default_factory=dict)
     calibration: Literal["isotonic", "sigmoid", "none"] = "isotonic"
@@ -65,7 +61,7 @@ class ModelSpec(_Strict):
     search: SearchSpec = Field(default_factory=SearchSpec)
 
 
-class BenchmarkSetSpec(_Strict):
+class BenchmarkSetSpec(Strict):
     """One frozen evaluation set: a time split, a file, or a row filter."""
 
     split: Literal["time", "random"] | None = None
@@ -83,7 +79,7 @@ class BenchmarkSetSpec(_Strict):
         return self
 
 
-class BenchmarkSpec(_Strict):
+class BenchmarkSpec(Strict):
     sets: dict[str, BenchmarkSetSpec] = Field(
         default_factory=lambda: {"holdout": BenchmarkSetSpec(split="time", fraction=0.2)}
     )
@@ -94,14 +90,12 @@ class BenchmarkSpec(_Strict):
     confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
 
 
-def parse_section(model: type[_Strict], section: Mapping[str, Any], name: str) -> Any:
-    """Validate one keel.yaml section; the error names the key path and what was expected."""
-    try:
-        return model.model_validate(dict(section))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join([name, *(str(p) for p in first["loc"])])
-        raise ConfigError(f"{path}: {first['msg']}", path=path) from None
+def parse_section(model: type[Strict], section: Mapping[str, Any] | Strict, name: str) -> Any:
+    """Validate one keel.yaml section (already typed, or a mapping); every problem names its key
+    path and what was expected. ``keel.config`` validates the sections when a project opens."""
+    if isinstance(section, Strict):
+        return section if isinstance(section, model) else parse_section(model, dict(section), name)
+    return validate_section(model, section, section=name)
 
 
 def default_metrics(task: str) -> list[str]:

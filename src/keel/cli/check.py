@@ -1,0 +1,37 @@
+"""``keel check``: validate keel.yaml and the contract file it names, without opening anything."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from keel.app.check import ProjectCheck, check_project
+from keel.cli.context import project_dir
+from keel.cli.errors import EXIT_CODES
+from keel.cli.output import console, errors, print_json
+from keel.errors import InvalidInput
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def check(ctx: typer.Context, json: JsonFlag = False) -> None:
+    """Check keel.yaml and its contract file: 'ok', or one line per problem (exit code 2)."""
+    found = check_project(project_dir(ctx))
+    if json:
+        print_json(found.to_dict())
+    elif found.ok:
+        console.print(_summary(found), soft_wrap=True)
+    else:
+        for problem in found.problems:
+            errors.print(f"[red]error:[/] {escape(problem.line())}", soft_wrap=True)
+    if not found.ok:
+        raise typer.Exit(EXIT_CODES[InvalidInput])
+
+
+def _summary(found: ProjectCheck) -> str:
+    files = " and ".join(escape(f) for f in found.files)
+    count = found.contract_columns
+    columns = "no contract" if count is None else f"a contract of {count} columns"
+    return f"ok: {files} (project {found.project}; {columns})"
