@@ -1,5 +1,9 @@
 """``keel serve``, ``keel score``, ``keel predictions export`` and ``keel lineage``: parse, call
-the use case of ``keel.app.serving`` or ``keel.app.queries``, render."""
+the use case of ``keel.app.serving`` or ``keel.app.queries``, render.
+
+``keel.app.serving`` assembles the whole data plane (FastAPI, the model stack), so each command
+imports it when it runs: every other ``keel`` command starts without paying for it.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,6 @@ from typing import Annotated, Any
 import typer
 
 from keel.app import queries
-from keel.app import serving as use
 from keel.cli.context import open_project
 from keel.cli.output import console, print_json, row_progress
 from keel.serving import settings as serve_settings
@@ -42,6 +45,8 @@ def score(
     json: JsonFlag = False,
 ) -> None:
     """Score a file or a dataset version with the champion (or --model), writing Parquet."""
+    from keel.app import serving as use  # noqa: PLC0415 - see the module docstring
+
     request = use.ScoreRequest(
         out=out, file=file, data=data, model=model, rejects=rejects, chunk_rows=chunk_rows
     )
@@ -96,6 +101,8 @@ def _typer_option(found: Any) -> Any:
 @_with_settings
 def serve(ctx: typer.Context, settings: ServeSettings) -> None:
     """Serve predictions over HTTP; each worker follows the release and logs every answer."""
+    from keel.app import serving as use  # noqa: PLC0415 - see the module docstring
+
     keel = open_project(ctx)
     service = use.serve(keel, settings)
     keel.close()
@@ -113,6 +120,8 @@ def export_predictions(
     json: JsonFlag = False,
 ) -> None:
     """Every logged prediction, one row each (request_id, prediction_id, model, inputs, …)."""
+    from keel.app import serving as use  # noqa: PLC0415 - see the module docstring
+
     exported = use.export_predictions(open_project(ctx), out)
     if json:
         print_json(exported.to_dict())
