@@ -27,7 +27,7 @@ from keel.app.monitoring import (
     write_report,
 )
 from keel.app.scaffold import scaffold
-from keel.cli.traffic import request_records
+from keel.app.traffic import request_records
 from keel.config import load_project
 from keel.decisions import DecisionPolicy
 from keel.errors import Conflict, InvalidInput, PermissionDenied

@@ -30,9 +30,9 @@ from keel.wiring import Keel
 
 if TYPE_CHECKING:
     from keel.monitoring.monitor import Reference
-    from keel.monitoring.spec import MonitorSpec
     from keel.monitoring.reference import Kind
     from keel.monitoring.service import MonitorService, RunOutcome
+    from keel.monitoring.spec import MonitorSpec
 
 CATEGORICAL = (ColumnType.CATEGORY, ColumnType.STRING, ColumnType.BOOL)
 

@@ -10,13 +10,11 @@ import typer
 from keel.app import data as use
 from keel.cli.context import open_project
 from keel.cli.output import console, field_list, print_json, row_progress, table
-from keel.data.ingest import IngestResult, Progress
+from keel.data.ingest import IngestResult
 from keel.data.profile import Profile
 from keel.data.refs import parse_version
-from keel.data.versions import BatchKind
-from keel.wiring import Keel
 
-__all__ = ["JsonFlag", "app", "ingest", "ingest_source", "parse_version", "show_result"]
+__all__ = ["JsonFlag", "app", "ingest", "parse_version", "show_result"]
 
 app = typer.Typer(help="List, compare and export dataset versions.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -41,28 +39,6 @@ def ingest(
     with row_progress(f"ingesting {batch.name}", None, quiet=json) as progress:
         result = use.ingest(keel, batch, source=source, chunk_rows=chunk_rows, progress=progress)
     show_result(result, json=json)
-
-
-def ingest_source(
-    keel: Keel,
-    reader: Any,
-    *,
-    actor: str,
-    source: str = "",
-    kind: BatchKind = BatchKind.FEATURES,
-    chunk_rows: int = use.CHUNK_ROWS,
-    progress: Progress | None = None,
-) -> IngestResult:
-    """Ingest the file an opened source reads, as the acting user (``actor`` is who that is).
-
-    Kept for ``keel demo``'s steps, which still open their files themselves; new callers use
-    ``keel.app.data.ingest`` or ``ingest_labels`` with a ``Path``.
-    """
-    file = Path(reader.uri)
-    if kind is BatchKind.LABELS:
-        return use.ingest_labels(keel, file, source=source, progress=progress).result
-    batch = use.BatchFrom(file=file)
-    return use.ingest(keel, batch, source=source, chunk_rows=chunk_rows, progress=progress)
 
 
 def show_result(result: IngestResult, *, json: bool) -> None:

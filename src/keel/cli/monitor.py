@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from keel.app import monitoring as use
-from keel.app.monitoring import _monitor_service as monitor_service
-from keel.app.monitoring import run_monitor
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag
 from keel.cli.output import console, field_list, print_json, table
@@ -18,9 +16,6 @@ from keel.monitoring.incidents import IncidentStatus
 
 if TYPE_CHECKING:
     from keel.monitoring.service import RunOutcome
-
-# ``keel demo`` builds its monitor step from these two names until its steps move to keel.app.
-__all__ = ["incidents_app", "monitor_app", "monitor_service", "run_monitor"]
 
 monitor_app = typer.Typer(
     help="Watch the served model: drift, quality, performance, SLOs.", no_args_is_help=True

@@ -20,7 +20,15 @@ from keel.errors import PermissionDenied
 from keel.identity.roles import Role
 from keel.wiring import Keel
 
-INFRASTRUCTURE = {"keel.app.use_case", "keel.app.result", "keel.app.session", "keel.app.scaffold"}
+# infrastructure of the layer, not operations: the decorators, the result base, opening a
+# project, copying an example, and the demo's HTTP client (the service checks its requests)
+INFRASTRUCTURE = {
+    "keel.app.use_case",
+    "keel.app.result",
+    "keel.app.session",
+    "keel.app.scaffold",
+    "keel.app.traffic",
+}
 
 
 def _plane_modules() -> list[ModuleType]:

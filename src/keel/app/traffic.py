@@ -1,5 +1,7 @@
 """Real HTTP traffic for the demo: the prediction service on loopback, a client that sends
-simulated applications one small request at a time, and the outcomes that arrive later."""
+simulated applications one small request at a time, and the outcomes that arrive later.
+
+A client of the service, not a use case: the service checks each request's key itself."""
 
 from __future__ import annotations
 
@@ -18,10 +20,9 @@ import polars as pl
 import uvicorn
 
 from keel.app.serving import build_serving
-from keel.config import Settings, load_project
+from keel.app.session import open_project
 from keel.serving.app import create_app
 from keel.serving.settings import ServeSettings
-from keel.wiring import open_keel
 
 
 def free_port() -> int:
@@ -34,8 +35,7 @@ class LocalServer:
     """``keel serve`` in a thread of this process, for as long as the ``with`` block runs."""
 
     def __init__(self, folder: Path, options: ServeSettings | None = None) -> None:
-        project = load_project(folder / "keel.yaml")
-        keel = open_keel(Settings.resolve(folder, project), project=project)
+        keel = open_project(folder)
         app = create_app(build_serving(keel, options or ServeSettings()))
         self.port = free_port()
         config = uvicorn.Config(
