@@ -49,3 +49,12 @@ def test_a_viewer_reads_but_may_not_act(keel: Keel, project: Path) -> None:
         done = keel(*args, cwd=project, env=as_vera)
         assert done.code == 5, (args, done.err)
         assert f"{action} needs the operator role; vera is viewer" in done.err
+
+
+def test_an_unknown_incident_status_is_a_usage_error_naming_the_choices(
+    keel: Keel, project: Path
+) -> None:
+    result = keel("incidents", "list", "--status", "bogus", cwd=project)
+    assert result.code == 2
+    assert "open" in result.err and "resolved" in result.err
+    assert "Traceback" not in result.err

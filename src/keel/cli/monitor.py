@@ -116,12 +116,14 @@ def report(
 @incidents_app.command("list")
 def list_incidents(
     ctx: typer.Context,
-    status: Annotated[str | None, typer.Option(help="open, acked or resolved.")] = None,
+    status: Annotated[
+        IncidentStatus | None, typer.Option(help="Only incidents in this state.")
+    ] = None,
     json: JsonFlag = False,
 ) -> None:
     """Incidents, newest first."""
     keel = open_project(ctx)
-    found = use.list_incidents(keel, IncidentStatus(status) if status else None)
+    found = use.list_incidents(keel, status)
     if json:
         print_json([i.to_dict() for i in found])
         return
