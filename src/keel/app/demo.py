@@ -66,7 +66,7 @@ class DemoRun:
             keel.close()
 
 
-def step_project(run: DemoRun) -> str:
+def _step_project(run: DemoRun) -> str:
     scaffold(run.directory, "loan")
     keel = open_project(run.directory, check=False)
     run.opened[None] = keel
@@ -81,13 +81,13 @@ def step_project(run: DemoRun) -> str:
     return f"project '{keel.project.name}' · schema {before or 'empty'} → {after}"
 
 
-def step_users(run: DemoRun) -> str:
+def _step_users(run: DemoRun) -> str:
     for name, role in USERS:
         run.keys[name] = project.add_user_with_key(run.as_user(), name, role).api_key
     return "ana (operator), omar (approver) · keys shown once, hashes stored"
 
 
-def step_simulate(run: DemoRun) -> str:
+def _step_simulate(run: DemoRun) -> str:
     start, end = DEMO_MONTHS
     files = write_months(
         run.directory / "data", rows=40_000, seed=7, start=start, end=end, incidents=DEMO_INCIDENTS
@@ -100,7 +100,7 @@ def step_simulate(run: DemoRun) -> str:
     )
 
 
-def step_ingest(run: DemoRun) -> str:
+def _step_ingest(run: DemoRun) -> str:
     keel, lines = run.as_user(), []
     for path in sorted((run.directory / "data").glob("2024-*.parquet")):
         batch = data.ingest(keel, data.BatchFrom(file=path), source="core-banking").batch
@@ -117,13 +117,13 @@ def step_ingest(run: DemoRun) -> str:
     return " · ".join(lines)
 
 
-def step_labels(run: DemoRun) -> str:
+def _step_labels(run: DemoRun) -> str:
     keel = run.as_user()
     stored = data.ingest_labels(keel, run.directory / "data" / "late-labels.csv")
     return f"{stored.result.batch.accepted:,} late labels stored as {keel.labels_dataset} v1"
 
 
-def step_versions(run: DemoRun) -> str:
+def _step_versions(run: DemoRun) -> str:
     keel = run.as_user()
     versions = data.list_versions(keel)
     for version in versions:
@@ -133,7 +133,7 @@ def step_versions(run: DemoRun) -> str:
     return f"{len(versions)} immutable versions of {keel.dataset}"
 
 
-def step_train(run: DemoRun) -> str:
+def _step_train(run: DemoRun) -> str:
     trained = training.train(run.as_user()).run
     holdout = trained.metrics["benchmarks"]["holdout"]
     for metric in ("roc_auc", "log_loss", "ece"):
@@ -147,7 +147,7 @@ def step_train(run: DemoRun) -> str:
     )
 
 
-def step_reproduce(run: DemoRun) -> str:
+def _step_reproduce(run: DemoRun) -> str:
     again = training.reproduce(run.as_user(), run.trained)
     run.summary.append(("reproduced", "byte-identical model" if again.identical else "DIFFERENT"))
     if not again.identical:
@@ -156,7 +156,7 @@ def step_reproduce(run: DemoRun) -> str:
     return f"{again.reproduction} retrained {again.run_id}: model sha256 {checksum}… identical"
 
 
-def step_release(run: DemoRun) -> str:
+def _step_release(run: DemoRun) -> str:
     ana, omar = run.as_user("ana"), run.as_user("omar")
     model = registry.register(ana, run.trained).model
     result = registry.gate(ana, model.version)
@@ -174,7 +174,7 @@ def step_release(run: DemoRun) -> str:
     )
 
 
-def step_challenger(run: DemoRun) -> str:
+def _step_challenger(run: DemoRun) -> str:
     ana = run.as_user("ana")
     weak = training.train(ana, params={"n_estimators": 5, "num_leaves": 3}).run
     model = registry.register(ana, weak.id).model
@@ -192,7 +192,7 @@ def step_challenger(run: DemoRun) -> str:
     return f"{model.label} (5 trees) blocked: {failed}"
 
 
-def step_serve(run: DemoRun) -> str:
+def _step_serve(run: DemoRun) -> str:
     """Serve the champion on loopback; July's applications arrive over HTTP, labels later."""
     from keel.app.traffic import LocalServer, send_outcomes, send_traffic  # noqa: PLC0415
 
@@ -212,7 +212,7 @@ def step_serve(run: DemoRun) -> str:
     )
 
 
-def step_monitor(run: DemoRun) -> str:
+def _step_monitor(run: DemoRun) -> str:
     ana = run.as_user("ana")
     outcome = monitoring.run_monitor(ana)
     if not outcome.opened:
@@ -231,7 +231,7 @@ def step_monitor(run: DemoRun) -> str:
     )
 
 
-def step_audit(run: DemoRun) -> str:
+def _step_audit(run: DemoRun) -> str:
     report = project.verify_audit(run.as_user())
     if not report.ok:
         raise RuntimeError(f"audit chain broken: {report.reason}")
@@ -240,19 +240,19 @@ def step_audit(run: DemoRun) -> str:
 
 
 STEPS: list[tuple[str, Callable[[DemoRun], str]]] = [
-    ("scaffold the loan project", step_project),
-    ("add users", step_users),
-    ("simulate four months of applications", step_simulate),
-    ("ingest each month against the contract", step_ingest),
-    ("ingest the late labels", step_labels),
-    ("list the dataset versions", step_versions),
-    ("train and evaluate on the frozen holdout", step_train),
-    ("reproduce the run", step_reproduce),
-    ("register, gate, approve and promote", step_release),
-    ("gate a weaker challenger", step_challenger),
-    ("serve July's applications over HTTP", step_serve),
-    ("monitor the prediction log", step_monitor),
-    ("verify the audit trail", step_audit),
+    ("scaffold the loan project", _step_project),
+    ("add users", _step_users),
+    ("simulate four months of applications", _step_simulate),
+    ("ingest each month against the contract", _step_ingest),
+    ("ingest the late labels", _step_labels),
+    ("list the dataset versions", _step_versions),
+    ("train and evaluate on the frozen holdout", _step_train),
+    ("reproduce the run", _step_reproduce),
+    ("register, gate, approve and promote", _step_release),
+    ("gate a weaker challenger", _step_challenger),
+    ("serve July's applications over HTTP", _step_serve),
+    ("monitor the prediction log", _step_monitor),
+    ("verify the audit trail", _step_audit),
 ]
 
 
