@@ -159,8 +159,7 @@ class Keel:
     def trainer(self, recipe: Recipe | None = None) -> Trainer:
         """The training service, with keel.yaml's recipe unless one is given (to reproduce)."""
         from keel.reporting.card import ModelCards  # noqa: PLC0415
-        from keel.training.service import Target, Trainer  # noqa: PLC0415 - see TYPE_CHECKING
-        from keel.training.spec import BenchmarkSpec, parse_section  # noqa: PLC0415
+        from keel.training.service import Trainer  # noqa: PLC0415 - see TYPE_CHECKING
 
         project = self.project
         return Trainer(
@@ -168,9 +167,9 @@ class Keel:
             dataset=self.dataset,
             labels_dataset=self.labels_dataset,
             schema=self.data_schema(),
-            target=Target(project.target.column, project.target.kind, project.target.positive),
+            target=self.target(),
             recipe=recipe or self.recipe(),
-            benchmark=parse_section(BenchmarkSpec, project.benchmark.model_dump(), "benchmark"),
+            benchmark=self.benchmark_spec(),
             limitations=tuple(project.limitations),
             rows=self.rows,
             artifacts=self.blobs,
@@ -186,18 +185,14 @@ class Keel:
         """Model versions, gates, approvals and releases, under keel.yaml's release policy;
         ``latency_probe`` is how the latency gate answers one record (see its docstring)."""
         from keel.evaluation import MetricParams  # noqa: PLC0415 - see TYPE_CHECKING
-        from keel.registry.policy import parse_policy  # noqa: PLC0415
         from keel.registry.service import Registry  # noqa: PLC0415
-        from keel.training.service import Target  # noqa: PLC0415
-        from keel.training.spec import BenchmarkSpec, parse_section  # noqa: PLC0415
 
-        project = self.project
-        benchmark = parse_section(BenchmarkSpec, project.benchmark.model_dump(), "benchmark")
+        benchmark = self.benchmark_spec()
         return Registry(
-            project=project.name,
+            project=self.project.name,
             schema=self.data_schema(),
-            target=Target(project.target.column, project.target.kind, project.target.positive),
-            policy=parse_policy(project.release.model_dump()),
+            target=self.target(),
+            policy=self.release_policy(),
             benchmark_sets=tuple(benchmark.sets),
             slices=tuple(benchmark.slices),
             metric_params=MetricParams(threshold=benchmark.threshold),

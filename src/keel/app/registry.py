@@ -99,10 +99,9 @@ def gate(keel: Keel, actor: Actor, version: int) -> GateResult:
 
 
 def _timed_by_the_predictor(keel: Keel) -> Registry:
-    from keel.decisions import DecisionPolicy  # noqa: PLC0415 - loads the serving stack
     from keel.serving.probe import predictor_probe  # noqa: PLC0415
 
-    policy = DecisionPolicy.parse(keel.project.decisions.model_dump())
+    policy = keel.decision_policy()
     return keel.registry(latency_probe=predictor_probe(keel.data_schema(), policy))
 
 

@@ -23,6 +23,7 @@ from keel.app.result import Result
 from keel.app.session import open_project
 from keel.app.use_case import query, use_case
 from keel.data.ingest import iter_version
+from keel.data.refs import parse_version
 from keel.decisions import DecisionPolicy
 from keel.errors import Conflict, InvalidInput, KeelError
 from keel.identity.actor import Actor
@@ -124,7 +125,7 @@ def build_serving(keel: Keel, actor: Actor, settings: ServeSettings) -> Serving:
     """Load the current release and open the logs; the returned ``close`` undoes all of it."""
     project = keel.project
     checker = RecordChecker(keel.data_schema())
-    policy = DecisionPolicy.parse(project.decisions.model_dump())
+    policy = keel.decision_policy()
     listener = ReleaseListener(keel.db.url) if keel.db.dialect == "postgresql" else None
     follower = _follower(keel, policy, settings, listener)
     follower.start()
@@ -287,7 +288,7 @@ def score(
     rejects = request.rejects_file
     if request.data is not None:
         with keel.reader() as unit:
-            dataset = unit.datasets.get(keel.dataset, _dataset_version(request.data))
+            dataset = unit.datasets.get(keel.dataset, parse_version(request.data))
         chunks, total, checked, from_text = (
             iter_version(keel.rows, dataset),
             dataset.rows,
@@ -320,7 +321,7 @@ def _scorer(keel: Keel, model: str | None) -> BatchScorer:
         bundle=registry.bundle(version),
         model=f"{keel.project.name}/v{version}",
         schema=keel.data_schema(),
-        policy=DecisionPolicy.parse(keel.project.decisions.model_dump()),
+        policy=keel.decision_policy(),
     )
 
 
@@ -329,14 +330,6 @@ def _champion(registry: Registry) -> int:
     if head is None or head.state.champion is None:
         raise Conflict("no champion is released", hint="pass --model VERSION, or promote one first")
     return int(head.state.champion)
-
-
-def _dataset_version(text: str) -> int:
-    """'v7' or '7' -> 7 (how dataset versions are written everywhere)."""
-    digits = text[1:] if text.lower().startswith("v") else text
-    if not digits.isdigit() or int(digits) < 1:
-        raise InvalidInput(f"a version is written v1, v2, …; got {text!r}", path="version")
-    return int(digits)
 
 
 def _no_progress(_total: int | None) -> AbstractContextManager[Progress]:
