@@ -122,7 +122,7 @@ class DomainClassifier:
             raise InvalidInput(f"folds must be at least 2; got {self.folds}", path="folds")
         self.profile_ = build_reference(reference, columns=self.columns)
         sample = sample_rows(reference, self.max_rows, self.seed)
-        self.reference_rows_ = encode_codes(self.profile_, sample)
+        self.reference_rows_ = _canonical_order(encode_codes(self.profile_, sample))
         return self
 
     def check(self, current: pl.DataFrame) -> MultivariateResult:
@@ -130,7 +130,9 @@ class DomainClassifier:
         profile: ReferenceProfile | None = getattr(self, "profile_", None)
         if profile is None:
             raise NotFittedError("DomainClassifier")
-        rows = encode_codes(profile, sample_rows(current, self.max_rows, self.seed + 1))
+        rows = _canonical_order(
+            encode_codes(profile, sample_rows(current, self.max_rows, self.seed + 1))
+        )
         x = np.vstack((self.reference_rows_, rows))
         y = np.concatenate((np.zeros(len(self.reference_rows_)), np.ones(len(rows))))
         if min(len(rows), len(self.reference_rows_)) < self.folds:
@@ -164,6 +166,15 @@ class DomainClassifier:
             model.fit(x[~test], y[~test], names=names, categorical=categorical)
             scores[test] = model.predict(x[test])
         return scores
+
+
+def _canonical_order(rows: F64) -> F64:
+    """The rows sorted by their values, so that the folds, and with them the verdict, depend on
+    which rows a chunk holds and never on the order they were stored in (prediction ids are
+    random, so the order of a chunk's rows differs between two runs of the same traffic)."""
+    if rows.shape[0] < 2 or rows.shape[1] == 0:
+        return rows
+    return rows[np.lexsort(rows.T[::-1])]
 
 
 class PCAReconstruction:

@@ -48,3 +48,14 @@ def test_domain_classifier_band_is_the_mann_whitney_spread() -> None:
 def test_check_before_fit_is_refused() -> None:
     with pytest.raises(NotFittedError):
         PCAReconstruction().check(correlated(100, 0.5, 0))
+
+
+def test_domain_classifier_verdict_does_not_depend_on_row_order() -> None:
+    """The same rows in another order (as a log with random prediction ids stores them) give
+    the same statistic, so a run's verdict is reproducible."""
+    reference = correlated(1500, 0.5, 0)
+    current = correlated(800, 0.5, 1)
+    shuffled = current.sample(fraction=1.0, shuffle=True, seed=7)
+    first = DomainClassifier(max_rows=1500).fit(reference).check(current)
+    again = DomainClassifier(max_rows=1500).fit(reference.reverse()).check(shuffled)
+    assert first.value == again.value
