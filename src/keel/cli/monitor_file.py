@@ -40,7 +40,7 @@ def monitor_file(
         str | None, typer.Option(help="Comma-separated columns that are not features (ids...).")
     ] = None,
     false_alarm_rate: Annotated[
-        float, typer.Option(help="Share of stationary chunks a column or metric may flag.")
+        float, typer.Option(help="Share of stationary chunks that may alert on drift; per metric.")
     ] = 0.01,
     html: Annotated[
         Path | None, typer.Option("--html", help="Write the self-contained HTML report here.")

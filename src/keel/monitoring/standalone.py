@@ -6,12 +6,14 @@ thresholds, the quality limits, the identifiers and timestamps to leave out, and
 performance estimator: CBPE for a classifier's scores (its calibration checked and, when it
 fails, recalibrated), DLE for a regressor's predictions. ``check`` then reports one chunk:
 
-* **drift** of every compared column (inputs and the model's output), calibrated thresholds at
-  ``false_alarm_rate`` per column;
+* **drift** of every compared column (inputs and the model's output), calibrated thresholds
+  whose ``false_alarm_rate`` is per chunk, shared out over the columns (so a stationary stream
+  alerts on drift in about that share of chunks, however many columns the files have);
 * **data quality**: missing rate against the reference's (allowing three standard errors of a
   chunk of that size), unseen categories by name, out-of-range values;
 * **estimated performance** when the chunk has the model's scores (or predictions, for a
-  regression), with intervals and alerts;
+  regression), with intervals and alerts (each metric at ``false_alarm_rate``; the metrics of
+  one decision rule move together, so they mostly alert together);
 * **realized performance** when the chunk has labels.
 
 Columns that are not features are left out, saying why: the label, the columns named in
@@ -165,7 +167,9 @@ class ModelMonitor:
                 path="columns",
                 hint="name fewer columns in --ignore",
             )
-        policy = ThresholdPolicy(method="calibrated", false_alarm_rate=self.false_alarm_rate)
+        # per chunk, shared out over the columns (as the project monitor does)
+        share = self.false_alarm_rate / len(compared)
+        policy = ThresholdPolicy(method="calibrated", false_alarm_rate=share)
         self.drift_ = DriftDetector(thresholds=policy, columns=compared).fit(reference)
         self.profile_ = self.drift_.reference_
         self.features_ = [
