@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -39,9 +39,11 @@ import numpy.typing as npt
 from keel.errors import InvalidInput
 from keel.evaluation import MetricParams, evaluate
 from keel.features.errors import NotFittedError
-from keel.models.calibration import Calibrator
 from keel.monitoring._arrays import F64, midranks
 from keel.monitoring.performance.calibration import CalibrationCheck, check_calibration
+
+if TYPE_CHECKING:
+    from keel.models.calibration import Calibrator
 
 CBPE_METRICS = ("roc_auc", "accuracy", "precision", "recall", "f1")
 Calibration = Literal["auto", "isotonic", "sigmoid", "none"]
@@ -257,6 +259,9 @@ class PerformanceEstimator:
         self.calibration_check_: CalibrationCheck | None = None
         method, self.calibration_note_ = self._method(s, y)
         self.calibration_used_ = method
+        # keel.models loads LightGBM: only when fitting, so the command line starts light
+        from keel.models.calibration import Calibrator  # noqa: PLC0415
+
         self.calibrator_ = Calibrator(method=method)
         if method != "none":
             self.calibrator_.fit(s, y)
