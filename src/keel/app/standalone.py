@@ -53,6 +53,7 @@ class FileMonitorReport(Result):
     task: str
     threshold: float | None
     compared: list[str]
+    reference_missing: dict[str, float]
     skipped: dict[str, str]
     notes: list[str]
     chunks: list[ChunkReport]
@@ -93,6 +94,7 @@ def monitor_files(request: FileMonitorRequest) -> FileMonitorReport:
         task=monitor.task_,
         threshold=monitor.threshold_ if monitor.task_ == "classification" else None,
         compared=list(monitor.profile_.columns),
+        reference_missing=monitor.reference_missing_,
         skipped={**monitor.skipped_, **monitor.profile_.skipped},
         notes=list(monitor.notes_),
         chunks=chunks,
@@ -139,6 +141,7 @@ def _write_html(out: Path, found: FileMonitorReport) -> None:
         title=f"Monitoring: {', '.join(p.name for p in found.current)}"
         f" against {found.reference.name}",
         chunks=found.chunks,
+        reference_missing=found.reference_missing,
         skipped=found.skipped,
         notes=found.notes,
     )

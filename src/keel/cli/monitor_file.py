@@ -78,7 +78,7 @@ def _show(found: FileMonitorReport) -> None:
         f" ({found.task})",
         ["chunk", "rows", "drifted", "quality", ""],
         [
-            [c.label, f"{c.rows:,}", *_checks(c), "ALERT" if c.alerts else "ok"]
+            [c.label, f"{c.rows:,}", *_checks(c, found.reference_missing), _verdict(c)]
             for c in found.chunks
         ],
         styles=lambda row: "red" if row[-1] == "ALERT" else None,
@@ -103,15 +103,28 @@ def _show(found: FileMonitorReport) -> None:
         console.print(f"report written to {found.report}", markup=False)
 
 
-def _checks(chunk: ChunkReport) -> list[str]:
+def _verdict(chunk: ChunkReport) -> str:
+    return "ALERT" if chunk.alerts else "ok"
+
+
+def _checks(chunk: ChunkReport, reference_missing: dict[str, float]) -> list[str]:
     quality = chunk.quality
     shown = [
         f"{name} {code} {quality.columns[name].checks[code].rate:.1%}"
-        + (f" ({', '.join(quality.columns[name].examples)})" if code == "unseen" else "")
+        + _detail(chunk, name, code, reference_missing)
         for name, codes in quality.alerts.items()
         for code in codes
     ]
     return [", ".join(chunk.drift.drifted_columns) or "-", "; ".join(shown) or "-"]
+
+
+def _detail(chunk: ChunkReport, name: str, code: str, reference_missing: dict[str, float]) -> str:
+    """The unseen values by name; a missing rate's reference rate."""
+    if code == "unseen":
+        return f" ({', '.join(chunk.quality.columns[name].examples)})"
+    if code == "missing":
+        return f" (reference {reference_missing.get(name, 0.0):.1%})"
+    return ""
 
 
 def _performance(chunk: ChunkReport, name: str) -> str:

@@ -172,6 +172,10 @@ class ModelMonitor:
         policy = ThresholdPolicy(method="calibrated", false_alarm_rate=share)
         self.drift_ = DriftDetector(thresholds=policy, columns=compared).fit(reference)
         self.profile_ = self.drift_.reference_
+        self.reference_missing_ = {
+            name: column.missing / max(column.rows, 1)
+            for name, column in self.profile_.columns.items()
+        }
         self.features_ = [
             n for n in self.profile_.columns if n not in (self.score, self.prediction)
         ]

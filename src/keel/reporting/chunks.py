@@ -26,6 +26,7 @@ def render_chunk_report(
     *,
     title: str,
     chunks: Sequence[ChunkReport],
+    reference_missing: Mapping[str, float],
     skipped: Mapping[str, str],
     notes: Sequence[str],
 ) -> str:
@@ -41,7 +42,7 @@ def render_chunk_report(
         "".join(f"<p><i>{escape(note)}</i></p>" for note in notes),
         _performance(chunks),
         _chunks_table(chunks),
-        _quality_table(chunks),
+        _quality_table(chunks, reference_missing),
     ]
     if drifted:
         sections.append(
@@ -119,8 +120,9 @@ def _chunks_table(chunks: Sequence[ChunkReport]) -> str:
     )
 
 
-def _quality_table(chunks: Sequence[ChunkReport]) -> str:
-    """Each quality alert: column, check, rate against its limit, unseen values by name."""
+def _quality_table(chunks: Sequence[ChunkReport], reference_missing: Mapping[str, float]) -> str:
+    """Each quality alert: column, check, rate against its limit (and a missing rate against
+    the reference's), unseen values by name."""
     rows = []
     for chunk in chunks:
         for name, codes in chunk.quality.alerts.items():
@@ -128,16 +130,19 @@ def _quality_table(chunks: Sequence[ChunkReport]) -> str:
             for code in codes:
                 check = column.checks[code]
                 examples = ", ".join(column.examples) if code == "unseen" else ""
+                base = reference_missing.get(name) if code == "missing" else None
                 rows.append(
                     f"<tr class='alert'><td>{escape(chunk.label)}</td><td>{escape(name)}</td>"
-                    f"<td>{escape(code)}</td><td>{check.rate:.2%}</td><td>{check.limit:.2%}</td>"
+                    f"<td>{escape(code)}</td><td>{check.rate:.2%}</td>"
+                    f"<td>{'' if base is None else f'{base:.2%}'}</td><td>{check.limit:.2%}</td>"
                     f"<td>{escape(examples)}</td></tr>"
                 )
     if not rows:
         return "<h2>Data quality</h2><p>No column over its limits.</p>"
     return (
         "<h2>Data quality</h2><table><tr><th>chunk</th><th>column</th><th>check</th>"
-        f"<th>rate</th><th>limit</th><th>unseen values</th></tr>{''.join(rows)}</table>"
+        "<th>rate</th><th>reference</th><th>limit</th><th>unseen values</th></tr>"
+        f"{''.join(rows)}</table>"
     )
 
 

@@ -116,6 +116,7 @@ def test_the_quality_incident_names_the_column_and_the_unseen_value(
     assert "quality x2 missing" in chunk.alerts and "quality region unseen" in chunk.alerts
     assert chunk.quality.columns["region"].examples == ("west",)
     assert chunk.quality.columns["x2"].checks["missing"].rate == pytest.approx(0.2, abs=0.03)
+    assert report.reference_missing["x2"] == 0.0
 
 
 def test_the_known_drop_is_estimated_before_labels(report: FileMonitorReport) -> None:
@@ -142,3 +143,4 @@ def test_json_and_html_carry_every_chunk(report: FileMonitorReport, files: Path)
     assert body["chunks"][3]["quality"]["columns"]["region"]["examples"] == ["west"]
     page = (files / "report.html").read_text()
     assert "current.csv rows 8001-10000" in page and "west" in page and "<svg" in page
+    assert "<th>reference</th>" in page  # the missing rate beside the reference's
