@@ -19,12 +19,18 @@ worse: a known drop of ROC AUC and accuracy, and drift of ``x1``).
 * Evidently 0.7.23: ``Report([DataDriftPreset()])`` per chunk (it estimates no performance and
   has no per-chunk quality limits).
 
+With ``--task regression``, the model is a regressor trained elsewhere (``2 x1 + 0.5``, where
+the truth is ``2 x1 + sin(3 x2)`` plus noise whose scale grows with ``|x1|`` and in region "b");
+the last four chunks are two quality incidents and two where ``x1`` moved up by one standard
+deviation (a known rise of MAE and RMSE). Keel estimates MAE and RMSE by direct loss estimation
+(``--prediction`` and ``--label``), NannyML by its ``DLE``; Evidently checks drift only.
+
 Each tool runs in its own process (NannyML and Evidently in .venv-bench-drift). The table gives
 the whole process's wall time, the in-process time, the error of the estimated ROC AUC and
 accuracy against the realized ones and how often the interval held them, and which chunks
 alerted (false alarms on stationary chunks, incidents caught).
 
-    .venv/bin/python benchmarks/monitor_files.py --chunk-rows 5000
+    .venv/bin/python benchmarks/monitor_files.py --chunk-rows 5000 [--task regression]
 """
 
 # ruff: noqa: PLC0415  (each tool is imported only in its own subprocess and venv)
@@ -85,25 +91,65 @@ def frame(rows: int, seed: int, first: int, kind: str) -> Any:
     )
 
 
+def regression_frame(rows: int, seed: int, first: int, kind: str) -> Any:
+    """Rows of the outside regressor: inputs, its prediction, the outcome."""
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(1.0 if kind == HARDER else 0.0, 1.0, rows)
+    x2, x3, x4 = rng.random(rows), rng.gamma(2.0, 1.0, rows), rng.normal(size=rows)
+    region = rng.choice(["a", "b", "c"], rows)
+    channel = rng.choice(["web", "branch", "phone", "partner"], rows)
+    noise = (0.3 + 0.7 * np.abs(x1) + 0.5 * (region == "b")) * rng.normal(size=rows)
+    out = pl.DataFrame(
+        {
+            "row_id": np.arange(first, first + rows),
+            "x1": x1, "x2": x2, "x3": x3, "x4": x4, "region": region, "channel": channel,
+            "prediction": 2.0 * x1 + 0.5, "outcome": 2.0 * x1 + np.sin(3.0 * x2) + noise,
+        }
+    )  # fmt: skip
+    if kind != QUALITY:
+        return out
+    missing = pl.Series(rng.random(rows) < 0.2)
+    west = pl.Series(rng.random(rows) < 0.05)
+    return out.with_columns(
+        pl.when(missing).then(None).otherwise(pl.col("x2")).alias("x2"),
+        pl.when(west).then(pl.lit("west")).otherwise(pl.col("region")).alias("region"),
+    )
+
+
+METRICS = {"classification": ("roc_auc", "accuracy"), "regression": ("mae", "rmse")}
+
+
 def generate(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     """reference.parquet (labelled), current.parquet (no labels) and truth.json."""
     import polars as pl
 
     from keel.evaluation import MetricParams, get_metric
 
-    frame(args.reference_rows, 1, 0, STATIONARY).write_parquet(folder / "reference.parquet")
+    make = regression_frame if args.task == "regression" else frame
+    make(args.reference_rows, 1, 0, STATIONARY).write_parquet(folder / "reference.parquet")
     parts = [
-        frame(args.chunk_rows, 100 + i, args.reference_rows + i * args.chunk_rows, kind)
+        make(args.chunk_rows, 100 + i, args.reference_rows + i * args.chunk_rows, kind)
         for i, kind in enumerate(kinds(args.chunks))
     ]
     pl.concat(parts).drop("outcome").write_parquet(folder / "current.parquet")
-    truth = {
-        "roc_auc": [get_metric("roc_auc").score(p["outcome"], p["score"]) for p in parts],
-        "accuracy": [
-            get_metric("accuracy").score(p["outcome"], p["flagged"], MetricParams(threshold=0.5))
-            for p in parts
-        ],
-    }
+    if args.task == "regression":
+        truth = {
+            name: [get_metric(name).score(p["outcome"], p["prediction"]) for p in parts]
+            for name in METRICS["regression"]
+        }
+    else:
+        truth = {
+            "roc_auc": [get_metric("roc_auc").score(p["outcome"], p["score"]) for p in parts],
+            "accuracy": [
+                get_metric("accuracy").score(
+                    p["outcome"], p["flagged"], MetricParams(threshold=0.5)
+                )
+                for p in parts
+            ],
+        }
     (folder / "truth.json").write_text(json.dumps(truth))
     return {"rows": args.reference_rows + args.chunks * args.chunk_rows}
 
@@ -122,7 +168,14 @@ def summarized(body: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def keel_api(folder: Path, chunk_rows: int) -> dict[str, Any]:
+def roles(task: str) -> dict[str, str]:
+    """The columns Keel is told about (it finds the identifier and timestamp on its own)."""
+    if task == "regression":
+        return {"label": "outcome", "prediction": "prediction"}
+    return {"score": "score", "label": "outcome", "prediction": "flagged"}
+
+
+def keel_api(folder: Path, chunk_rows: int, task: str) -> dict[str, Any]:
     from keel.app.standalone import FileMonitorRequest, monitor_files
 
     start = time.perf_counter()
@@ -131,16 +184,14 @@ def keel_api(folder: Path, chunk_rows: int) -> dict[str, Any]:
             reference=folder / "reference.parquet",
             current=(folder / "current.parquet",),
             chunk_rows=chunk_rows,
-            score="score",
-            label="outcome",
-            prediction="flagged",
+            **roles(task),
         )
     )
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "chunks": summarized(found.to_dict())}
 
 
-def nannyml(folder: Path, chunk_rows: int) -> dict[str, Any]:
+def nannyml(folder: Path, chunk_rows: int, task: str) -> dict[str, Any]:
     import nannyml as nml
     import pandas as pd
 
@@ -149,19 +200,32 @@ def nannyml(folder: Path, chunk_rows: int) -> dict[str, Any]:
     start = time.perf_counter()
     features = list(FEATURES)
     chunker = {"chunk_size": chunk_rows}
-    cbpe = nml.CBPE(
-        y_pred_proba="score",
-        y_pred="flagged",
-        y_true="outcome",
-        metrics=["roc_auc", "accuracy", "f1"],
-        problem_type="classification_binary",
-        **chunker,
-    ).fit(reference)
-    drift = nml.UnivariateDriftCalculator(column_names=[*features, "score"], **chunker)
+    if task == "regression":
+        metrics = ["mae", "rmse"]
+        estimator = nml.DLE(
+            feature_column_names=features,
+            y_pred="prediction",
+            y_true="outcome",
+            metrics=metrics,
+            **chunker,
+        ).fit(reference)
+        output = "prediction"
+    else:
+        metrics = ["roc_auc", "accuracy", "f1"]
+        estimator = nml.CBPE(
+            y_pred_proba="score",
+            y_pred="flagged",
+            y_true="outcome",
+            metrics=metrics,
+            problem_type="classification_binary",
+            **chunker,
+        ).fit(reference)
+        output = "score"
+    drift = nml.UnivariateDriftCalculator(column_names=[*features, output], **chunker)
     missing = nml.MissingValuesCalculator(column_names=features, **chunker)
     unseen = nml.UnseenValuesCalculator(column_names=["region", "channel"], **chunker)
     tables = [
-        cbpe.estimate(current).filter(period="analysis").to_df(),
+        estimator.estimate(current).filter(period="analysis").to_df(),
         drift.fit(reference).calculate(current).filter(period="analysis").to_df(),
         missing.fit(reference).calculate(current).filter(period="analysis").to_df(),
         unseen.fit(reference).calculate(current).filter(period="analysis").to_df(),
@@ -181,7 +245,7 @@ def nannyml(folder: Path, chunk_rows: int) -> dict[str, Any]:
                     float(estimates[(name, "lower_confidence_boundary")].iloc[i]),
                     float(estimates[(name, "upper_confidence_boundary")].iloc[i]),
                 ]
-                for name in ("roc_auc", "accuracy", "f1")
+                for name in metrics
             },
         }
         for i in range(len(estimates))
@@ -189,12 +253,12 @@ def nannyml(folder: Path, chunk_rows: int) -> dict[str, Any]:
     return {"seconds": seconds, "chunks": chunks}
 
 
-def evidently(folder: Path, chunk_rows: int) -> dict[str, Any]:
+def evidently(folder: Path, chunk_rows: int, task: str) -> dict[str, Any]:
     import pandas as pd
     from evidently import Report
     from evidently.presets import DataDriftPreset
 
-    columns = [*FEATURES, "score"]
+    columns = [*FEATURES, "prediction" if task == "regression" else "score"]
     reference = pd.read_parquet(folder / "reference.parquet")[columns]
     current = pd.read_parquet(folder / "current.parquet")[columns]
     start = time.perf_counter()
@@ -213,13 +277,14 @@ def evidently(folder: Path, chunk_rows: int) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - start, "chunks": chunks}
 
 
-def keel_cli(folder: Path, chunk_rows: int) -> dict[str, Any]:
+def keel_cli(folder: Path, chunk_rows: int, task: str) -> dict[str, Any]:
     """The whole command in a fresh process: start-up, reading, profiling, every chunk."""
     command = [
         sys.executable, "-m", "keel", "monitor", "file", str(folder / "reference.parquet"),
-        str(folder / "current.parquet"), "--chunk-rows", str(chunk_rows), "--score", "score",
-        "--label", "outcome", "--prediction", "flagged", "--json",
+        str(folder / "current.parquet"), "--chunk-rows", str(chunk_rows), "--json",
     ]  # fmt: skip
+    for role, column in roles(task).items():
+        command += [f"--{role}", column]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
@@ -237,7 +302,7 @@ def child(args: argparse.Namespace) -> None:
         return
     try:
         run = {"keel": keel_api, "nannyml": nannyml, "evidently": evidently}[args.child]
-        result = run(folder, args.chunk_rows)
+        result = run(folder, args.chunk_rows, args.task)
     except ImportError as exc:
         print(json.dumps({"error": f"not installed ({exc.name})"}))
         return
@@ -261,7 +326,9 @@ def accuracy(result: dict[str, Any], truth: dict[str, list[float]], name: str) -
     return f"{error:>7.4f} {held:>3}/{len(real):<2}"
 
 
-def row(tool: str, result: dict[str, Any], truth: dict[str, list[float]], chunks: int) -> str:
+def row(
+    tool: str, result: dict[str, Any], truth: dict[str, list[float]], chunks: int, task: str
+) -> str:
     if "error" in result:
         return f"{tool:<16} {result['error']}"
     if len(result["chunks"]) != chunks:
@@ -272,7 +339,7 @@ def row(tool: str, result: dict[str, Any], truth: dict[str, list[float]], chunks
     caught = sum(a for a, k in zip(alerted, what, strict=True) if k != STATIONARY)
     return (
         f"{tool:<16} {result['wall']:>7.2f} {result['seconds']:>7.2f}"
-        f" {accuracy(result, truth, 'roc_auc')} {accuracy(result, truth, 'accuracy')}"
+        f" {' '.join(accuracy(result, truth, name) for name in METRICS[task])}"
         f" {false:>5}/{what.count(STATIONARY):<3} {caught:>5}/{chunks - what.count(STATIONARY)}"
     )
 
@@ -282,6 +349,7 @@ def main() -> None:
     parser.add_argument("--reference-rows", type=int, default=20_000)
     parser.add_argument("--chunk-rows", type=int, default=5000)
     parser.add_argument("--chunks", type=int, default=10)
+    parser.add_argument("--task", choices=("classification", "regression"), default=None)
     parser.add_argument("--python-peers", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--python-drift-peers", default=str(PEERS), help="interpreter with peers")
     parser.add_argument("--no-peers", action="store_true", help="run Keel alone")
@@ -294,11 +362,19 @@ def main() -> None:
     if args.child:
         child(args)
         return
-    print(load_note(), flush=True)
+    for task in [args.task] if args.task else ["classification", "regression"]:
+        args.task = task
+        report(args)
+
+
+def report(args: argparse.Namespace) -> None:
+    """One task's table."""
+    task, (first, second) = args.task, METRICS[args.task]
+    print(f"\n--- {task} ---\n{load_note()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="keel-monitor-files-") as tmp:
         sizes = [
             "--chunk-rows", str(args.chunk_rows), "--chunks", str(args.chunks),
-            "--reference-rows", str(args.reference_rows), "--data", tmp,
+            "--reference-rows", str(args.reference_rows), "--task", task, "--data", tmp,
         ]  # fmt: skip
         made = spawn(sys.executable, __file__, ["--child", "generate", *sizes], 900)
         if "error" in made:
@@ -307,15 +383,14 @@ def main() -> None:
         print(
             f"reference {args.reference_rows:,} labelled rows; {args.chunks} chunks of"
             f" {args.chunk_rows:,} rows ({args.chunks - 4} stationary, 2 quality incident,"
-            f" 2 harder); realized ROC AUC {min(truth['roc_auc']):.4f} to"
-            f" {max(truth['roc_auc']):.4f}"
+            f" 2 harder); realized {first} {min(truth[first]):.4f} to {max(truth[first]):.4f}"
         )
         print(
-            f"\n{'tool':<16} {'wall s':>7} {'in s':>7} {'AUC err':>7} {'held':>6}"
-            f" {'acc err':>7} {'held':>6} {'false alarms':>9} {'caught':>9}"
+            f"\n{'tool':<16} {'wall s':>7} {'in s':>7} {first[:3] + ' err':>7} {'held':>6}"
+            f" {second[:3] + ' err':>7} {'held':>6} {'false alarms':>9} {'caught':>9}"
         )
         results = {
-            "keel (command)": keel_cli(Path(tmp), args.chunk_rows),
+            "keel (command)": keel_cli(Path(tmp), args.chunk_rows, task),
             "keel (in-proc)": timed(sys.executable, ["--child", "keel", *sizes], args.timeout),
         }
         if not args.no_peers:
@@ -323,7 +398,7 @@ def main() -> None:
                 python = args.python_drift_peers
                 results[tool] = timed(python, ["--child", tool, *sizes], args.timeout)
         for tool, result in results.items():
-            print(row(tool, result, truth, args.chunks))
+            print(row(tool, result, truth, args.chunks, task))
     if args.no_peers:
         print("\nthe peers were not run (--no-peers)")
     print(
