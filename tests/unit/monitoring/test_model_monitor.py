@@ -1,0 +1,64 @@
+"""``ModelMonitor``, the Python API of ``keel monitor file``: roles of columns, and a regression
+chunk with its labels measured as well as estimated."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from keel.errors import InvalidInput
+from keel.features.errors import NotFittedError
+from keel.monitoring.standalone import ModelMonitor, find_identifiers
+
+
+def regression(rows: int, seed: int) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=rows)
+    return pl.DataFrame(
+        {
+            "order": np.arange(rows, 0, -1),  # a descending sequence is an identifier too
+            "x": x,
+            "kind": rng.choice(["a", "b"], rows),
+            "predicted": 2 * x,
+            "actual": 2 * x + (0.3 + 0.7 * np.abs(x)) * rng.normal(size=rows),
+        }
+    )
+
+
+def test_a_labelled_regression_chunk_is_estimated_and_measured() -> None:
+    monitor = ModelMonitor(prediction="predicted", label="actual").fit(regression(1500, 1))
+    assert monitor.task_ == "regression"
+    assert monitor.skipped_["order"].startswith("an identifier")
+    chunk = regression(800, 2)
+    found = monitor.check(chunk, "week 1")
+    assert found.estimated is not None and found.realized is not None
+    truth = float((chunk["actual"] - chunk["predicted"]).abs().mean())
+    assert found.realized.metrics["mae"].value == pytest.approx(truth)
+    estimate = found.estimated.metrics["mae"]
+    assert estimate.low <= truth <= estimate.high
+    assert set(found.realized.metrics) == {"mae", "rmse"}
+
+
+def test_named_columns_are_left_out_and_unknown_ones_refused() -> None:
+    frame = regression(300, 3)
+    monitor = ModelMonitor(ignore=("kind",)).fit(frame)
+    assert monitor.skipped_["kind"] == "named in --ignore"
+    assert "kind" not in monitor.profile_.columns
+    with pytest.raises(InvalidInput, match="--label: the reference has no column 'y'"):
+        ModelMonitor(label="y").fit(frame)
+    with pytest.raises(NotFittedError):
+        ModelMonitor().check(frame)
+
+
+def test_identifiers_are_unique_monotonic_whole_numbers_only() -> None:
+    frame = pl.DataFrame(
+        {
+            "id": [3, 4, 5, 9],
+            "float_id": [1.0, 2.0, 3.0, 4.0],
+            "measure": [0.5, 1.5, 2.5, 3.5],  # unique and sorted, not whole
+            "repeated": [1, 1, 2, 3],
+            "shuffled": [2, 1, 4, 3],
+        }
+    )
+    assert find_identifiers(frame) == ["id", "float_id"]
