@@ -237,7 +237,7 @@ class ModelMonitor:
         """CBPE for scores, DLE for a regressor's predictions; None without labels."""
         if self.label is None:
             return None
-        labelled = reference.filter(pl.col(self.label).is_not_null())
+        labelled = self._with_output(reference.filter(pl.col(self.label).is_not_null()))
         y = _floats(labelled[self.label])
         if self.task_ == "regression":
             if self.prediction is None:
@@ -297,9 +297,21 @@ class ModelMonitor:
             allowed=base.allowed,
         )
 
+    def _with_output(self, chunk: pl.DataFrame) -> pl.DataFrame:
+        """The rows with the model's output (score, prediction): the others have no performance
+        (data quality reports how many are missing)."""
+        names = [n for n in self._outputs() if n in chunk.columns]
+        if not names:
+            return chunk
+        present = [
+            pl.col(n).cast(pl.Float64, strict=False).is_finite().fill_null(False) for n in names
+        ]
+        return chunk.filter(pl.all_horizontal(present))
+
     def _estimated(self, chunk: pl.DataFrame) -> EstimatedPerformance | None:
         estimator = self.estimator_
-        if estimator is None:
+        chunk = self._with_output(chunk)
+        if estimator is None or chunk.is_empty():
             return None
         if isinstance(estimator, PerformanceEstimator):
             if self.score is None or self.score not in chunk.columns:
@@ -314,7 +326,8 @@ class ModelMonitor:
         return self.prediction is not None and self.prediction in chunk.columns
 
     def _realized(self, chunk: pl.DataFrame) -> RealizedPerformance | None:
-        if self.label is None or self.label not in chunk.columns:
+        chunk = self._with_output(chunk)
+        if self.label is None or self.label not in chunk.columns or chunk.is_empty():
             return None
         y = _floats(chunk[self.label])
         if self.task_ == "regression":
@@ -324,8 +337,9 @@ class ModelMonitor:
             return self._measured(y, _floats(chunk[name]), REGRESSION_METRICS)
         parts = []
         if self.score is not None and self.score in chunk.columns:
-            parts.append(self._measured(y, _floats(chunk[self.score]), ("roc_auc",)))
-            positive = decisions(_finite(chunk[self.score]), self.threshold_)
+            scores = _floats(chunk[self.score])
+            parts.append(self._measured(y, scores, ("roc_auc",)))
+            positive = decisions(scores, self.threshold_)
         else:
             positive = None
         if self._has_predictions(chunk):
@@ -354,11 +368,6 @@ def _floats(series: pl.Series) -> F64:
     """A column as floats, missing as NaN."""
     values = series.cast(pl.Float64, strict=False).fill_null(np.nan).to_numpy()
     return np.asarray(values, dtype=np.float64)
-
-
-def _finite(series: pl.Series) -> F64:
-    values = _floats(series)
-    return np.where(np.isfinite(values), values, -np.inf)
 
 
 def _labels(frame: pl.DataFrame, monitor: ModelMonitor) -> F64:

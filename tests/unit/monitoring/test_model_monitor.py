@@ -62,3 +62,18 @@ def test_identifiers_are_unique_monotonic_whole_numbers_only() -> None:
         }
     )
     assert find_identifiers(frame) == ["id", "float_id"]
+
+
+def test_rows_without_the_models_output_are_left_out_of_performance() -> None:
+    rng = np.random.default_rng(4)
+    p = rng.random(1200)
+    frame = pl.DataFrame({"x": rng.normal(size=1200), "p": p, "y": (rng.random(1200) < p) * 1})
+    monitor = ModelMonitor(score="p", label="y").fit(frame)
+    holed = frame.with_columns(
+        pl.when(pl.col("x") > 1).then(None).otherwise(pl.col("p")).alias("p")
+    )
+    found = monitor.check(holed)
+    assert found.estimated is not None and found.realized is not None
+    kept = holed["p"].is_not_null().sum()
+    assert found.estimated.rows == kept and found.realized.rows == kept
+    assert "quality p missing" in found.alerts
