@@ -144,3 +144,16 @@ def test_json_and_html_carry_every_chunk(report: FileMonitorReport, files: Path)
     page = (files / "report.html").read_text()
     assert "current.csv rows 8001-10000" in page and "west" in page and "<svg" in page
     assert "<th>reference</th>" in page  # the missing rate beside the reference's
+
+
+def test_the_html_report_draws_its_plots_in_a_browser_with_nothing_to_fetch(
+    report: FileMonitorReport, files: Path
+) -> None:
+    from tests.e2e.chromium import drawn_plots
+
+    page = files / "report.html"
+    assert "http" not in page.read_text().replace("http://www.w3.org/2000/svg", "")
+    plots = drawn_plots(page, files)
+    # five performance metrics, and per drifted column (x2, region, x1, score) two plots
+    assert len(plots) == 5 + 2 * 4
+    assert all(p["marks"] > 0 and p["width"] > 50 and p["height"] > 50 for p in plots), plots
