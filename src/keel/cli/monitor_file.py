@@ -40,14 +40,18 @@ def monitor_file(
         str | None, typer.Option(help="Comma-separated columns that are not features (ids...).")
     ] = None,
     false_alarm_rate: Annotated[
-        float, typer.Option(help="Share of stationary chunks that may alert on drift; per metric.")
+        float,
+        typer.Option(
+            help="Stationary chunks that may alert: on drift (all columns), on each estimate."
+        ),
     ] = 0.01,
     html: Annotated[
         Path | None, typer.Option("--html", help="Write the self-contained HTML report here.")
     ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
-    """Drift, data quality, estimated and realized performance of every chunk, against REF."""
+    """Drift, data quality, estimated and realized performance of every chunk of the current
+    files against the reference: a model trained elsewhere, no project needed."""
     if task not in (None, "classification", "regression"):
         raise InvalidInput(
             f"--task must be classification or regression; got {task!r}", path="task"
