@@ -226,7 +226,8 @@ class ModelMonitor:
         if self.threshold is not None:
             return self.threshold
         if self.task_ == "classification" and self.score and self.prediction:
-            found = decision_threshold(_floats(reference[self.score]), _labels(reference, self))
+            scored = self._with_output(reference)
+            found = decision_threshold(_floats(scored[self.score]), _labels(scored, self))
             if found is not None:
                 self.notes_.append(f"the model's threshold, read from its labels: {found:.4g}")
                 return found
