@@ -77,3 +77,20 @@ def test_rows_without_the_models_output_are_left_out_of_performance() -> None:
     kept = holed["p"].is_not_null().sum()
     assert found.estimated.rows == kept and found.realized.rows == kept
     assert "quality p missing" in found.alerts
+
+
+def test_stationary_chunks_alert_about_as_rarely_as_stated() -> None:
+    """Known truth: 40 stationary chunks of an outside model. Drift is at 1% per chunk (over
+    all columns) and each estimated metric at 1%: expected about 0.4 chunks alerting on drift
+    and 0.4 on each metric; more than 3 would be a broken threshold (p < 0.001)."""
+    from tests.unit.app.test_standalone_monitor import outside
+
+    monitor = ModelMonitor(score="score", label="outcome", prediction="flagged")
+    monitor.fit(outside(4000, seed=50))
+    drift = quality = estimated = 0
+    for seed in range(40):
+        found = monitor.check(outside(500, seed=60 + seed, first=4000 + 500 * seed).drop("outcome"))
+        drift += bool(found.drift.drifted_columns)
+        quality += bool(found.quality.alerts)
+        estimated += bool(found.estimated is not None and found.estimated.alerts)
+    assert drift <= 3 and estimated <= 3 and quality <= 3, (drift, estimated, quality)
