@@ -17,7 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PEERS = HERE.parent / ".venv-bench" / "bin" / "python"
 DRIFT_PEERS = HERE.parent / ".venv-bench-drift" / "bin" / "python"
-DRIFT_SCRIPTS = frozenset({"drift.py", "drift_quality.py", "estimation.py"})
+DRIFT_SCRIPTS = frozenset({"drift.py", "drift_quality.py", "estimation.py", "monitor_files.py"})
 
 
 def scripts() -> list[Path]:

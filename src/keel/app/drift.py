@@ -2,8 +2,11 @@
 
 Inside a project the contract types the columns (a category coded as integers stays a
 category, text from a CSV is parsed as the contract says) and the entity id and timestamp are
-left out; outside one, types come from the files. Only ``keel.yaml`` (and the contract file it
-names) is read: the comparison needs no database, so it is an offline operation.
+left out; outside one, types come from the files (a CSV's ISO dates and times are read as
+timestamps). Timestamps and identifiers (unique, monotonic whole numbers, which every later
+table would show as drift) are not compared unless named with ``columns``. Only ``keel.yaml``
+(and the contract file it names) is read: the comparison needs no database, so it is an
+offline operation.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from keel.errors import InvalidInput
 from keel.monitoring import DriftDetector, DriftReport, ThresholdPolicy
 from keel.monitoring.reference import Kind
 from keel.monitoring.results import MultivariateResult
+from keel.monitoring.standalone import find_identifiers, is_timestamp
 from keel.monitoring.thresholds import Method
 from keel.reporting.drift import render_drift_report
 from keel.wiring import load_contract
@@ -109,7 +113,9 @@ def _read_table(path: Path, contract: Contract | None) -> pl.DataFrame:
         if kind == "parquet":
             frame = pl.read_parquet(path)
         else:
-            frame = pl.read_csv(path, infer_schema=not text, infer_schema_length=10_000)
+            frame = pl.read_csv(
+                path, infer_schema=not text, infer_schema_length=10_000, try_parse_dates=not text
+            )
     except (pl.exceptions.PolarsError, OSError) as exc:
         detail = str(exc).strip().splitlines()[0][:200]
         raise InvalidInput(f"cannot read {path.name}: {detail}", path="file") from exc
@@ -153,8 +159,13 @@ def _columns(
             skipped[name] = "only in the reference"
         elif name in roles:
             skipped[name] = roles[name]
+        elif is_timestamp(ref.schema[name]):
+            skipped[name] = "a timestamp"
         else:
             chosen.append(name)
+    for name in find_identifiers(ref, chosen):
+        chosen.remove(name)
+        skipped[name] = "an identifier (unique, monotonic whole numbers); --columns to compare it"
     skipped.update({n: "only in the current file" for n in cur.columns if n not in ref.columns})
     if not chosen:
         raise InvalidInput(

@@ -11,6 +11,7 @@ import typer
 from keel.app import monitoring as use
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag
+from keel.cli.monitor_file import monitor_file
 from keel.cli.output import console, field_list, print_json, table
 from keel.monitoring.incidents import IncidentStatus
 
@@ -21,6 +22,7 @@ monitor_app = typer.Typer(
     help="Watch the served model: drift, quality, performance, SLOs.", no_args_is_help=True
 )
 incidents_app = typer.Typer(help="Incidents the monitor opened.", no_args_is_help=True)
+monitor_app.command("file")(monitor_file)
 
 
 @monitor_app.command("run")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -12,8 +13,20 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+PIPE_WIDTH = 10_000
+"""The width written to a pipe or a file: no line is cut or wrapped for a terminal that is not
+there (``COLUMNS`` still sets it when given)."""
+
+
+def _console(*, stderr: bool = False) -> Console:
+    """A console as wide as its terminal; full width when the output is not a terminal."""
+    stream = sys.stderr if stderr else sys.stdout
+    terminal = stream.isatty() or "COLUMNS" in os.environ
+    return Console(stderr=stderr, highlight=False, width=None if terminal else PIPE_WIDTH)
+
+
+console = _console()
+errors = _console(stderr=True)
 
 
 def print_json(value: Any) -> None:
@@ -30,10 +43,11 @@ def table(
     *,
     styles: Callable[[Sequence[Any]], str | None] | None = None,
 ) -> None:
-    """Print rows as a Rich table with a header."""
+    """Print rows as a Rich table with a header; a cell too wide for the terminal folds onto
+    the next line, never cut (names are copied from here)."""
     grid = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
-        grid.add_column(column)
+        grid.add_column(column, overflow="fold")
     for row in rows:
         grid.add_row(
             *("" if cell is None else str(cell) for cell in row),

@@ -4,7 +4,7 @@ with or without a project, and no database opened either way."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -86,3 +86,37 @@ def test_bad_input_is_refused_with_the_name_of_what_is_wrong(
 ) -> None:
     with pytest.raises(InvalidInput, match=message):
         compare_tables(request(tables, **changes))
+
+
+def test_row_ids_and_csv_timestamps_are_left_out_saying_why(tmp_path: Path) -> None:
+    """Known truth: nothing moved but the row id (each table's ids lie beyond the last one's) and
+    the time; both are left out, so no column drifts."""
+    import numpy as np
+    import polars as pl
+
+    def table(rows: int, first: int, seed: int) -> pl.DataFrame:
+        rng = np.random.default_rng(seed)
+        return pl.DataFrame(
+            {
+                "row_id": np.arange(first, first + rows),
+                "seen_at": [START + timedelta(minutes=first + i) for i in range(rows)],
+                "amount": rng.gamma(2.0, 50.0, rows),
+            }
+        )
+
+    table(5000, 0, 1).write_csv(tmp_path / "reference.csv")
+    table(2000, 5000, 2).write_csv(tmp_path / "current.csv")
+    found = compare_tables(
+        DriftRequest(reference=tmp_path / "reference.csv", current=tmp_path / "current.csv")
+    )
+    assert found.drift.skipped["seen_at"] == "a timestamp"
+    assert found.drift.skipped["row_id"].startswith("an identifier")
+    assert list(found.drift.columns) == ["amount"] and found.drift.drifted_columns == ()
+    named = compare_tables(
+        DriftRequest(
+            reference=tmp_path / "reference.csv",
+            current=tmp_path / "current.csv",
+            columns=("row_id",),
+        )
+    )
+    assert named.drift.drifted_columns == ("row_id",)  # what it would always say

@@ -6,11 +6,12 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from keel.evaluation import get_metric
+from keel.evaluation import MetricParams, get_metric
 from keel.features.errors import NotFittedError
 from keel.monitoring.performance import (
     PerformanceEstimator,
     check_calibration,
+    decision_threshold,
     estimate_performance,
     realized_performance,
 )
@@ -110,3 +111,81 @@ def test_calibration_check_holds_on_a_calibrated_model_and_fails_on_a_shifted_on
     assert check_calibration(y, p).holds
     found = check_calibration(y, np.clip(p * 1.25, 0, 1))
     assert not found.holds and found.p_value < 0.005
+
+
+def outside_model(rows: int, seed: int) -> tuple[F64, F64]:
+    """Labels and the scores of a model trained elsewhere: it ranks as well as the truth but is
+    overconfident and shifted (score = sigmoid(2.5 z + 1) where P(y=1) = sigmoid(z))."""
+    rng = np.random.default_rng(seed)
+    z = 1.5 * rng.normal(size=rows) - 0.3
+    y = (rng.random(rows) < 1.0 / (1.0 + np.exp(-z))).astype(np.float64)
+    return y, 1.0 / (1.0 + np.exp(-(2.5 * z + 1.0)))
+
+
+def _covered(estimator: PerformanceEstimator, metric: str, chunks: int = 10) -> tuple[int, int]:
+    """How many stationary chunks' realized ``metric`` fall in the interval, and alerts."""
+    covered = alerts = 0
+    for seed in range(chunks):
+        y, s = outside_model(2000, 100 + seed)
+        found = estimator.estimate(s)
+        realized = get_metric(metric).score(y, s, MetricParams(threshold=estimator.threshold))
+        estimate = found.metrics[metric]
+        covered += estimate.low <= realized <= estimate.high
+        alerts += metric in found.alerts
+    return covered, alerts
+
+
+@pytest.mark.parametrize("metric", ["roc_auc", "accuracy", "precision", "recall", "f1"])
+def test_uncalibrated_outside_scores_are_recalibrated_and_the_estimates_cover(metric: str) -> None:
+    y, s = outside_model(6000, seed=11)
+    estimator = PerformanceEstimator(metrics=[metric]).fit(s, y)
+    assert estimator.calibration_used_ == "isotonic"
+    assert estimator.calibration_check_ is not None and not estimator.calibration_check_.holds
+    covered, alerts = _covered(estimator, metric)
+    assert covered >= 8 and alerts == 0  # a 95% interval: 9.5 of 10 expected, 1% false alarms
+    assert "recalibrated (isotonic)" in estimator.estimate(s).notes[0]
+
+
+@pytest.mark.parametrize("metric", ["roc_auc", "accuracy", "f1"])
+def test_uncalibrated_scores_used_as_they_are_miss_the_realized_value(metric: str) -> None:
+    """The known truth the default guards against: read as probabilities, the overconfident
+    scores promise a better model than it is (a real drop would hide under the gap)."""
+    y, s = outside_model(6000, seed=11)
+    estimator = PerformanceEstimator(metrics=[metric], calibration="none").fit(s, y)
+    covered, _ = _covered(estimator, metric)
+    assert covered <= 2
+    assert estimator.estimate(s).metrics[metric].value > estimator.reference_[metric] + 0.05
+
+
+def test_calibrated_scores_are_used_as_they_are() -> None:
+    y, p = calibrated(6000, seed=12)
+    estimator = PerformanceEstimator(metrics=["accuracy"]).fit(p, y)
+    assert estimator.calibration_used_ == "none" and estimator.calibration_note_ == ""
+    assert estimator.estimate(p).notes == ()
+
+
+def test_estimates_follow_the_models_own_decisions_not_half() -> None:
+    """A model that flags only scores >= 0.8: its predicted labels give its accuracy and F1."""
+    covered = {"accuracy": 0, "f1": 0}
+    y_ref, p_ref = calibrated(6000, seed=13)
+    estimator = PerformanceEstimator(metrics=["accuracy", "f1"]).fit(
+        p_ref, y_ref, y_pred=p_ref >= 0.8
+    )
+    assert estimator.reference_["f1"] == pytest.approx(
+        get_metric("f1").score(y_ref, p_ref, MetricParams(threshold=0.8))
+    )
+    for seed in range(10):
+        y, p = calibrated(2000, seed=200 + seed)
+        found = estimator.estimate(p, y_pred=p >= 0.8).metrics
+        for name in covered:
+            realized = get_metric(name).score(y, p, MetricParams(threshold=0.8))
+            covered[name] += found[name].low <= realized <= found[name].high
+    assert covered["accuracy"] >= 8 and covered["f1"] >= 8
+    half = estimate_performance(p, simulations=100).metrics["f1"].value
+    assert abs(half - found["f1"].value) > 0.05  # the 0.5 rule would estimate another model
+
+
+def test_decision_threshold_is_read_from_predicted_labels() -> None:
+    _, p = calibrated(500, seed=14)
+    assert decision_threshold(p, p >= 0.7) == pytest.approx(p[p >= 0.7].min())
+    assert decision_threshold(p, np.arange(500) % 2) is None  # no threshold reproduces these

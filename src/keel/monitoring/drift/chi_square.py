@@ -12,7 +12,6 @@ calibrated threshold instead keeps the family-wide false-alarm rate at the confi
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import chdtri
 
 from keel.monitoring._arrays import F64
 from keel.monitoring.drift.spec import Histograms, Statistic
@@ -35,6 +34,8 @@ def chi_square(view: Histograms) -> F64:
 
 def classical(n: int, m: int, bins: int) -> float:
     """The 95% quantile of chi-square with ``bins - 1`` degrees of freedom."""
+    from scipy.special import chdtri  # noqa: PLC0415 - SciPy loads when used, not at start-up
+
     return float(chdtri(max(bins - 1, 1), 0.05))
 
 

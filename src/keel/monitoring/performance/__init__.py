@@ -7,6 +7,7 @@ from keel.monitoring.performance.estimated import (
     EstimatedMetric,
     EstimatedPerformance,
     PerformanceEstimator,
+    decision_threshold,
     estimate_performance,
 )
 from keel.monitoring.performance.realized import RealizedPerformance, realized_performance
@@ -19,6 +20,7 @@ __all__ = [
     "PerformanceEstimator",
     "RealizedPerformance",
     "check_calibration",
+    "decision_threshold",
     "estimate_performance",
     "realized_performance",
 ]

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import ndtr
 
 from keel.errors import InvalidInput
 from keel.monitoring._arrays import F64
@@ -94,6 +93,8 @@ def check_calibration(
         )
     if not (np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()):
         raise InvalidInput("y_prob must hold probabilities in [0, 1]", path="y_prob")
+    from scipy.special import ndtr  # noqa: PLC0415 - SciPy loads when used, not at start-up
+
     variance = float((p * (1.0 - p)).sum())
     z = (float(y.sum()) - float(p.sum())) / math.sqrt(variance) if variance > 0 else 0.0
     codes = np.minimum((p * bins).astype(np.int64), bins - 1)

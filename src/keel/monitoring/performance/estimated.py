@@ -3,7 +3,9 @@
 If the model is calibrated, row ``i`` is positive with probability ``p_i``, so a chunk's
 expected confusion matrix needs no label: ``E[TP] = sum_{s_i >= t} p_i``,
 ``E[FP] = sum_{s_i >= t} (1 - p_i)``, ``E[FN] = sum_{s_i < t} p_i``, and accuracy, precision and
-recall are read from it (ratios of expectations, as NannyML's CBPE does). The expected ROC AUC
+recall are read from it (ratios of expectations, as NannyML's CBPE does), and F1 as
+``2 E[TP] / (2 E[TP] + E[FP] + E[FN])``. The predicted class is the model's own decision: its
+predicted labels when given (``y_pred``), else ``score >= threshold``. The expected ROC AUC
 weighs every pair of rows by the chance that the higher-scored one is the positive:
 ``sum_{i != j} p_i (1 - p_j) [s_i > s_j] / sum_{i != j} p_i (1 - p_j)``, ties counting one half.
 
@@ -16,16 +18,20 @@ term of DeLong's variance is too narrow.
 **An alert** is raised for a metric when its reference value lies above the ``1 -
 false_alarm_rate`` quantile of those draws: a drop that label noise alone would not explain.
 
-``PerformanceEstimator`` adds what a monitor needs around that: an optional calibration of the
-scores on labelled reference rows (for scores that are not probabilities), and the reference
-values that alerts compare with.
+``PerformanceEstimator`` adds what a monitor needs around that: the calibration of the scores on
+labelled reference rows, and the reference values that alerts compare with. By default
+(``calibration="auto"``) it checks the scores' calibration on the reference
+(``check_calibration``, at the estimator's false-alarm rate) and, when the check fails or the
+scores are not probabilities at all, recalibrates them (isotonic, as NannyML's CBPE does) and
+says so in ``calibration_note_`` and in every estimate's ``notes``: a model trained elsewhere
+often ranks well but is not calibrated, and CBPE on uncalibrated scores is biased.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -33,10 +39,14 @@ import numpy.typing as npt
 from keel.errors import InvalidInput
 from keel.evaluation import MetricParams, evaluate
 from keel.features.errors import NotFittedError
-from keel.models.calibration import Calibrator
 from keel.monitoring._arrays import F64, midranks
+from keel.monitoring.performance.calibration import CalibrationCheck, check_calibration
 
-CBPE_METRICS = ("roc_auc", "accuracy", "precision", "recall")
+if TYPE_CHECKING:
+    from keel.models.calibration import Calibrator
+
+CBPE_METRICS = ("roc_auc", "accuracy", "precision", "recall", "f1")
+Calibration = Literal["auto", "isotonic", "sigmoid", "none"]
 BLOCK_CELLS = 4_000_000
 """Simulated labels held at once (simulations x rows)."""
 
@@ -68,6 +78,7 @@ class EstimatedPerformance:
 
     rows: int
     metrics: dict[str, EstimatedMetric]
+    notes: tuple[str, ...] = ()  # e.g. that the scores were recalibrated on the reference
 
     @property
     def alerts(self) -> tuple[str, ...]:
@@ -80,6 +91,7 @@ class EstimatedPerformance:
             "rows": self.rows,
             "metrics": {name: metric.to_dict() for name, metric in self.metrics.items()},
             "alerts": list(self.alerts),
+            "notes": list(self.notes),
         }
 
 
@@ -101,24 +113,39 @@ def expected_auc(p: F64, s: F64) -> float:
     return wins / pairs if pairs > 0 else float("nan")
 
 
-def expected_confusion(p: F64, s: F64, threshold: float) -> dict[str, float]:
-    """Accuracy, precision and recall from the expected confusion matrix."""
-    predicted = s >= threshold
+def expected_confusion(p: F64, predicted: npt.NDArray[np.bool_]) -> dict[str, float]:
+    """Accuracy, precision, recall and F1 from the expected confusion matrix of the rows
+    ``predicted`` positive."""
     tp, fp = float(p[predicted].sum()), float((1.0 - p[predicted]).sum())
     fn, tn = float(p[~predicted].sum()), float((1.0 - p[~predicted]).sum())
     return {
         "accuracy": (tp + tn) / p.size,
         "precision": tp / (tp + fp) if tp + fp > 0 else float("nan"),
         "recall": tp / (tp + fn) if tp + fn > 0 else float("nan"),
+        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn > 0 else float("nan"),
     }
 
 
+def decisions(
+    s: F64, threshold: float, y_pred: npt.ArrayLike | None = None
+) -> npt.NDArray[np.bool_]:
+    """The model's decision per row: its predicted labels when given, else ``s >= threshold``."""
+    if y_pred is None:
+        return np.asarray(s >= threshold, dtype=np.bool_)
+    labels = np.asarray(y_pred, dtype=np.float64)
+    if labels.shape != s.shape or not np.isin(labels, (0.0, 1.0)).all():
+        raise InvalidInput(
+            "y_pred must hold one predicted label (0 or 1) per row of the scores", path="y_pred"
+        )
+    return np.asarray(labels == 1.0, dtype=np.bool_)
+
+
 def simulated_metrics(
-    p: F64, s: F64, threshold: float, simulations: int, seed: int
+    p: F64, s: F64, positive: npt.NDArray[np.bool_], simulations: int, seed: int
 ) -> dict[str, F64]:
     """Each CBPE metric on ``simulations`` label draws ``y ~ Bernoulli(p)``."""
     ranks = midranks(s)
-    predicted = (s >= threshold).astype(np.float64)
+    predicted = positive.astype(np.float64)
     rng = np.random.default_rng(seed)
     parts: dict[str, list[F64]] = {name: [] for name in CBPE_METRICS}
     step = max(1, BLOCK_CELLS // p.size)
@@ -134,6 +161,7 @@ def simulated_metrics(
             parts["accuracy"].append((n - positives - predicted.sum() + 2 * tp) / n)
             parts["precision"].append(tp / predicted.sum())
             parts["recall"].append(tp / positives)
+            parts["f1"].append(2 * tp / (positives + predicted.sum()))
     return {name: np.concatenate(values) for name, values in parts.items()}
 
 
@@ -143,15 +171,19 @@ def estimate_performance(
     y_score: npt.ArrayLike | None = None,
     metrics: Sequence[str] = CBPE_METRICS,
     threshold: float = 0.5,
+    y_pred: npt.ArrayLike | None = None,
     confidence: float = 0.95,
     simulations: int = 500,
     false_alarm_rate: float = 0.01,
     reference: Mapping[str, float] | None = None,
     seed: int = 0,
+    notes: tuple[str, ...] = (),
 ) -> EstimatedPerformance:
     """CBPE for one chunk: calibrated probabilities ``y_prob`` (ranked by ``y_score`` if given).
 
-    ``reference`` maps a metric to its value on the reference, for alerts.
+    The decision is ``y_pred`` (the model's predicted labels) when given, else
+    ``y_score >= threshold``. ``reference`` maps a metric to its value on the reference, for
+    alerts.
     """
     unknown = [name for name in metrics if name not in CBPE_METRICS]
     if unknown:
@@ -164,8 +196,9 @@ def estimate_performance(
     s = p if y_score is None else _checked("y_score", y_score)
     if s.size != p.size:
         raise InvalidInput("y_score must have one entry per row of y_prob", path="y_score")
-    values = {"roc_auc": expected_auc(p, s), **expected_confusion(p, s, threshold)}
-    draws = simulated_metrics(p, s, threshold, simulations, seed)
+    positive = decisions(s, threshold, y_pred)
+    values = {"roc_auc": expected_auc(p, s), **expected_confusion(p, positive)}
+    draws = simulated_metrics(p, s, positive, simulations, seed)
     tail = (1.0 - confidence) / 2.0
     found = {}
     for name in metrics:
@@ -175,19 +208,20 @@ def estimate_performance(
         limit = np.quantile(defined, 1.0 - false_alarm_rate) if defined.size else np.nan
         alert = base is not None and bool(base > limit)
         found[name] = EstimatedMetric(values[name], float(low), float(high), base, alert)
-    return EstimatedPerformance(p.size, found)
+    return EstimatedPerformance(p.size, found, notes)
 
 
 class PerformanceEstimator:
-    """CBPE with an optional recalibration and reference values, fitted on labelled reference
-    rows (the model's held-out or benchmark scores)."""
+    """CBPE with the reference's calibration check (and recalibration when it fails) and the
+    reference values, fitted on labelled reference rows (the model's held-out or benchmark
+    scores, and its predicted labels when its decision is not a plain threshold)."""
 
     def __init__(
         self,
         *,
         metrics: Sequence[str] = CBPE_METRICS,
         threshold: float = 0.5,
-        calibration: Literal["isotonic", "sigmoid", "none"] = "none",
+        calibration: Calibration = "auto",
         confidence: float = 0.95,
         simulations: int = 500,
         false_alarm_rate: float = 0.01,
@@ -213,19 +247,55 @@ class PerformanceEstimator:
             "seed": self.seed,
         }
 
-    def fit(self, y_score: npt.ArrayLike, y_true: npt.ArrayLike) -> Self:
-        """Calibrate the scores (unless ``calibration='none'``) and measure the reference."""
+    def fit(
+        self, y_score: npt.ArrayLike, y_true: npt.ArrayLike, y_pred: npt.ArrayLike | None = None
+    ) -> Self:
+        """Check the scores' calibration and recalibrate them as ``calibration`` says; measure
+        the reference with the model's decisions (``y_pred``, else the threshold)."""
         s = _checked("y_score", y_score)
         y = _checked("y_true", y_true)
-        self.calibrator_ = Calibrator(method=self.calibration)
-        if self.calibration != "none":
+        if s.size != y.size:
+            raise InvalidInput("y_true must have one label per score", path="y_true")
+        self.calibration_check_: CalibrationCheck | None = None
+        method, self.calibration_note_ = self._method(s, y)
+        self.calibration_used_ = method
+        # keel.models loads LightGBM: only when fitting, so the command line starts light
+        from keel.models.calibration import Calibrator  # noqa: PLC0415
+
+        self.calibrator_ = Calibrator(method=method)
+        if method != "none":
             self.calibrator_.fit(s, y)
-        params = MetricParams(threshold=self.threshold)
-        realized = evaluate(y, s, list(self.metrics), params=params, resamples=0)
-        self.reference_ = {name: estimate.value for name, estimate in realized.items()}
+        positive = decisions(s, self.threshold, y_pred).astype(np.float64)
+        self.reference_ = {name: self._realized(name, y, s, positive) for name in self.metrics}
         return self
 
-    def estimate(self, y_score: npt.ArrayLike) -> EstimatedPerformance:
+    def _method(self, s: F64, y: F64) -> tuple[Literal["isotonic", "sigmoid", "none"], str]:
+        """The calibration to apply, and why (empty when the scores are used as they are)."""
+        if self.calibration != "auto":
+            return self.calibration, ""
+        if ((s < 0) | (s > 1)).any():
+            return "isotonic", "the scores are not probabilities: recalibrated (isotonic)"
+        check = check_calibration(y, s, false_alarm_rate=self.false_alarm_rate, seed=self.seed)
+        self.calibration_check_ = check
+        if check.holds:
+            return "none", ""
+        return "isotonic", (
+            f"the scores are not calibrated on the reference (mean score {check.mean_predicted:.3f}"
+            f" vs positive rate {check.observed_rate:.3f}, ECE {check.ece:.3f} over its limit"
+            f" {check.ece_threshold:.3f}): recalibrated (isotonic)"
+        )
+
+    def _realized(self, name: str, y: F64, s: F64, positive: F64) -> float:
+        """A metric on the reference: ROC AUC from the scores, the others from the decisions."""
+        if name == "roc_auc":
+            return evaluate(y, s, [name], resamples=0)[name].value
+        # the decisions as 0/1 scores at threshold 0.5 give the confusion of the model's rule
+        found = evaluate(y, positive, [name], params=MetricParams(threshold=0.5), resamples=0)
+        return found[name].value
+
+    def estimate(
+        self, y_score: npt.ArrayLike, y_pred: npt.ArrayLike | None = None
+    ) -> EstimatedPerformance:
         """The chunk's estimated metrics, intervals and alerts against the reference."""
         calibrator: Calibrator | None = getattr(self, "calibrator_", None)
         if calibrator is None:
@@ -236,9 +306,22 @@ class PerformanceEstimator:
             y_score=s,
             metrics=self.metrics,
             threshold=self.threshold,
+            y_pred=y_pred,
             confidence=self.confidence,
             simulations=self.simulations,
             false_alarm_rate=self.false_alarm_rate,
             reference=self.reference_,
             seed=self.seed,
+            notes=(self.calibration_note_,) if self.calibration_note_ else (),
         )
+
+
+def decision_threshold(y_score: npt.ArrayLike, y_pred: npt.ArrayLike) -> float | None:
+    """The threshold a model's predicted labels follow (the lowest score it calls positive), or
+    None when no threshold on the scores reproduces them."""
+    s = _checked("y_score", y_score)
+    positive = decisions(s, 0.5, y_pred)
+    if not positive.any():
+        return None
+    cut = float(s[positive].min())
+    return cut if bool(np.array_equal(s >= cut, positive)) else None
