@@ -24,7 +24,8 @@ taken at ``a / 2`` for two mixing precisions, ``r`` and ``r / 100``, keeping the
 (the intersection of two sequences each covering with ``1 - a / 2``),
 
 with ``V = 1 / se^2`` the information of the estimate so far and ``r = 1 / m^2`` the mixing
-precision, fixed by the policy before any data (tuned on simulations to resolve effects near twice the margin early).
+precision, fixed by the policy before any data (chosen on simulations: it resolves effects
+near twice the margin early).
 A rollback needs a *critical* metric to fail, and each critical metric gets ``a = alpha / k``
 (``k`` critical metrics), so a canary no worse than the champion on every metric is rolled back
 with probability at most ``alpha`` (the policy's ``false_rollback_rate``) however often it is
