@@ -21,6 +21,7 @@ class ActionStatus(StrEnum):
     DONE = "done"
     FAILED = "failed"  # stopped, compensated: nothing of it serves
     REJECTED = "rejected"  # refused by a guard before it did anything
+    SKIPPED = "skipped"  # decided, not taken: the policy forbids it, or it runs dry
 
     @property
     def is_open(self) -> bool:
@@ -112,9 +113,11 @@ class Controls:
     reason: str | None = None
     changed_at: datetime | None = None
     lease: Lease | None = None
+    cooldown_until: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "cooldown_until": self.cooldown_until.isoformat() if self.cooldown_until else None,
             "paused": self.paused,
             "paused_by": self.paused_by,
             "reason": self.reason,

@@ -38,10 +38,17 @@ class AgentRepo(Protocol):
         (paused, budget spent). An action ``PROPOSED`` takes no guard but the lease."""
         ...
 
-    def step(self, project: str, seq: int, step: Step, holder: str | None) -> AgentAction:
+    def step(
+        self,
+        project: str,
+        seq: int,
+        step: Step,
+        holder: str | None,
+        budget: tuple[str, int, int] | None = None,
+    ) -> AgentAction:
         """Append a step record; refused (``Conflict``/``PolicyViolation``) if ``holder`` lost
-        the lease, or the agent is paused and the step is ``started``; ``holder`` None is a
-        person's record (an approval), which needs no lease."""
+        the lease, or the agent is paused and the step is ``started``, or ``budget`` (kind,
+        limit, window hours) is spent; ``holder`` None is a person's record (an approval)."""
         ...
 
     def finish(

@@ -103,6 +103,7 @@ def test_no_data_is_never_a_pass() -> None:
 
 def test_the_half_width_is_the_normal_mixture_boundary() -> None:
     v, a, r = 10_000.0, 0.01, 2_500.0
+
     def mixture(rr: float) -> float:
         return math.sqrt((v + rr) * (math.log((v + rr) / rr) + 2 * math.log(2 / a))) / v
 

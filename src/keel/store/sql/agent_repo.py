@@ -68,9 +68,14 @@ class SqlAgentRepo:
         self._update(project, paused=paused, paused_by=actor, reason=reason, changed_at=now)
         return self.controls(project)
 
-    def _check_lease(self, row: RowMapping, holder: str, now: datetime) -> None:
+    def _check_lease(
+        self, row: RowMapping, holder: str, now: datetime, *, starting: bool = True
+    ) -> None:
+        """Starting needs a live lease; recording what a step did needs only that no other
+        agent took the lease over meanwhile (a long step may outlive the lease)."""
         expires = aware(row["expires_at"]) if row["expires_at"] else None
-        if row["holder"] != holder or expires is None or expires <= now:
+        lapsed = expires is None or expires <= now
+        if row["holder"] != holder or (starting and lapsed):
             raise Conflict(
                 f"{holder} does not hold the agent lease (held by {row['holder'] or 'no one'})",
                 hint="only the leading agent acts; this one waits for the lease to lapse",
@@ -80,10 +85,8 @@ class SqlAgentRepo:
         row = self._locked(action.project)
         self._check_lease(row, guard.holder, now)
         existing = self._find(action.project, key=action.key)
-        if action.status is ActionStatus.PROPOSED:
-            if existing is not None:
-                return existing
-            return self._insert(action)
+        if action.status is not ActionStatus.RUNNING:  # proposed or skipped: recorded once
+            return existing if existing is not None else self._insert(action)
         if existing is not None and existing.status is not ActionStatus.PROPOSED:
             raise Conflict(f"{existing.id} already answered {action.key}", action=existing.id)
         if row["paused"]:
@@ -120,18 +123,21 @@ class SqlAgentRepo:
         seq = existing.seq if existing is not None else self._next(project)
         self.conn.execute(agent_inflight.insert().values(project=project, action=seq, since=now))
         if guard.budget is not None:
-            kind, limit, hours = guard.budget
-            spent = self.spent(project, kind, now - timedelta(hours=hours))
-            if spent + 1 > limit:
-                raise PolicyViolation(
-                    f"the {kind} budget is spent: {spent} of {limit} in {hours} h",
-                    hint="automation.budgets sets the limits",
-                )
-            self.conn.execute(
-                agent_budget.insert().values(
-                    project=project, action=seq, kind=kind, units=1, status="reserved", at=now
-                )
+            self._reserve(project, seq, guard.budget, now)
+
+    def _reserve(self, project: str, seq: int, budget: tuple[str, int, int], now: datetime) -> None:
+        kind, limit, hours = budget
+        spent = self.spent(project, kind, now - timedelta(hours=hours))
+        if spent + 1 > limit:
+            raise PolicyViolation(
+                f"the {kind} budget is spent: {spent} of {limit} in {hours} h",
+                hint="automation.budgets sets the limits",
             )
+        self.conn.execute(
+            agent_budget.insert().values(
+                project=project, action=seq, kind=kind, units=1, status="reserved", at=now
+            )
+        )
 
     def _next(self, project: str) -> int:
         return next_number(self.conn, agent_actions.c.seq, project)
@@ -161,17 +167,26 @@ class SqlAgentRepo:
         self.conn.execute(agent_actions.update().where(where).values(**values))
         return self.get(action.project, action.seq)
 
-    def step(self, project: str, seq: int, step: Step, holder: str | None) -> AgentAction:
+    def step(
+        self,
+        project: str,
+        seq: int,
+        step: Step,
+        holder: str | None,
+        budget: tuple[str, int, int] | None = None,
+    ) -> AgentAction:
         row = self._locked(project)
         action = self.get(project, seq)
         if holder is not None:  # None: a person's record (an approval), not the agent's
-            self._check_lease(row, holder, step.at)
+            self._check_lease(row, holder, step.at, starting=step.state == "started")
         if row["paused"] and step.state == "started":
             raise PolicyViolation(
                 f"the agent is paused (by {row['paused_by']}): {action.id} stops before"
                 f" {step.name}",
                 hint="keel agent resume",
             )
+        if budget is not None:
+            self._reserve(project, seq, budget, step.at)
         return self._save(action, status=action.status, steps=(*action.steps, step), at=step.at)
 
     def finish(
@@ -210,7 +225,7 @@ class SqlAgentRepo:
             found = _action(row) if row is not None else None
         if found is None:
             named = f"act-{seq:04d}" if seq is not None else repr(key)
-            raise NotFound(f"no agent action {named}", hint="keel agent history lists them")
+            raise NotFound("agent action", named, hint="'keel agent history' lists them")
         return found
 
     def actions(
@@ -242,6 +257,7 @@ def _controls(row: RowMapping) -> Controls:
         reason=row["reason"],
         changed_at=aware(row["changed_at"]) if row["changed_at"] else None,
         lease=lease,
+        cooldown_until=aware(row["cooldown_until"]) if row["cooldown_until"] else None,
     )
 
 

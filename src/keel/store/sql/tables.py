@@ -343,7 +343,7 @@ agent_budget = sa.Table(
     metadata,
     sa.Column("project", sa.String(63), primary_key=True),
     sa.Column("action", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("kind", sa.String(20), primary_key=True),
     sa.Column("units", sa.Integer, nullable=False),
     sa.Column("status", sa.String(10), nullable=False),  # reserved | charged | released
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),

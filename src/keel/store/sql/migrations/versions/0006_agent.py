@@ -62,7 +62,7 @@ def upgrade() -> None:
         sa.Column("units", sa.Integer, nullable=False),
         sa.Column("status", sa.String(10), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("project", "action", name="pk_agent_budget"),
+        sa.PrimaryKeyConstraint("project", "action", "kind", name="pk_agent_budget"),
     )
 
 
