@@ -127,6 +127,13 @@ class SqlAgentRepo:
 
     def _reserve(self, project: str, seq: int, budget: tuple[str, int, int], now: datetime) -> None:
         kind, limit, hours = budget
+        held = (
+            (agent_budget.c.project == project)
+            & (agent_budget.c.action == seq)
+            & (agent_budget.c.kind == kind)
+        )
+        if self.conn.execute(sa.select(agent_budget.c.units).where(held)).first() is not None:
+            return  # reserved before a crash: a step done again is not charged again
         spent = self.spent(project, kind, now - timedelta(hours=hours))
         if spent + 1 > limit:
             raise PolicyViolation(
