@@ -50,7 +50,10 @@ def agent_project(folder: Path, database_url: str, **automation: Any) -> Keel:
     scaffold(folder, "loan")
     config = yaml.safe_load((folder / "keel.yaml").read_text())
     config["model"]["params"] = {**config["model"].get("params", {}), **SMALL}
-    config["release"] = {"approvals": automation.pop("approvals", 1)}
+    config["release"] = {
+        "approvals": automation.pop("approvals", 1),
+        "gates": automation.pop("gates", []),
+    }
     config["automation"] = {**POLICY, **automation}
     (folder / "keel.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     keel = open_project(folder, database_url)

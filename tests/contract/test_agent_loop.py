@@ -166,3 +166,44 @@ def test_a_rollback_trigger_undoes_the_last_change_as_a_person_would(local: Keel
         action = unit.agent.get(local.project.name, 1)
     assert action.kind == "rollback" and action.status is ActionStatus.DONE
     assert action.rule.startswith("automation.triggers[1]")
+
+
+def test_the_gate_re_scores_the_candidate_not_its_reported_number(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """A candidate whose recorded benchmark result was inflated after registration (a reported
+    number) is refused: the agent re-scores the stored artifact on the frozen rows."""
+    import json
+
+    import sqlalchemy as sa
+
+    from keel.store.sql.tables import model_versions
+
+    keel = agent_project(tmp_path / "proj", sqlite_url, gates=[{"metric": "roc_auc", "min": 0.55}])
+    open_incident(keel)
+
+    def inflate(event: str, name: str) -> None:
+        if (event, name) != ("done", "register"):
+            return
+        with keel.db.write() as conn:
+            row = conn.execute(sa.select(model_versions).where(model_versions.c.version == 2))
+            benchmarks = json.loads(row.mappings().one()["benchmarks"])
+            for metrics in benchmarks.values():
+                metrics["roc_auc"]["value"] = 0.999
+            conn.execute(
+                model_versions.update()
+                .where(model_versions.c.version == 2)
+                .values(benchmarks=json.dumps(benchmarks))
+            )
+
+    agent.tick(keel, on_step=inflate)
+    with keel.reader() as unit:
+        action = unit.agent.get(keel.project.name, 1)
+    gate = action.done("gate")
+    assert gate is not None and gate.details["gate_passed"] and not gate.details["passed"]
+    assert action.status is ActionStatus.FAILED
+    assert "does not bear out its record" in action.outcome["result"]
+    assert gate.details["rescored"][0]["recorded"] == 0.999
+    head, _ = keel.registry().status()
+    assert head is not None and head.state.shadow == ()
+    keel.close()

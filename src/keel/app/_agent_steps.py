@@ -279,7 +279,10 @@ class AgentPass:
         self.on_step("done", name)
         report.events.append(f"{action.id}: {name} done")
         if name == "gate" and not details.get("passed"):
-            outcome = {"result": "the gate refused the candidate", "gate": details}
+            why = "the gate refused the candidate"
+            if details.get("gate_passed"):
+                why = "the candidate re-scored from its artifact does not bear out its record"
+            outcome = {"result": why, "gate": details}
             return self._finish(action, ActionStatus.FAILED, outcome, report)
         return action
 
@@ -337,11 +340,55 @@ class AgentPass:
         return {"version": registered.model.version, "run": run_id}
 
     def _gate(self, version: int) -> dict[str, Any]:
-        """The gate re-scores the candidate from its stored artifact: never a reported number."""
+        """The gate, and the candidate re-scored from its stored artifact: a metric gate reads
+        the benchmark results recorded when the run was registered, so the agent scores the
+        stored bundle on the frozen rows itself and passes only if both agree and hold."""
         from keel.app.registry import gate  # noqa: PLC0415
 
         result = gate.body(self.keel, AGENT, version)
-        return {"gate": result.id, "passed": result.passed, "version": version}
+        rescored = self._rescored(version)
+        agrees = all(r["agrees"] and r["passed"] for r in rescored)
+        return {
+            "gate": result.id,
+            "passed": result.passed and agrees,
+            "gate_passed": result.passed,
+            "rescored": rescored,
+            "version": version,
+        }
+
+    def _rescored(self, version: int) -> list[dict[str, Any]]:
+        from keel.evaluation import get_metric  # noqa: PLC0415
+        from keel.registry.policy import MetricGate  # noqa: PLC0415
+
+        registry = self.keel.registry()
+        specs = [g for g in registry.policy.gates if isinstance(g, MetricGate)]
+        model = registry.model(version)
+        benchmark = registry.policy.benchmark or next(iter(model.benchmarks), None)
+        with self.keel.reader() as unit:
+            frozen = unit.benchmarks.get(self.project, benchmark) if benchmark else None
+        if not specs or frozen is None:
+            return []
+        target = registry.target
+        frame = self.keel.rows.read(frozen.digest).filter(pl.col(target.column).is_not_null())
+        labels = target.labels(frame[target.column])
+        scores = registry.bundle(version).score(frame)
+        found = []
+        for spec in specs:
+            value = float(get_metric(spec.metric).score(labels, scores, registry.metric_params))
+            recorded = (model.benchmarks.get(benchmark or "", {}).get(spec.metric) or {}).get(
+                "value"
+            )
+            found.append(
+                {
+                    "metric": spec.metric,
+                    "rescored": value,
+                    "recorded": recorded,
+                    "agrees": recorded is not None and abs(float(recorded) - value) <= 1e-6,
+                    "passed": (spec.min is None or value >= spec.min)
+                    and (spec.max is None or value <= spec.max),
+                }
+            )
+        return found
 
     def _serve(self, version: int, name: str) -> dict[str, Any]:
         """Shadow, or a canary step: unless the release already shows it."""
