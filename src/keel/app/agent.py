@@ -11,6 +11,7 @@ planner; ``_agent_steps`` the pass itself.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from keel.app.use_case import use_case
 from keel.audit.events import AuditEvent
 from keel.automation.journal import ActionStatus, AgentAction, Controls, Step
 from keel.automation.planner import Decision
-from keel.errors import Conflict, PermissionDenied
+from keel.errors import Conflict, PermissionDenied, StorageUnavailable
 from keel.identity.actor import Actor
 from keel.identity.roles import Role
 from keel.types import utcnow
@@ -42,6 +43,15 @@ class PassResult(Result):
 def _passed(agent: AgentPass) -> PassResult:
     report = agent.run()
     return PassResult(report.leader, report.paused, tuple(report.events), tuple(report.actions))
+
+
+def _surviving(agent: AgentPass) -> PassResult:
+    """A pass of the loop: an unreachable database ends the pass, not the loop; the journal
+    lets the next pass go on where this one stopped, without doing a step twice."""
+    try:
+        return _passed(agent)
+    except StorageUnavailable as exc:
+        return PassResult(False, False, (f"metadata database unreachable: {exc.message}",), ())
 
 
 @use_case(Role.OPERATOR, action="running the agent", writes=True)
@@ -73,14 +83,15 @@ def run(
     made = 0
     try:
         while passes is None or made < passes:
-            result = _passed(agent)
+            result = _surviving(agent)
             made += 1
             if on_pass is not None:
                 on_pass(result)
             if passes is None or made < passes:
                 time.sleep(interval_seconds)
     finally:
-        agent.release_lease()
+        with contextlib.suppress(StorageUnavailable):
+            agent.release_lease()
     return made
 
 
