@@ -4,11 +4,14 @@ history holds each change once, and the audit chain stays whole."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import subprocess
 import sys
 import threading
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from tests.contract.agent_crash import HOLDER
@@ -129,3 +132,86 @@ def test_two_agents_at_once_one_acts(tmp_path: Path, database_url: str) -> None:
     assert Counter(s.name for s in actions[0].steps if s.state == "done")["train"] == 1
     for keel in projects:
         keel.close()
+
+
+class _Proxy:
+    """A TCP relay on loopback to PostgreSQL that can be cut (the database unreachable) and
+    restored on the same port."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = 0
+        self.sockets: list[socket.socket] = []
+        self.listener: socket.socket | None = None
+        self.up()
+
+    def up(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen()
+        self.port = listener.getsockname()[1]
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        if self.listener is not None:
+            with contextlib.suppress(OSError):
+                self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept
+            self.listener.close()
+        for sock in self.sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+        self.sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            self.sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+
+
+def test_the_loop_outlives_an_unreachable_database_without_double_actions(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    folder = tmp_path / "proj"
+    direct = agent_project(folder, postgres_url)
+    open_incident(direct)
+    parsed = urlsplit(postgres_url)
+    proxy = _Proxy((parsed.hostname or "127.0.0.1", parsed.port or 5432))
+    relayed = postgres_url.replace(parsed.netloc, f"{parsed.username}@127.0.0.1:{proxy.port}")
+    keel = open_project(folder, relayed)
+    seen: list[agent.PassResult] = []
+
+    def outage(result: agent.PassResult) -> None:
+        """After the first pass the database goes away for three passes, then comes back."""
+        seen.append(result)
+        if len(seen) == 1:
+            proxy.down()
+        elif len(seen) == 4:
+            proxy.up()
+            registered = journal(direct)[0].done("register")
+            assert registered is not None
+            log_traffic(direct, int(registered.details["version"]))
+
+    assert agent.run(keel, interval_seconds=0.3, passes=5, on_pass=outage) == 5
+    assert all("unreachable" in r.events[0] for r in seen[1:4]), [r.events for r in seen]
+    action = journal(direct)[0]
+    done = Counter(s.name for s in action.steps if s.state == "done")
+    assert done["passed:canary:10"] == 1 and done["canary:50"] == 1
+    assert all(count == 1 for count in done.values()), done
+    proxy.down()
+    keel.close()
+    direct.close()

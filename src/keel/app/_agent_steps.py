@@ -28,7 +28,7 @@ from keel.automation.canary import Analysis, Arm, Verdict, analyse
 from keel.automation.journal import ActionStatus, AgentAction, Guard, Step
 from keel.automation.planner import Decision, Observed, estimates_of, plan
 from keel.automation.policy import AutomationSpec, Mode
-from keel.errors import Conflict, KeelError, PolicyViolation
+from keel.errors import Conflict, KeelError, PolicyViolation, StorageUnavailable
 from keel.identity.actor import Actor
 from keel.identity.roles import Role
 from keel.monitoring.incidents import Breach, IncidentEvent, IncidentStatus, opened
@@ -107,7 +107,7 @@ class AgentPass:
         try:
             self._advance_open(report)
             self._start_new(report)
-        except PolicyViolation as exc:  # paused meanwhile, or a budget: stop here
+        except (PolicyViolation, Conflict) as exc:  # paused meanwhile, the lease lost: stop
             report.events.append(exc.message)
         return report
 
@@ -271,6 +271,8 @@ class AgentPass:
         self.on_step("started", name)
         try:
             details = self._do(action, name)
+        except StorageUnavailable:
+            raise  # not the step's fault: the next pass does it again
         except KeelError as exc:
             self._record(action, Step(name, "failed", self.clock(), {"error": exc.message}))
             return self._compensate(action, f"{name} failed: {exc.message}", report)
