@@ -26,7 +26,14 @@ import polars as pl
 
 from keel.automation.canary import Analysis, Arm, Verdict, analyse
 from keel.automation.journal import ActionStatus, AgentAction, Guard, Step
-from keel.automation.planner import Decision, Observed, estimates_of, plan
+from keel.automation.planner import (
+    Decision,
+    Labels,
+    Observations,
+    Observed,
+    estimates_of,
+    plan,
+)
 from keel.automation.policy import AutomationSpec, Mode
 from keel.errors import Conflict, KeelError, PolicyViolation, StorageUnavailable
 from keel.identity.actor import Actor
@@ -88,7 +95,26 @@ class AgentPass:
             chunks = unit.monitors.chunks(self.project, limit=1)
             answered = [a.key for a in unit.agent.actions(self.project, limit=1000)]
         estimates = estimates_of(chunks[-1].label, chunks[-1].results) if chunks else []
-        return plan(self.policy, incidents, estimates, answered=answered)
+        observed = Observations(incidents, estimates, self._labels(), self.clock())
+        return plan(self.policy, observed, answered=answered)
+
+    def _labels(self) -> Labels | None:
+        """The latest labels version and the labelled rows added since the champion's."""
+        if not any(t.when == "new_labels" for t in self.policy.triggers):
+            return None
+        head, _ = self.keel.registry().status()
+        with self.keel.reader() as unit:
+            latest = unit.datasets.latest(self.keel.labels_dataset)
+            if latest is None:
+                return None
+            trained = 0
+            if head is not None and head.state.champion is not None:
+                champion = unit.models.get(self.project, head.state.champion)
+                if champion.labels_version is not None:
+                    trained = unit.datasets.get(
+                        self.keel.labels_dataset, champion.labels_version
+                    ).rows
+        return Labels(latest.version, latest.rows - trained)
 
     # --- the pass --------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from keel.automation.policy import (
@@ -18,9 +19,12 @@ from keel.automation.policy import (
     EstimatedPerformanceTrigger,
     IncidentTrigger,
     Mode,
+    NewLabelsTrigger,
+    ScheduleTrigger,
 )
 
 SEVERITIES = ("low", "medium", "high")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,24 @@ class Estimate:
 
 
 @dataclass(frozen=True)
+class Labels:
+    """The latest labels version and the labelled rows added since the champion's training."""
+
+    version: int
+    new_rows: int
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Everything the triggers look at, read once per pass."""
+
+    incidents: Sequence[Observed] = ()
+    estimates: Sequence[Estimate] = ()
+    labels: Labels | None = None
+    now: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Decision:
     """An action a trigger asks for, with the rule that fired and the evidence."""
 
@@ -66,18 +88,14 @@ class Decision:
 
 
 def plan(
-    policy: AutomationSpec,
-    incidents: Sequence[Observed],
-    estimates: Sequence[Estimate],
-    *,
-    answered: Iterable[str] = (),
+    policy: AutomationSpec, observed: Observations, *, answered: Iterable[str] = ()
 ) -> list[Decision]:
     """Every decision the triggers ask for, in policy order, without the keys already answered."""
     seen = set(answered)
     found: list[Decision] = []
     for index, trigger in enumerate(policy.triggers):
         rule = f"automation.triggers[{index}]: {trigger.describe()}"
-        for key, evidence in _matches(trigger, incidents, estimates):
+        for key, evidence in _matches(trigger, observed):
             if key in seen:
                 continue
             seen.add(key)
@@ -87,10 +105,22 @@ def plan(
 
 
 def _matches(
-    trigger: IncidentTrigger | EstimatedPerformanceTrigger,
-    incidents: Sequence[Observed],
-    estimates: Sequence[Estimate],
+    trigger: IncidentTrigger | EstimatedPerformanceTrigger | ScheduleTrigger | NewLabelsTrigger,
+    observed: Observations,
 ) -> list[tuple[str, dict[str, Any]]]:
+    if isinstance(trigger, ScheduleTrigger):
+        if observed.now is None:
+            return []
+        period = (observed.now - EPOCH).days // trigger.every_days
+        evidence = {"period": period, "every_days": trigger.every_days}
+        return [(f"{trigger.do}:schedule:{trigger.every_days}d:{period}", evidence)]
+    if isinstance(trigger, NewLabelsTrigger):
+        labels = observed.labels
+        if labels is None or labels.new_rows < trigger.rows:
+            return []
+        evidence = {"labels_version": labels.version, "new_rows": labels.new_rows}
+        return [(f"{trigger.do}:labels:v{labels.version}", evidence)]
+    incidents, estimates = observed.incidents, observed.estimates
     if isinstance(trigger, IncidentTrigger):
         floor = SEVERITIES.index(trigger.min_severity)
         return [

@@ -8,6 +8,8 @@
         - {when: incident, category: drift, do: retrain}
         - {when: incident, category: slo, min_severity: high, do: rollback}
         - {when: estimated_performance, metric: roc_auc, below: 0.70, do: retrain}
+        - {when: new_labels, rows: 5000, do: retrain}
+        - {when: schedule, every_days: 7, do: retrain}
       actions:                        # each: auto | needs_approval | forbidden
         retrain: auto                 # train on the latest versions, register, gate
         shadow: auto
@@ -87,7 +89,32 @@ class EstimatedPerformanceTrigger(Strict):
         return f"estimated {self.metric} interval below {self.below:g} -> {self.do}"
 
 
-Trigger = Annotated[IncidentTrigger | EstimatedPerformanceTrigger, Field(discriminator="when")]
+class ScheduleTrigger(Strict):
+    """Once per period of ``every_days`` days (counted from the Unix epoch, in UTC)."""
+
+    when: Literal["schedule"]
+    every_days: int = Field(ge=1, le=365)
+    do: Literal["retrain"]
+
+    def describe(self) -> str:
+        return f"every {self.every_days} days -> {self.do}"
+
+
+class NewLabelsTrigger(Strict):
+    """At least ``rows`` labelled rows arrived since the labels the champion was trained on."""
+
+    when: Literal["new_labels"]
+    rows: int = Field(ge=1)
+    do: Literal["retrain"]
+
+    def describe(self) -> str:
+        return f"{self.rows:,} new labelled rows -> {self.do}"
+
+
+Trigger = Annotated[
+    IncidentTrigger | EstimatedPerformanceTrigger | ScheduleTrigger | NewLabelsTrigger,
+    Field(discriminator="when"),
+]
 
 
 class Budgets(Strict):
