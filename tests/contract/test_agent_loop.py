@@ -207,3 +207,28 @@ def test_the_gate_re_scores_the_candidate_not_its_reported_number(
     head, _ = keel.registry().status()
     assert head is not None and head.state.shadow == ()
     keel.close()
+
+
+def test_a_proposal_waits_for_a_person_and_the_agent_cannot_approve_it(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    keel = agent_project(
+        tmp_path / "proj",
+        sqlite_url,
+        actions={"retrain": "needs_approval", "shadow": "auto", "canary": "forbidden"},
+    )
+    open_incident(keel)
+    proposed = tick(keel)
+    assert proposed.actions[0].status is ActionStatus.PROPOSED
+    with keel.reader() as unit:
+        assert unit.runs.list(keel.project.name) and len(unit.runs.list(keel.project.name)) == 1
+    assert tick(keel).events == ()  # nothing happens until a person approves
+    with pytest.raises(PermissionDenied, match="cannot approve its own"):
+        agent.approve.body(keel, AGENT, 1)
+    agent.approve.body(keel, ALICE, 1, note="go")
+    started = tick(keel)
+    assert any("shadow done" in line for line in started.events), started.events
+    with keel.reader() as unit:
+        action = unit.agent.get(keel.project.name, 1)
+    assert [s.name for s in action.steps][:2] == ["approved:retrain", "train"]
+    keel.close()
