@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from keel.automation.policy import AutomationSpec
 from keel.data.contract import ColumnType, Contract
 from keel.decisions.policy import DecisionsSpec
 from keel.errors import ConfigError
@@ -45,26 +46,6 @@ class StorageSpec(Strict):
 
     database_url: str | None = None
     store_url: str | None = None
-
-
-class AutomationSpec(Strict):
-    """``automation:`` is reserved for the agent (DESIGN.md section 3b), which does not exist yet.
-
-    Any key is refused rather than typed: a list of actions the agent may take ``auto`` or never
-    (``forbidden``) reads as a rule in force, and nothing would enforce it; the names of those
-    actions belong to the agent's design, not to a guess made before it.
-    """
-
-    @model_validator(mode="before")
-    @classmethod
-    def _not_yet(cls, data: object) -> object:
-        if data is None or data == {}:
-            return {}
-        keys = ", ".join(map(str, data)) if isinstance(data, Mapping) else repr(data)
-        raise Invalid(
-            "automation is not available yet in this version of Keel: nothing would enforce"
-            f" this section, so remove it (found {keys})"
-        )
 
 
 class ContractFile(Strict):
@@ -108,6 +89,15 @@ class ProjectFile(Strict):
                 " declare it as {type: datetime} (with coerce: true for text timestamps)",
                 at="timestamp",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _agent_keeps_the_approvals(self) -> ProjectFile:
+        """The agent may not promote alone while the release policy asks for approvers."""
+        try:
+            self.automation.check_against_release(self.release.approvals)
+        except Invalid as exc:
+            raise Invalid(exc.message, at=f"automation.{exc.at}") from None
         return self
 
 

@@ -204,14 +204,6 @@ def test_a_section_may_be_left_out(tmp_path: Path) -> None:
     assert project.monitoring.chunk.period == "1d"
 
 
-def test_automation_is_refused_until_it_exists(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as info:
-        load_project(write(tmp_path, MINIMAL + "automation: {auto: [retrain]}\n"))
-    assert info.value.path == "automation"
-    assert "not available yet" in info.value.message
-    assert load_project(write(tmp_path, MINIMAL + "automation: {}\n")).name == "demo"
-
-
 def test_the_timestamp_column_must_be_a_datetime(tmp_path: Path) -> None:
     text = MINIMAL + "timestamp: t\ncontract: {columns: {t: {type: int}}}\n"
     with pytest.raises(ConfigError, match="declared as int") as info:

@@ -75,13 +75,19 @@ def train(
     params: Mapping[str, Any] | None = None,
     seed: int | None = None,
     say: Say | None = None,
+    tags: tuple[str, ...] = (),
 ) -> RunSummary:
     """Train on a dataset version (the latest by default) with keel.yaml's recipe, ``params``
-    and ``seed`` overriding the model's; evaluate on the frozen benchmark sets."""
+    and ``seed`` overriding the model's; evaluate on the frozen benchmark sets. ``tags`` label
+    the run (the agent tags its runs with the action's idempotency key)."""
     from keel.training.service import TrainRequest  # noqa: PLC0415 - see the module docstring
 
     request = TrainRequest(
-        actor=actor.name, data_version=data_version, params=dict(params or {}), seed=seed
+        actor=actor.name,
+        data_version=data_version,
+        params=dict(params or {}),
+        seed=seed,
+        tags=tags,
     )
     return RunSummary(keel.trainer().train(request, say=say))
 

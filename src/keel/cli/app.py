@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from keel import __version__
 from keel.cli import (
+    agent,
     audit,
     check,
     contract,
@@ -72,6 +73,7 @@ app.add_typer(serve.predictions_app, name="predictions")
 app.command()(serve.lineage)
 app.add_typer(monitor.monitor_app, name="monitor")
 app.add_typer(monitor.incidents_app, name="incidents")
+app.add_typer(agent.app, name="agent")
 
 
 def _version(value: bool) -> None:

@@ -290,3 +290,61 @@ incident_events = sa.Table(
     ),
     sa.Index("ix_incident_events_incident", "project", "incident"),
 )
+
+# The agent (keel.automation): its lease, kill switch, journal and guards.
+
+agent_controls = sa.Table(
+    "agent_controls",
+    metadata,
+    sa.Column("project", sa.String(63), primary_key=True),
+    sa.Column("paused", sa.Boolean, nullable=False),
+    sa.Column("paused_by", sa.String(200), nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=True),
+    # the leader lease: one agent at a time; ``term`` rises at each takeover
+    sa.Column("holder", sa.String(200), nullable=True),
+    sa.Column("term", sa.Integer, nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+    # the model's cooldown: no new action before this time
+    sa.Column("cooldown_until", sa.DateTime(timezone=True), nullable=True),
+)
+
+agent_actions = sa.Table(
+    "agent_actions",
+    metadata,
+    sa.Column("project", sa.String(63), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("mode", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("evidence", sa.Text, nullable=False),  # JSON
+    sa.Column("steps", sa.Text, nullable=False),  # JSON list
+    sa.Column("outcome", sa.Text, nullable=False),  # JSON
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # the idempotency key: one trigger, one action
+    sa.UniqueConstraint("project", "key", name="uq_agent_actions_key"),
+)
+
+agent_inflight = sa.Table(
+    "agent_inflight",
+    metadata,
+    # single flight: one running action per model (a project serves one model)
+    sa.Column("project", sa.String(63), primary_key=True),
+    sa.Column("action", sa.Integer, nullable=False),
+    sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+)
+
+agent_budget = sa.Table(
+    "agent_budget",
+    metadata,
+    sa.Column("project", sa.String(63), primary_key=True),
+    sa.Column("action", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String(20), primary_key=True),
+    sa.Column("units", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # reserved | charged | released
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
+from keel.store.sql.agent_repo import SqlAgentRepo
 from keel.store.sql.audit_repo import SqlAuditLog
 from keel.store.sql.data_repo import SqlBatchRepo, SqlDatasetRepo
 from keel.store.sql.monitor_repo import SqlIncidentRepo, SqlMonitorRepo
@@ -38,3 +39,4 @@ class SqlUnit:
         self.promotions = SqlPromotionRepo(conn)
         self.monitors = SqlMonitorRepo(conn)
         self.incidents = SqlIncidentRepo(conn)
+        self.agent = SqlAgentRepo(conn)

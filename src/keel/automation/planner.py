@@ -1,0 +1,169 @@
+"""What the agent would start now, and why: the policy's triggers matched against what the
+monitor observed. Pure: the observations come in, the decisions go out, nothing is changed.
+
+A decision carries an idempotency key derived from its evidence (``retrain:incident:7``,
+``retrain:estimated:2026-01-03:roc_auc``): the same incident or chunk never starts two actions,
+however many ticks see it. Only numbers and enumerated names of Keel's own records reach a
+decision; text from data (column names, category strings, webhook answers) never picks one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from keel.automation.policy import (
+    AutomationSpec,
+    EstimatedPerformanceTrigger,
+    IncidentTrigger,
+    Mode,
+    NewLabelsTrigger,
+    ScheduleTrigger,
+)
+
+SEVERITIES = ("low", "medium", "high")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """An open incident, as the planner needs it."""
+
+    seq: int
+    category: str
+    severity: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One estimated metric of the latest monitored chunk, with its interval."""
+
+    chunk: str
+    metric: str
+    value: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The latest labels version and the labelled rows added since the champion's training."""
+
+    version: int
+    new_rows: int
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Everything the triggers look at, read once per pass."""
+
+    incidents: Sequence[Observed] = ()
+    estimates: Sequence[Estimate] = ()
+    labels: Labels | None = None
+    now: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An action a trigger asks for, with the rule that fired and the evidence."""
+
+    key: str
+    kind: str  # retrain | rollback
+    rule: str
+    mode: Mode
+    dry_run: bool
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "action": self.kind,
+            "rule": self.rule,
+            "mode": "dry_run" if self.dry_run else self.mode.value,
+            "evidence": self.evidence,
+        }
+
+
+def plan(
+    policy: AutomationSpec, observed: Observations, *, answered: Iterable[str] = ()
+) -> list[Decision]:
+    """Every decision the triggers ask for, in policy order, without the keys already answered."""
+    seen = set(answered)
+    found: list[Decision] = []
+    for index, trigger in enumerate(policy.triggers):
+        rule = f"automation.triggers[{index}]: {trigger.describe()}"
+        for key, evidence in _matches(trigger, observed):
+            if key in seen:
+                continue
+            seen.add(key)
+            mode = policy.mode(trigger.do)
+            found.append(Decision(key, trigger.do, rule, mode, policy.dry_run, evidence))
+    return found
+
+
+def _matches(
+    trigger: IncidentTrigger | EstimatedPerformanceTrigger | ScheduleTrigger | NewLabelsTrigger,
+    observed: Observations,
+) -> list[tuple[str, dict[str, Any]]]:
+    if isinstance(trigger, ScheduleTrigger):
+        if observed.now is None:
+            return []
+        period = (observed.now - EPOCH).days // trigger.every_days
+        evidence = {"period": period, "every_days": trigger.every_days}
+        return [(f"{trigger.do}:schedule:{trigger.every_days}d:{period}", evidence)]
+    if isinstance(trigger, NewLabelsTrigger):
+        labels = observed.labels
+        if labels is None or labels.new_rows < trigger.rows:
+            return []
+        evidence = {"labels_version": labels.version, "new_rows": labels.new_rows}
+        return [(f"{trigger.do}:labels:v{labels.version}", evidence)]
+    incidents, estimates = observed.incidents, observed.estimates
+    if isinstance(trigger, IncidentTrigger):
+        floor = SEVERITIES.index(trigger.min_severity)
+        return [
+            (
+                f"{trigger.do}:incident:{incident.seq}",
+                {
+                    "incident": incident.seq,
+                    "category": incident.category,
+                    "severity": incident.severity,
+                    "title": incident.title,
+                },
+            )
+            for incident in incidents
+            if incident.category == trigger.category
+            and SEVERITIES.index(incident.severity) >= floor
+        ]
+    return [
+        (
+            f"{trigger.do}:estimated:{e.chunk}:{e.metric}",
+            {
+                "chunk": e.chunk,
+                "metric": e.metric,
+                "estimate": e.value,
+                "interval": [e.low, e.high],
+                "floor": trigger.below,
+            },
+        )
+        for e in estimates
+        if e.metric == trigger.metric and e.high < trigger.below
+    ]
+
+
+def estimates_of(chunk: str, results: Mapping[str, Any]) -> list[Estimate]:
+    """The estimated metrics of one stored chunk result (``results["estimated"]``)."""
+    metrics = (results.get("estimated") or {}).get("metrics") or {}
+    found = []
+    for name, body in metrics.items():
+        try:
+            found.append(
+                Estimate(
+                    chunk, str(name), float(body["value"]), float(body["low"]), float(body["high"])
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            continue  # an estimate without an interval cannot fire a trigger
+    return found

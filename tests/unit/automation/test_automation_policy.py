@@ -1,0 +1,83 @@
+"""The automation section: typed, strict, safe by default, and consistent with the release."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from keel.automation.policy import Mode
+from keel.config import load_project
+from keel.errors import ConfigError
+
+MINIMAL = "name: demo\nentity: id\ntarget: {column: y}\n"
+
+
+def load(tmp_path: Path, text: str) -> object:
+    path = tmp_path / "keel.yaml"
+    path.write_text(MINIMAL + text)
+    return load_project(path)
+
+
+def problem(tmp_path: Path, text: str) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, text)
+    return info.value
+
+
+def test_every_action_needs_approval_unless_the_policy_says_otherwise(tmp_path: Path) -> None:
+    project = load(tmp_path, "automation: {actions: {retrain: auto}}\n")
+    automation = project.automation  # type: ignore[attr-defined]
+    assert automation.mode("retrain") is Mode.AUTO
+    assert automation.mode("promote") is Mode.NEEDS_APPROVAL
+    assert automation.mode("rollback") is Mode.NEEDS_APPROVAL
+    assert not automation.dry_run
+
+
+def test_promote_auto_with_approvals_is_refused_with_the_reason(tmp_path: Path) -> None:
+    text = "release: {approvals: 1}\nautomation: {actions: {promote: auto}}\n"
+    error = problem(tmp_path, text)
+    assert error.fields["path"] == "automation.actions.promote"
+    assert "release.approvals is 1" in error.message
+    assert load(tmp_path, "release: {approvals: 0}\nautomation: {actions: {promote: auto}}\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ("automation: {actions: {deploy: auto}}\n", "automation.actions.deploy"),
+        ("automation: {actions: {retrain: sometimes}}\n", "automation.actions.retrain"),
+        (
+            "automation: {triggers: [{when: incident, category: drift, do: delete}]}\n",
+            "automation.triggers.0.do",
+        ),
+        (
+            "automation: {triggers: [{when: weather, do: retrain}]}\n",
+            "automation.triggers.0",
+        ),
+        (
+            "automation: {triggers: [{when: incident, category: mood, do: retrain}]}\n",
+            "automation.triggers.0.category",
+        ),
+        ("automation: {canary: {steps: [50, 5]}}\n", "automation.canary.steps"),
+    ],
+    ids=["unknown-action", "unknown-mode", "unknown-do", "unknown-trigger", "category", "steps"],
+)
+def test_an_unknown_name_names_its_key_path(tmp_path: Path, text: str, path: str) -> None:
+    error = problem(tmp_path, text)
+    assert error.fields["path"].startswith(path), error.message
+
+
+def test_the_loan_example_policy_loads(tmp_path: Path) -> None:
+    text = (
+        "automation:\n"
+        "  triggers:\n"
+        "    - {when: incident, category: drift, do: retrain}\n"
+        "    - {when: estimated_performance, metric: roc_auc, below: 0.7, do: retrain}\n"
+        "    - {when: incident, category: slo, min_severity: high, do: rollback}\n"
+        "  actions: {retrain: auto, shadow: auto, canary: auto, rollback: auto}\n"
+        "  budgets: {retrains_per_day: 1}\n"
+    )
+    automation = load(tmp_path, text).automation  # type: ignore[attr-defined]
+    assert [t.do for t in automation.triggers] == ["retrain", "retrain", "rollback"]
+    assert automation.budgets.limit("retrain") == (1, 24)
