@@ -290,3 +290,13 @@ incident_events = sa.Table(
     ),
     sa.Index("ix_incident_events_incident", "project", "incident"),
 )
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),  # never the token itself
+    sa.Column("username", sa.String(63), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+)
