@@ -54,7 +54,7 @@ def bad_path(raw: bytes) -> str | None:
         lowered[i : i + 3] in _HIGH for i in range(len(lowered)) if lowered[i : i + 1] == b"%"
     ):
         return "the path contains characters outside ASCII"
-    segments = raw.replace(b"%2e", b".").replace(b"%2E", b".").replace(b"%2f", b"/").split(b"/")
+    segments = lowered.replace(b"%2e", b".").replace(b"%2f", b"/").replace(b"%5c", b"/").split(b"/")
     if any(segment in (b"..", b".") for segment in segments):
         return "the path contains a '..' or '.' segment"
     return None

@@ -232,7 +232,7 @@ def model(request: Request, version: int) -> Response:
     def build(page: _Page) -> Response:
         detail = registry.show_model(page.keel, version).to_dict()
         status = registry.release_status(page.keel).to_dict()
-        pending = [p for p in status["pending"] if p["version"] == version]
+        pending = [p for p in status["pending"] if p["model_version"] == version]
         return page.render("model.html", model=detail, pending=pending, tag=release_tag(page.keel))
 
     return _guarded(build)(request)
