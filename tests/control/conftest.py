@@ -4,8 +4,8 @@
 The template (built once under a file lock, whichever xdist worker comes first): the loan
 example with 6,000 simulated applications, four users (ana operator, omar approver, vera
 viewer, root admin), v1 champion (requested by ana, approved by omar), v2 gated and requested
-by omar (awaiting an approver other than omar), 1,500 predictions served over HTTP with an income shift, and one
-monitor run that opened incidents.
+by omar (awaiting an approver other than omar), 1,500 predictions served over HTTP with an
+income shift, and one monitor run that opened incidents.
 """
 
 from __future__ import annotations
