@@ -97,7 +97,9 @@ def _serve(folder: Path, key: str) -> None:
 
 @pytest.fixture(scope="session")
 def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    root = tmp_path_factory.getbasetemp().parent
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # shared by the workers of this session only
+        root = root.parent
     folder, keys_file = root / "control-template", root / "control-template.json"
     with (root / "control-template.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

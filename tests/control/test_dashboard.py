@@ -43,65 +43,64 @@ def log_out(browser: Browser) -> None:
     assert "API key" in browser.text()
 
 
-def test_an_approver_cannot_approve_their_own_request(site: tuple[Plane, Browser, Path]) -> None:
-    plane, _, screens = site
-    browser = log_in(site, "omar")
-    browser.goto(plane.server.url + "/models/2")
+PAGES = [
+    ("/monitoring", "document.querySelectorAll('.drift-chart canvas').length > 3"),
+    ("/data", "document.querySelector('table') !== null"),
+    ("/audit", "document.querySelector('#verified').innerText == 'verified'"),
+    ("/models", "document.querySelector('table') !== null"),
+    ("/runs", "document.querySelector('table') !== null"),
+]
+
+
+def test_people_decide_and_act_in_the_dashboard(site: tuple[Plane, Browser, Path]) -> None:
+    """One journey in one browser (its steps build on each other, so they stay one test)."""
+    plane, browser, screens = site
+    url = plane.server.url
+
+    # an approver cannot approve the promotion they requested: the CLI's refusal, word for word
+    log_in(site, "omar")
+    browser.goto(url + "/models/2")
     browser.submit("#approve", fill={"input[name=note]": "my own"})
     assert browser.text("#error") == "omar requested the promotion of v2 and cannot approve it"
     browser.screenshot(screens / "refused-own-approval.png")
     log_out(browser)
 
-
-def test_a_second_approver_approves_and_the_champion_changes(
-    site: tuple[Plane, Browser, Path],
-) -> None:
-    plane, _, screens = site
-    browser = log_in(site, "root")
-    assert browser.text("#champion") == "v1"
-    assert browser.text("#pending") == "1"
-    browser.goto(plane.server.url + "/models/2")
+    # a second approver approves, and the overview shows the new champion
+    log_in(site, "root")
+    assert (browser.text("#champion"), browser.text("#pending")) == ("v1", "1")
+    browser.goto(url + "/models/2")
     browser.screenshot(screens / "model.png")
     browser.submit("#approve", fill={"input[name=note]": "<b>read</b> the card"})
     assert "v2 approved, applied" in browser.text("#flash")
-    browser.goto(plane.server.url + "/")
-    assert browser.text("#champion") == "v2"
-    assert browser.text("#pending") == "0"
+    browser.goto(url + "/")
+    assert (browser.text("#champion"), browser.text("#pending")) == ("v2", "0")
     browser.screenshot(screens / "overview.png")
 
-
-def test_an_operator_resolves_an_incident(site: tuple[Plane, Browser, Path]) -> None:
-    plane, browser, screens = site
-    browser.goto(plane.server.url + "/incidents/1")
+    # an incident is resolved; the note is shown as text, not markup
+    browser.goto(url + "/incidents/1")
     assert browser.text("#status") in ("open", "acked")
     browser.submit("#resolve", fill={"#resolve-note": "retrained on <fixed> data"})
     assert browser.text("#status") == "resolved"
-    assert "retrained on <fixed> data" in browser.text("table")  # shown as text, escaped
+    assert "retrained on <fixed> data" in browser.text("table")
     browser.screenshot(screens / "incident.png")
-    browser.goto(plane.server.url + "/incidents")
+    browser.goto(url + "/incidents")
     browser.screenshot(screens / "incidents.png")
 
-
-def test_a_predictions_lineage_is_followed_to_its_batches(
-    site: tuple[Plane, Browser, Path],
-) -> None:
-    plane, browser, screens = site
+    # a prediction's lineage, fetched by htmx: model, run, dataset version, batches
     prediction = next(row for row in logged(plane.folder) if row["route"] != "shadow")
-    browser.goto(plane.server.url + "/lineage")
+    browser.goto(url + "/lineage")
     browser.evaluate(
         "document.querySelector('#prediction_id').value = "
         f"'{prediction['prediction_id']}'; document.querySelector('#follow').click()"
     )
-    browser.wait_for("document.querySelector('#lineage-run') !== null")  # drawn by htmx
+    browser.wait_for("document.querySelector('#lineage-run') !== null")
     assert browser.text("#lineage-prediction") == prediction["prediction_id"]
     assert browser.text("#lineage-run").startswith("r-")
     assert browser.text("#lineage-data").startswith("v1")
     browser.screenshot(screens / "lineage.png")
 
-
-def test_a_rollback_needs_its_confirmation(site: tuple[Plane, Browser, Path]) -> None:
-    plane, browser, screens = site
-    browser.goto(plane.server.url + "/releases")
+    # a rollback needs its confirmation box
+    browser.goto(url + "/releases")
     browser.submit("#rollback", fill={"input[name=reason]": "too soon"})
     assert "nothing rolled back" in browser.text("#flash")
     assert browser.text("#champion") == "v2"
@@ -111,37 +110,21 @@ def test_a_rollback_needs_its_confirmation(site: tuple[Plane, Browser, Path]) ->
     assert browser.text("#champion") == "v1"
     browser.screenshot(screens / "releases.png")
 
+    # every other page draws (the drift charts with uPlot)
+    for path, ready in PAGES:
+        browser.goto(url + path)
+        browser.wait_for(ready)
+        browser.screenshot(screens / f"{path.strip('/')}.png")
 
-@pytest.mark.parametrize(
-    ("path", "ready"),
-    [
-        ("/monitoring", "document.querySelectorAll('.drift-chart canvas').length > 3"),
-        ("/data", "document.querySelector('table') !== null"),
-        ("/audit", "document.querySelector('#verified').innerText == 'verified'"),
-        ("/models", "document.querySelector('table') !== null"),
-        ("/runs", "document.querySelector('table') !== null"),
-    ],
-    ids=lambda v: v.strip("/") if v.startswith("/") else "",
-)
-def test_every_page_draws(site: tuple[Plane, Browser, Path], path: str, ready: str) -> None:
-    plane, browser, screens = site
-    browser.goto(plane.server.url + path)
-    browser.wait_for(ready)
-    browser.screenshot(screens / f"{path.strip('/')}.png")
-
-
-def test_the_csp_holds_and_no_request_leaves_loopback(site: tuple[Plane, Browser, Path]) -> None:
-    plane, browser, _ = site
+    # the CSP held on every answer, no script failed, and nothing left 127.0.0.1
     requests = browser.requests()
     assert len(requests) > 20
-    hosts = {urlsplit(url).hostname for url in requests if not url.startswith(("data:", "about:"))}
+    hosts = {urlsplit(u).hostname for u in requests if not u.startswith(("data:", "about:"))}
     assert hosts == {"127.0.0.1"}, hosts
-    ours = [r for r in browser.responses() if r["url"].startswith(plane.server.url)]
-    assert ours
+    ours = [r for r in browser.responses() if r["url"].startswith(url)]
     for response in ours:
         headers = {k.lower(): v for k, v in response["headers"].items()}
-        assert headers["content-security-policy"].startswith(
-            "default-src 'self'; script-src 'self'"
-        )
+        csp = headers["content-security-policy"]
+        assert csp.startswith("default-src 'self'; script-src 'self'")
     assert not [line for line in browser.console() if "Content Security Policy" in line]
-    assert browser.events("Runtime.exceptionThrown") == []  # every script ran cleanly
+    assert browser.events("Runtime.exceptionThrown") == []

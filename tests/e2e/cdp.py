@@ -120,7 +120,7 @@ class Browser:
             raise AssertionError(f"{expression}: {found['exceptionDetails']}")
         return found["result"].get("value")
 
-    def wait_for(self, expression: str, timeout: float = 20.0) -> None:
+    def wait_for(self, expression: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while True:
             try:
