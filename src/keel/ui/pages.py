@@ -202,7 +202,8 @@ def _secure(request: Request) -> bool:
 
 def _local(target: str) -> str:
     """Only paths on this server may be redirected to (never another origin)."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    safe = target.startswith("/") and not target.startswith("//") and "\\" not in target
+    return target if safe and target.isascii() and target.isprintable() else "/"
 
 
 # ---------------------------------------------------------------- pages
