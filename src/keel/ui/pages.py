@@ -341,6 +341,17 @@ def data_page(request: Request) -> Response:
     return _guarded(build)(request)
 
 
+@uses(logins.session_actor, data.replay)
+def replay(request: Request, batch_id: str, form: FormData) -> Response:
+    def build(page: _Page) -> Response:
+        page.check_csrf(form.get("csrf", ""))
+        _check_id(batch_id, "batch_id")
+        done = data.replay(page.keel, batch_id).batch
+        return _back("/data", f"{batch_id} replayed: {done.accepted:,} of {done.rows:,} accepted")
+
+    return _guarded(build)(request)
+
+
 @uses(logins.session_actor, queries.lineage)
 def lineage(
     request: Request,
@@ -349,19 +360,16 @@ def lineage(
     def build(page: _Page) -> Response:
         found = None
         if prediction_id:
-            _check_id(prediction_id)
+            _check_id(prediction_id, "prediction_id")
             found = queries.lineage(page.keel, prediction_id).to_dict()
         return page.render("lineage.html", lineage=found, prediction_id=prediction_id or "")
 
     return _guarded(build)(request)
 
 
-def _check_id(value: str) -> None:
+def _check_id(value: str, field: str) -> None:
     if not re.fullmatch(ID_PATTERN, value):
-        raise InvalidInput(
-            "prediction_id: letters, digits and . _ : - only, at most 128",
-            path="query.prediction_id",
-        )
+        raise InvalidInput(f"{field}: letters, digits and . _ : - only, at most 128", path=field)
 
 
 @uses(logins.session_actor, project_plane.audit_log, project_plane.verify_audit)
@@ -399,6 +407,7 @@ ROUTES: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/incidents/{seq:int}/resolve", ["POST"], resolve),
     ("/monitoring", ["GET"], monitoring_page),
     ("/data", ["GET"], data_page),
+    ("/data/quarantine/{batch_id}/replay", ["POST"], replay),
     ("/lineage", ["GET"], lineage),
     ("/audit", ["GET"], audit),
     ("/runs", ["GET"], runs),
