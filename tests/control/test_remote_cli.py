@@ -1,6 +1,6 @@
 """The remote CLI: the same ``keel incidents`` commands run on the project folder and, with
 ``KEEL_URL`` set, against ``keel server`` from a folder with no project; each pair prints the
-same output and exits with the same code."""
+same output and exits with the same code (``keel audit verify`` too)."""
 
 from __future__ import annotations
 
@@ -46,11 +46,12 @@ def both(plane: Plane, tmp_path: Path, user: str, *args: str) -> tuple[object, o
     ("user", "args"),
     [
         ("vera", ("incidents", "list", "--json")),
+        ("vera", ("audit", "verify")),
         ("vera", ("incidents", "list", "--status", "open")),
         ("vera", ("incidents", "ack", "1", "--note", "mine")),  # refused: exit 5
         ("ana", ("incidents", "resolve", "99", "--note", "x")),  # no such incident: exit 3
     ],
-    ids=["list-json", "list-text", "viewer-refused", "not-found"],
+    ids=["list-json", "audit-verify", "list-text", "viewer-refused", "not-found"],
 )
 def test_local_and_remote_print_the_same(
     plane: Plane, tmp_path: Path, user: str, args: tuple[str, ...]

@@ -21,6 +21,7 @@ from typing import Any
 
 from keel import errors
 from keel.app.use_case import offline
+from keel.audit.chain import ChainReport
 from keel.monitoring.incidents import Incident, IncidentStatus, Severity
 
 TIMEOUT_SECONDS = 60.0
@@ -157,4 +158,17 @@ def _incident(body: dict[str, Any]) -> Incident:
         note=body.get("note"),
         acked_by=body.get("acked_by"),
         resolved_by=body.get("resolved_by"),
+    )
+
+
+@offline(action="verifying the audit log")
+def verify_audit(remote: Remote) -> ChainReport:
+    """``GET /api/v1/audit/verify``: the server checks its hash chain."""
+    body = remote.call("GET", "/api/v1/audit/verify")
+    return ChainReport(
+        ok=bool(body["ok"]),
+        events=int(body["events"]),
+        head_hash=str(body["head_hash"]),
+        first_bad_seq=body.get("first_bad_event"),
+        reason=body.get("reason"),
     )
