@@ -41,6 +41,7 @@ USERS = (
     ("root", Role.ADMIN),
 )
 SMALL = {"n_estimators": 30, "num_leaves": 15}
+TIMEOUT = 120.0  # seconds per request: generous, for a loaded CI machine
 
 
 def _build(folder: Path) -> dict[str, str]:

@@ -6,18 +6,20 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.control.conftest import Plane
+from tests.control.conftest import TIMEOUT, Plane
 
 PROBLEM = "application/problem+json"
 
 
 def get(plane: Plane, path: str, user: str = "vera", **kwargs: object) -> httpx.Response:
-    return httpx.get(plane.server.url + path, headers=plane.headers(user), timeout=30, **kwargs)  # type: ignore[arg-type]
+    return httpx.get(
+        plane.server.url + path, headers=plane.headers(user), timeout=TIMEOUT, **kwargs
+    )  # type: ignore[arg-type]
 
 
 def post(plane: Plane, path: str, user: str, body: object, **headers: str) -> httpx.Response:
     return httpx.post(
-        plane.server.url + path, json=body, headers=plane.headers(user) | headers, timeout=60
+        plane.server.url + path, json=body, headers=plane.headers(user) | headers, timeout=TIMEOUT
     )
 
 
@@ -73,13 +75,15 @@ def test_the_status_names_the_caller_not_the_local_admin(plane: Plane) -> None:
 def test_a_request_without_a_valid_key_is_401_never_the_local_admin(
     plane: Plane, headers: dict[str, str], status: int
 ) -> None:
-    response = httpx.get(plane.server.url + "/api/v1/status", headers=headers, timeout=10)
+    response = httpx.get(plane.server.url + "/api/v1/status", headers=headers, timeout=TIMEOUT)
     assert_problem(response, status, "authorization")
 
 
 def test_the_x_api_key_header_works_too(plane: Plane) -> None:
     response = httpx.get(
-        plane.server.url + "/api/v1/models", headers={"X-API-Key": plane.keys["vera"]}, timeout=10
+        plane.server.url + "/api/v1/models",
+        headers={"X-API-Key": plane.keys["vera"]},
+        timeout=TIMEOUT,
     )
     assert response.status_code == 200
 
@@ -163,7 +167,9 @@ def test_bad_paths_are_refused_cleanly(
 
 
 def test_a_wrong_method_is_a_problem_too(plane: Plane) -> None:
-    response = httpx.delete(plane.server.url + "/api/v1/models", headers=plane.headers("vera"))
+    response = httpx.delete(
+        plane.server.url + "/api/v1/models", headers=plane.headers("vera"), timeout=TIMEOUT
+    )
     assert_problem(response, 405)
 
 
@@ -186,7 +192,7 @@ def test_an_oversized_body_is_413(plane: Plane) -> None:
 
 
 def test_the_openapi_document_lists_every_api_route(plane: Plane) -> None:
-    document = httpx.get(plane.server.url + "/openapi.json", timeout=10).json()
+    document = httpx.get(plane.server.url + "/openapi.json", timeout=TIMEOUT).json()
     paths = document["paths"]
     for path in ("/api/v1/release/promote", "/api/v1/incidents/{seq}/resolve", "/api/v1/audit"):
         assert path in paths

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.control.conftest import Plane
+from tests.control.conftest import TIMEOUT, Plane
 
 NASTY_STRINGS = [
     "",
@@ -102,7 +102,7 @@ def cases(document: dict[str, Any], seed: int = 7) -> list[tuple[str, str, dict[
 
 @pytest.fixture(scope="module")
 def document(plane: Plane) -> dict[str, Any]:
-    found: dict[str, Any] = httpx.get(plane.server.url + "/openapi.json", timeout=10).json()
+    found: dict[str, Any] = httpx.get(plane.server.url + "/openapi.json", timeout=TIMEOUT).json()
     return found
 
 
@@ -118,7 +118,7 @@ def test_no_input_makes_the_server_fail(
 ) -> None:
     headers = plane.headers(user) if user else {}
     failures = []
-    with httpx.Client(base_url=plane.server.url, headers=headers, timeout=30) as client:
+    with httpx.Client(base_url=plane.server.url, headers=headers, timeout=TIMEOUT) as client:
         for method, url, kwargs in cases(document):
             response = client.request(method, url, **kwargs)
             if response.status_code >= 500:
