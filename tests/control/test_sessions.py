@@ -88,3 +88,17 @@ def test_keys_never_appear_in_pages_or_the_server_log(plane: Plane) -> None:
             text = client.get(page).text
             assert not any(key in text for key in plane.keys.values()), page
     assert not any(key in plane.server.output() for key in plane.keys.values())
+
+
+def test_behind_a_tls_proxy_the_cookie_is_secure(plane: Plane) -> None:
+    https = {"X-Forwarded-Proto": "https"}  # a proxy on loopback terminated TLS
+    form = httpx.get(plane.server.url + "/login", headers=https, timeout=TIMEOUT)
+    nonce = re.search(r'name="nonce" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+    answer = httpx.post(
+        plane.server.url + "/login",
+        data={"api_key": plane.keys["vera"], "nonce": nonce},
+        headers=https | {"Cookie": f"keel_login={form.cookies['keel_login']}"},  # Secure
+        timeout=TIMEOUT,
+    )
+    header = next(v for v in answer.headers.get_list("set-cookie") if v.startswith("keel_session="))
+    assert "Secure" in header and "HttpOnly" in header
