@@ -55,6 +55,9 @@ class Keel:
     project: ProjectFile
     db: Database
     blobs: ContentAddressedStore
+    caller: Actor | None = None
+    """Who a server established is acting for this request (API key or session); None: the
+    key of the settings or the local-admin rule decides."""
     _derived: _Derived | None = field(default=None, init=False, repr=False, compare=False)
 
     def _built(self) -> _Derived:
@@ -80,7 +83,10 @@ class Keel:
         return current_revision(self.db) is not None
 
     def actor(self) -> Actor:
-        """Who is acting, from ``KEEL_API_KEY`` or the local-admin rule."""
+        """Who is acting: the caller a server established, else ``KEEL_API_KEY`` or the
+        local-admin rule."""
+        if self.caller is not None:
+            return self.caller
         with self.reader() as unit:
             return resolve_actor(unit.users, self.settings.api_key, embedded=self.db.is_embedded)
 

@@ -236,6 +236,7 @@ def _step_audit(run: DemoRun) -> str:
     if not report.ok:
         raise RuntimeError(f"audit chain broken: {report.reason}")
     run.summary.append(("audit events", str(report.events)))
+    run.summary.append(("dashboard", _dashboard_command(run.directory)))
     return f"{report.events} events, chain verified · head {report.head_hash[:12]}…"
 
 
@@ -254,6 +255,11 @@ STEPS: list[tuple[str, Callable[[DemoRun], str]]] = [
     ("monitor the prediction log", _step_monitor),
     ("verify the audit trail", _step_audit),
 ]
+
+
+def _dashboard_command(directory: Path) -> str:
+    """The command that opens the demo project's dashboard (``keel server``) with a new key."""
+    return f"cd {directory} && keel users add you --role admin && keel server"
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from keel.config import PROJECT_FILE, Settings, load_project
+from keel.identity.actor import Actor
 from keel.wiring import Keel, open_keel
 
 
@@ -16,3 +18,11 @@ def open_project(folder: Path, *, check: bool = True, api_key: str | None = None
     project = load_project(folder / PROJECT_FILE)
     settings = Settings.resolve(folder, project, api_key=api_key)
     return open_keel(settings, project=project, check=check)
+
+
+def as_caller(keel: Keel, actor: Actor) -> Keel:
+    """The opened project acting for ``actor`` (a server's caller): the same backends, so
+    nothing is opened per request; never close the returned view, close ``keel``."""
+    view = replace(keel, caller=actor)
+    view._derived = keel._derived
+    return view

@@ -26,6 +26,7 @@ from keel.cli import (
     quarantine,
     registry,
     serve,
+    server,
     simulate,
     train,
     users,
@@ -69,6 +70,7 @@ app.command()(registry.approve)
 app.add_typer(registry.release_app, name="release")
 app.command()(serve.score)
 app.command()(serve.serve)
+app.command()(server.server)
 app.add_typer(serve.predictions_app, name="predictions")
 app.command()(serve.lineage)
 app.add_typer(monitor.monitor_app, name="monitor")

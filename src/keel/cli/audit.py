@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
 
 from keel.app import project as use
+from keel.app import remote as remote_plane
 from keel.cli.context import open_project
 from keel.cli.output import console, print_json, table
 
@@ -37,7 +39,10 @@ def log(
 @app.command("verify")
 def verify(ctx: typer.Context, json: JsonFlag = False) -> None:
     """Check the hash chain; exit 1 naming the first edited, removed or reordered event."""
-    report = use.verify_audit(open_project(ctx))
+    if (remote := remote_plane.remote_from(os.environ)) is not None:
+        report = remote_plane.verify_audit(remote)
+    else:
+        report = use.verify_audit(open_project(ctx))
     if json:
         print_json(report.to_dict())
     elif report.ok:

@@ -36,3 +36,7 @@ def demo(
         f"Explore it: cd {folder} && keel data versions && keel models list"
         " && keel release history && keel audit log"
     )
+    console.print(
+        f"Open its dashboard: {dict(summary.summary)['dashboard']}"
+        " (then log in at http://127.0.0.1:8700 with the key it printed)"
+    )

@@ -3,12 +3,14 @@ monitoring plane (``keel.app.monitoring``), render."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from keel.app import monitoring as use
+from keel.app import remote as remote_plane
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag
 from keel.cli.monitor_file import monitor_file
@@ -124,8 +126,12 @@ def list_incidents(
     json: JsonFlag = False,
 ) -> None:
     """Incidents, newest first."""
-    keel = open_project(ctx)
-    found = use.list_incidents(keel, status)
+    if (remote := remote_plane.remote_from(os.environ)) is not None:
+        listed = remote_plane.list_incidents(remote, status)
+        project, found = listed.project, listed.incidents
+    else:
+        keel = open_project(ctx)
+        project, found = keel.project.name, use.list_incidents(keel, status)
     if json:
         print_json([i.to_dict() for i in found])
         return
@@ -142,7 +148,7 @@ def list_incidents(
         for i in found
     ]
     table(
-        keel.project.name,
+        project,
         ["incident", "status", "severity", "category", "breaches", "title", "opened"],
         rows,
     )
@@ -175,7 +181,10 @@ def ack(
     json: JsonFlag = False,
 ) -> None:
     """Acknowledge an open incident: someone is on it."""
-    found = use.ack_incident(open_project(ctx), incident, note)
+    if (remote := remote_plane.remote_from(os.environ)) is not None:
+        found = remote_plane.ack_incident(remote, incident, note)
+    else:
+        found = use.ack_incident(open_project(ctx), incident, note)
     _print(found.to_dict(), json, f"incident #{found.seq} acknowledged")
 
 
@@ -187,7 +196,10 @@ def resolve(
     json: JsonFlag = False,
 ) -> None:
     """Resolve an incident with a note; the next breach opens a new one."""
-    found = use.resolve_incident(open_project(ctx), incident, note)
+    if (remote := remote_plane.remote_from(os.environ)) is not None:
+        found = remote_plane.resolve_incident(remote, incident, note)
+    else:
+        found = use.resolve_incident(open_project(ctx), incident, note)
     _print(found.to_dict(), json, f"incident #{found.seq} resolved")
 
 

@@ -1,10 +1,11 @@
-"""The persistence port for users."""
+"""The persistence ports for users and their browser sessions."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Protocol
 
+from keel.identity.sessions import Session
 from keel.identity.users import User
 
 
@@ -33,4 +34,20 @@ class UserRepo(Protocol):
 
     def count(self) -> int:
         """How many users exist, revoked included."""
+        ...
+
+
+class SessionRepo(Protocol):
+    """Browser sessions, keyed by the hash of their token (never the token itself)."""
+
+    def add(self, session: Session, token_hash: str) -> None:
+        """Insert a session; a token hash is unique (a clash raises ``Conflict``)."""
+        ...
+
+    def get(self, token_hash: str) -> Session | None:
+        """The session with this token hash, ended or expired ones included, or None."""
+        ...
+
+    def end(self, token_hash: str, at: datetime) -> None:
+        """Mark the session ended (logout); ending an ended or unknown session does nothing."""
         ...

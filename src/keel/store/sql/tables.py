@@ -348,3 +348,13 @@ agent_budget = sa.Table(
     sa.Column("status", sa.String(10), nullable=False),  # reserved | charged | released
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),  # never the token itself
+    sa.Column("username", sa.String(63), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+)

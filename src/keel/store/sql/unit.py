@@ -15,6 +15,7 @@ from keel.store.sql.registry_repo import (
     SqlReleaseRepo,
 )
 from keel.store.sql.run_repo import SqlBenchmarkRepo, SqlRunRepo
+from keel.store.sql.session_repo import SqlSessionRepo
 from keel.store.sql.user_repo import SqlUserRepo
 
 
@@ -29,6 +30,7 @@ class SqlUnit:
         self.conn = conn
         self.audit = SqlAuditLog(conn)
         self.users = SqlUserRepo(conn)
+        self.sessions = SqlSessionRepo(conn)
         self.batches = SqlBatchRepo(conn)
         self.datasets = SqlDatasetRepo(conn)
         self.runs = SqlRunRepo(conn)

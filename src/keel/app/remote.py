@@ -1,0 +1,174 @@
+"""The remote CLI: with ``KEEL_URL`` (and ``KEEL_API_KEY``) set, the commands the control plane
+covers call ``keel server`` instead of opening the project here, and print the same output with
+the same exit codes.
+
+The server checks who may do what (the same use cases run there); an error comes back as a
+problem body and is raised here as the same family of ``keel.errors``, so the CLI prints its one
+line and hint and exits with its code. Only the standard library speaks HTTP here: the base
+install stays lean.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from keel import errors
+from keel.app.use_case import offline
+from keel.audit.chain import ChainReport
+from keel.monitoring.incidents import Incident, IncidentStatus, Severity
+
+TIMEOUT_SECONDS = 60.0
+FAMILIES: dict[str, type[errors.KeelError]] = {
+    "InvalidInput": errors.InvalidInput,
+    "ConfigError": errors.InvalidInput,
+    "Conflict": errors.Conflict,
+    "Unauthenticated": errors.Unauthenticated,
+    "PolicyViolation": errors.PolicyViolation,
+    "PermissionDenied": errors.PermissionDenied,
+    "IntegrityError": errors.IntegrityError,
+    "StorageUnavailable": errors.StorageUnavailable,
+}
+BY_STATUS: dict[int, type[errors.KeelError]] = {
+    401: errors.Unauthenticated,
+    403: errors.PolicyViolation,
+    409: errors.Conflict,
+    412: errors.Conflict,
+    413: errors.InvalidInput,
+    422: errors.InvalidInput,
+    428: errors.InvalidInput,
+    503: errors.StorageUnavailable,
+}
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A control-plane server and the key to call it with (never printed)."""
+
+    url: str
+    api_key: str | None
+
+    def __repr__(self) -> str:
+        return f"Remote(url={self.url!r}, api_key={'***' if self.api_key else None})"
+
+    def call(self, method: str, path: str, body: object = None, **query: str) -> Any:
+        """One request; a problem answer raises the Keel error of its family."""
+        url = self.url.rstrip("/") + path
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        headers = {"Accept": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        data = None
+        if body is not None:
+            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+        request = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310 - the URL is the operator's KEEL_URL
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:  # noqa: S310
+                return json.loads(answer.read())
+        except urllib.error.HTTPError as error:
+            raise _error(error.code, error.read(), path) from None
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            raise errors.StorageUnavailable(
+                f"cannot reach the control plane at {self.url}",
+                hint="check KEEL_URL, or unset it to work on the local project",
+            ) from error
+
+    def listing(self, path: str, **query: str) -> list[dict[str, Any]]:
+        """Every item of a paged listing, following the cursors."""
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            page = self.call("GET", path, **query, **({"cursor": cursor} if cursor else {}))
+            items += page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return items
+
+
+def _error(status: int, raw: bytes, path: str) -> errors.KeelError:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = {}
+    detail = str(body.get("detail") or f"the control plane answered {status}")
+    hint = body.get("hint")
+    if status == 404:
+        return errors.NotFound("route", path, message=detail, hint=hint)
+    family = FAMILIES.get(str(body.get("error")), BY_STATUS.get(status, errors.KeelError))
+    return family(detail, hint=hint)
+
+
+@offline(action="reading KEEL_URL")
+def remote_from(environ: Mapping[str, str]) -> Remote | None:
+    """The server the CLI should call, or None to work on the local project."""
+    url = environ.get("KEEL_URL", "").strip()
+    if not url:
+        return None
+    if not url.startswith(("http://", "https://")):
+        raise errors.ConfigError(
+            f"KEEL_URL must start with http:// or https://, got {url!r}", path="KEEL_URL"
+        )
+    return Remote(url, environ.get("KEEL_API_KEY") or None)
+
+
+@dataclass(frozen=True)
+class RemoteIncidents:
+    project: str
+    incidents: list[Incident]
+
+
+@offline(action="listing incidents")
+def list_incidents(remote: Remote, status: IncidentStatus | None = None) -> RemoteIncidents:
+    """``GET /api/v1/incidents`` (every page), newest first; the server checks the role."""
+    query = {"status": status.value} if status else {}
+    found = [_incident(d) for d in remote.listing("/api/v1/incidents", **query)]
+    return RemoteIncidents(remote.call("GET", "/api/v1/status")["project"], found)
+
+
+@offline(action="acknowledging an incident", writes=True)
+def ack_incident(remote: Remote, seq: int, note: str | None = None) -> Incident:
+    """``POST /api/v1/incidents/{seq}/ack``; the server checks the role."""
+    return _incident(remote.call("POST", f"/api/v1/incidents/{seq}/ack", {"note": note or ""}))
+
+
+@offline(action="resolving an incident", writes=True)
+def resolve_incident(remote: Remote, seq: int, note: str) -> Incident:
+    """``POST /api/v1/incidents/{seq}/resolve``; the server checks the role."""
+    return _incident(remote.call("POST", f"/api/v1/incidents/{seq}/resolve", {"note": note}))
+
+
+def _incident(body: dict[str, Any]) -> Incident:
+    return Incident(
+        project="",  # the server's project; the faces show what to_dict shows
+        seq=int(body["incident"]),
+        category=body["category"],
+        severity=Severity(body["severity"]),
+        status=IncidentStatus(body["status"]),
+        title=body["title"],
+        opened_at=datetime.fromisoformat(body["opened_at"]),
+        updated_at=datetime.fromisoformat(body["updated_at"]),
+        breaches=int(body["breaches"]),
+        note=body.get("note"),
+        acked_by=body.get("acked_by"),
+        resolved_by=body.get("resolved_by"),
+    )
+
+
+@offline(action="verifying the audit log")
+def verify_audit(remote: Remote) -> ChainReport:
+    """``GET /api/v1/audit/verify``: the server checks its hash chain."""
+    body = remote.call("GET", "/api/v1/audit/verify")
+    return ChainReport(
+        ok=bool(body["ok"]),
+        events=int(body["events"]),
+        head_hash=str(body["head_hash"]),
+        first_bad_seq=body.get("first_bad_event"),
+        reason=body.get("reason"),
+    )
