@@ -17,10 +17,12 @@ from keel.errors import ConfigError, IntegrityError, InvalidInput, NotFound
 from keel.store.blob import ContentAddressedStore, open_blob_store
 
 
-@pytest.fixture(params=["local", "memory"])
+@pytest.fixture(params=["local", "memory", pytest.param("s3", marks=pytest.mark.s3)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> ContentAddressedStore:
     if request.param == "local":
         return open_blob_store(str(tmp_path / "store"))
+    if request.param == "s3":
+        return open_blob_store(request.getfixturevalue("s3_url"))
     return open_blob_store(f"memory://keel-test-{uuid.uuid4().hex}")
 
 
