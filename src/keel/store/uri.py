@@ -43,6 +43,11 @@ def open_byte_store(url: str) -> ByteStore:
     return FsspecByteStore(fs, root, url)
 
 
+def is_object_store(url: str) -> bool:
+    """Whether a store URL names an object store (shared by every replica) and not a folder."""
+    return _scheme(url) in OBJECT_STORES
+
+
 def _scheme(url: str) -> str:
     scheme = urlsplit(url).scheme
     return scheme if len(scheme) > 1 else "file"  # "C:" is a drive, not a scheme
