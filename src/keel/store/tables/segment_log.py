@@ -549,7 +549,8 @@ def _seal(root: Path, table: TableSpec, remote: RemoteParts | None = None) -> in
                     _write_part(table.frame(rows), part)
                 segment.unlink()
                 sealed += 1
-        sync_folder(root / "segments")
+        if sealed:
+            sync_folder(root / "segments")
     return sealed
 
 
