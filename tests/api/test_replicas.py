@@ -18,6 +18,8 @@ import httpx
 import polars as pl
 import pytest
 
+from keel.store.tables.prediction_log import PredictionLog
+from keel.store.tables.segment_log import RemoteParts
 from keel.store.uri import open_byte_store
 from tests.api.conftest import BASELINE, CHALLENGER, OPERATOR, PROJECT, gate, prepare, release_model
 from tests.api.live import Server, run_keel, start_server, wait_until
@@ -78,6 +80,17 @@ def model_of(server: Server, record: dict[str, Any]) -> str:
     return str(answer["predictions"][0]["model"])
 
 
+def shipped_from_every_replica(load: RoundRobin, tmp_path: Path, s3_url: str) -> bool:
+    parts = RemoteParts(open_byte_store(s3_url), f"logs/{PROJECT}/predictions")
+    reader = PredictionLog(tmp_path / "live-reader", parts=parts)
+    found = set(reader.scan().select("prediction_id").collect().to_series())
+    answered = list(load.answered)
+    return all(
+        any(p["id"] in found for u, a in answered if u == url for p in a["predictions"])
+        for url in load.urls
+    )
+
+
 def test_replicas_swap_together_and_log_every_answer_to_the_store(
     tmp_path: Path, postgres_url: str, s3_url: str, records: list[dict[str, Any]]
 ) -> None:
@@ -85,7 +98,7 @@ def test_replicas_swap_together_and_log_every_answer_to_the_store(
     prepare(origin, postgres_url, broken=False, store_url=s3_url)
     env = {"KEEL_DATABASE_URL": postgres_url}
     folders = [Path(shutil.copytree(origin, tmp_path / f"replica-{i}")) for i in range(REPLICAS)]
-    servers = [start_server(folder, "--poll", "30", env=env) for folder in folders]
+    servers = [start_server(folder, "--poll", "30", "--ship", "1", env=env) for folder in folders]
     load = RoundRobin([server.url for server in servers], records).start()
     try:
         load.wait_for(30)
@@ -100,6 +113,8 @@ def test_replicas_swap_together_and_log_every_answer_to_the_store(
             took.append(time.monotonic() - promoted)
         swapped = len(load.answered)
         load.wait_for(swapped + 30)
+        # while they run, each replica ships its log to the store (--ship 1)
+        wait_until(lambda: shipped_from_every_replica(load, tmp_path, s3_url), 30, every=0.5)
     finally:
         load.stop()
         codes = [server.stop() for server in servers]
