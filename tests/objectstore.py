@@ -59,6 +59,7 @@ class S3Server:
     endpoint: str
     process: subprocess.Popen[bytes]
     folder: Path
+    ports: dict[str, int]
 
     @property
     def env(self) -> dict[str, str]:
@@ -79,8 +80,11 @@ class S3Server:
             self.process.wait()
 
 
-def start_s3_server(folder: Path, *, timeout: float = 60.0) -> S3Server:
-    """Start SeaweedFS (master, volume, filer and S3 gateway in one process) with a bucket."""
+def start_s3_server(
+    folder: Path, *, timeout: float = 60.0, ports: dict[str, int] | None = None
+) -> S3Server:
+    """Start SeaweedFS (master, volume, filer and S3 gateway in one process) with a bucket;
+    given the ``ports`` of a server that was stopped, on the same data (a restart)."""
     weed = weed_binary()
     if weed is None:
         raise RuntimeError("the SeaweedFS binary 'weed' is missing: make venv installs it")
@@ -96,7 +100,7 @@ def start_s3_server(folder: Path, *, timeout: float = 60.0) -> S3Server:
     }
     config = folder / "s3.json"
     config.write_text(json.dumps(identities))
-    ports = dict(zip(PORTS, free_ports(len(PORTS)), strict=True))
+    ports = ports or dict(zip(PORTS, free_ports(len(PORTS)), strict=True))
     args = [f"-{name}={port}" for name, port in ports.items()]
     command = [
         weed,
@@ -110,12 +114,13 @@ def start_s3_server(folder: Path, *, timeout: float = 60.0) -> S3Server:
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
         "-master.volumeSizeLimitMB=64",
+        "-master.electionTimeout=1s",  # a restarted server leads again within a second
         "-volume.max=50",
         *args,
     ]
     with (folder / "weed.log").open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
-    server = S3Server(f"http://127.0.0.1:{ports['s3.port']}", process, folder)
+    server = S3Server(f"http://127.0.0.1:{ports['s3.port']}", process, folder, ports)
     try:
         _wait_until_up(server, timeout)
         _make_bucket(server, BUCKET, timeout)
@@ -150,7 +155,8 @@ def _make_bucket(server: S3Server, bucket: str, timeout: float) -> None:
         fs = s3fs.S3FileSystem(
             client_kwargs={"endpoint_url": server.endpoint}, skip_instance_cache=True
         )
-        fs.mkdir(bucket)
+        if not fs.exists(bucket):
+            fs.mkdir(bucket)
         deadline = time.monotonic() + timeout
         while True:
             try:
