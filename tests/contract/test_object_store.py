@@ -4,11 +4,15 @@ clear error naming the URL, never the secret, when the bucket, the keys or the s
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from tests.objectstore import SECRET_KEY, S3Server, free_ports
 
+from keel.app.scaffold import scaffold
 from keel.errors import ConfigError, StorageUnavailable
 from keel.store.blob import open_blob_store
 from keel.store.uri import open_byte_store
@@ -91,3 +95,26 @@ def test_malformed_s3_urls_are_refused(url: str) -> None:
     with pytest.raises(ConfigError) as caught:
         open_blob_store(url)
     assert "secret" not in caught.value.message.replace("unknown options: secret", "")
+
+
+def test_the_cli_shows_one_line_naming_the_url_and_never_the_secret(
+    s3_server: S3Server, tmp_path: Path
+) -> None:
+    """``keel status`` with wrong keys: the error family's exit code, no traceback."""
+    scaffold(tmp_path / "proj", "loan")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KEEL_", "AWS_"))}
+    env |= s3_server.env | {"AWS_SECRET_ACCESS_KEY": "wrong-secret-123", "NO_COLOR": "1"}
+    env["KEEL_STORE_URL"] = s3_server.url("cli")
+    done = subprocess.run(
+        [sys.executable, "-m", "keel", "status"],
+        cwd=tmp_path / "proj",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 7, output
+    assert "Traceback" not in output and "wrong-secret-123" not in output
+    assert output.startswith("error: ") and "s3://keel-test/cli" in output

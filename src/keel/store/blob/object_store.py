@@ -116,14 +116,16 @@ class ObjectByteStore:
         except FileNotFoundError as exc:
             raise NotFound("blob", key) from exc
         except PermissionError as exc:
+            what = f" '{key}'" if key else ""
             raise StorageUnavailable(
-                f"the store at {self.url} refused to {verb} '{key}': access denied",
+                f"the store at {self.url} refused to {verb}{what}: access denied",
                 hint="check the credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) and "
                 "the bucket's permissions",
             ) from exc
         except Exception as exc:  # botocore, aiohttp and OS errors alike: the network boundary
+            what = f"'{key}' in the store" if key else "the store"
             raise StorageUnavailable(
-                f"could not {verb} '{key}' in the store at {self.url}: {_safe(exc)}",
+                f"could not {verb} {what} at {self.url}: {_safe(exc)}",
                 hint="check that the store's endpoint is up and the URL is right",
             ) from exc
 
