@@ -76,8 +76,9 @@ class FsspecByteStore:
             if not self.fs.exists(folder):
                 return []
             found = self.fs.find(folder)
-        start = len(self._path(""))
-        return sorted(str(path)[start:] for path in found)
+        root = self.root.lstrip("/")  # the memory filesystem lists paths with a leading "/"
+        keys = (str(path).lstrip("/")[len(root) + 1 :] for path in found)
+        return sorted(key for key in keys if key.startswith(prefix))
 
     def _path(self, key: str) -> str:
         return f"{self.root}/{key}"

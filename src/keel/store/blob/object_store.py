@@ -90,8 +90,9 @@ class ObjectByteStore:
     def list(self, prefix: str) -> list[str]:
         with self._io("list", prefix):
             found = self.fs.find(self._path(prefix))
-        start = len(self._path(""))
-        return sorted(path[start:] for path in found)
+        start, under = len(self._path("")), self._path(prefix)
+        # a filer-backed server (SeaweedFS) may list a folder left empty as an entry
+        return sorted(path[start:] for path in found if path.startswith(under))
 
     def _path(self, key: str) -> str:
         return f"{self.root}/{key}" if self.root else f"{self.bucket}/{key}"
