@@ -60,6 +60,9 @@ $(DRIFT_STAMP): $(DRIFT_REQS)
 # Re-pin every dependency (needs uv); commit the new requirements.lock.
 lock:
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+	uv pip compile pyproject.toml deploy/requirements.in --extra postgres --extra s3 --extra serve \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
+	  -c requirements.lock -o deploy/requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

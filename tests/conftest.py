@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.objectstore import S3Server, start_s3_server, weed_binary
+
 PG_URL = os.environ.get("KEEL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -61,4 +63,36 @@ def database_url(request: pytest.FixtureRequest) -> str:
     """The same test on SQLite and on PostgreSQL."""
     name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     url: str = request.getfixturevalue(name)
+    return url
+
+
+# --- the S3-compatible object store (SeaweedFS; tests/objectstore.py) --------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """One SeaweedFS per test process, started on first use and stopped at the end."""
+    if weed_binary() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have the SeaweedFS binary (the dev extra installs it)")
+        pytest.skip("the SeaweedFS binary 'weed' is not installed")
+    server = start_s3_server(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_url(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh prefix in the test bucket, with the server's credentials in the environment."""
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    return s3_server.url(f"t-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test on local disk and on the S3 server."""
+    if request.param == "local":
+        return str(tmp_path / "store")
+    url: str = request.getfixturevalue("s3_url")
     return url

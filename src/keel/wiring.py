@@ -36,6 +36,8 @@ from keel.store.sql.schema import check_schema, current_revision
 from keel.store.tables import BlobRowStore
 from keel.store.tables.outcome_log import OutcomeLog
 from keel.store.tables.prediction_log import PredictionLog
+from keel.store.tables.segment_log import RemoteParts
+from keel.store.uri import is_object_store
 from keel.training.spec import BenchmarkSpec
 
 if TYPE_CHECKING:  # the training stack (LightGBM, scikit-learn) loads only when a command trains
@@ -103,11 +105,20 @@ class Keel:
 
     def prediction_log(self, durability: Durability = "fsync") -> PredictionLog:
         """The durable log of every answer the prediction service gave (open it, then close it)."""
-        return PredictionLog(self.settings.state_dir / "predictions", durability=durability)
+        root = self.settings.state_dir / "predictions"
+        return PredictionLog(root, durability=durability, parts=self._log_parts("predictions"))
 
     def outcome_log(self, durability: Durability = "fsync") -> OutcomeLog:
         """The durable log of outcomes (labels, overrides) reported for logged predictions."""
-        return OutcomeLog(self.settings.state_dir / "outcomes", durability=durability)
+        root = self.settings.state_dir / "outcomes"
+        return OutcomeLog(root, durability=durability, parts=self._log_parts("outcomes"))
+
+    def _log_parts(self, table: str) -> RemoteParts | None:
+        """Sealed log parts go to the store when it is an object store, which every replica
+        reaches; on a local store they stay beside the segments (docs/scaling.md)."""
+        if not is_object_store(self.settings.store_url):
+            return None
+        return RemoteParts(self.blobs.backend, f"logs/{self.project.name}/{table}")
 
     @property
     def dataset(self) -> str:

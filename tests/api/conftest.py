@@ -55,11 +55,20 @@ def open_project(folder: Path, database_url: str | None = None) -> Keel:
     return open_keel(settings, project=project, check=False)
 
 
-def prepare(folder: Path, database_url: str | None = None, *, broken: bool = True) -> None:
-    """The loan project with data, gates off, v1 to v3 trained and v1 promoted (see above)."""
+def prepare(
+    folder: Path,
+    database_url: str | None = None,
+    *,
+    broken: bool = True,
+    store_url: str | None = None,
+) -> None:
+    """The loan project with data, gates off, v1 to v3 trained and v1 promoted (see above);
+    with ``store_url``, keel.yaml names that store (an object store every replica reaches)."""
     scaffold(folder, "loan")
     config = yaml.safe_load((folder / "keel.yaml").read_text())
     config["release"] = {"benchmark": "holdout", "gates": [], "approvals": 0, "baseline": BASELINE}
+    if store_url is not None:
+        config["storage"] = {"store_url": store_url}
     (folder / "keel.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     keel = open_project(folder, database_url)
     try:

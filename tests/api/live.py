@@ -157,10 +157,12 @@ def wait_until(condition: Callable[[], bool], timeout: float = 20.0, every: floa
         time.sleep(every)
 
 
-def run_keel(*args: str, cwd: Path, timeout: float = 300.0) -> subprocess.CompletedProcess[str]:
+def run_keel(
+    *args: str, cwd: Path, timeout: float = 300.0, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """The real ``keel`` command, as a user runs it in the project folder."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("KEEL_")}
-    environ |= {"NO_COLOR": "1", "COLUMNS": "200"}
+    environ |= {"NO_COLOR": "1", "COLUMNS": "200"} | (env or {})
     return subprocess.run(
         [sys.executable, "-m", "keel", *args],
         cwd=cwd,

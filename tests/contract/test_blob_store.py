@@ -17,10 +17,12 @@ from keel.errors import ConfigError, IntegrityError, InvalidInput, NotFound
 from keel.store.blob import ContentAddressedStore, open_blob_store
 
 
-@pytest.fixture(params=["local", "memory"])
+@pytest.fixture(params=["local", "memory", pytest.param("s3", marks=pytest.mark.s3)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> ContentAddressedStore:
     if request.param == "local":
         return open_blob_store(str(tmp_path / "store"))
+    if request.param == "s3":
+        return open_blob_store(request.getfixturevalue("s3_url"))
     return open_blob_store(f"memory://keel-test-{uuid.uuid4().hex}")
 
 
@@ -104,3 +106,19 @@ def test_a_crash_mid_write_leaves_no_partial_blob(tmp_path: Path) -> None:
         store = open_blob_store(str(root))
         if store.exists(digest):
             assert store.get(digest) == source.read_bytes()
+
+
+def test_create_writes_once_and_list_finds_keys_under_a_prefix(
+    store: ContentAddressedStore,
+) -> None:
+    backend = store.backend
+    assert backend.list("logs/") == []
+    assert backend.create("logs/a/1.parquet", b"one")
+    assert not backend.create("logs/a/1.parquet", b"other")
+    assert backend.get_bytes("logs/a/1.parquet") == b"one"
+    backend.put_bytes("logs/b/2.parquet", b"two")
+    assert backend.list("logs/") == ["logs/a/1.parquet", "logs/b/2.parquet"]
+    assert backend.list("logs/a/") == ["logs/a/1.parquet"]
+    backend.delete("logs/a/1.parquet")
+    backend.delete("logs/a/1.parquet")  # a missing key: no error
+    assert backend.list("logs/a/") == []

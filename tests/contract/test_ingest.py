@@ -11,15 +11,19 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 from tests.contract.conftest import loan_project
+from tests.objectstore import start_s3_server
 
+from keel.app.scaffold import scaffold
+from keel.config import Settings, load_project
 from keel.data.ingest import BatchInput, Chunk, IngestResult, iter_version
 from keel.data.quarantine import quarantined_rows
 from keel.data.reasons import REASONS_COLUMN
 from keel.data.versions import BatchStatus
-from keel.errors import Conflict, InvalidInput
+from keel.errors import Conflict, InvalidInput, StorageUnavailable
 from keel.simulate import NewCategory, RenamedColumn, UnitChange, simulate_frame
 from keel.store.sources import SqlSource, open_source
-from keel.wiring import Keel
+from keel.store.sql.schema import upgrade
+from keel.wiring import Keel, open_keel
 
 START, END = datetime(2024, 3, 1), datetime(2024, 6, 1)
 
@@ -257,3 +261,74 @@ def test_sql_source_reads_a_query_in_chunks(keel: Keel, postgres_url: str) -> No
     assert result.batch.status is BatchStatus.ACCEPTED, result.batch.reasons
     assert result.batch.accepted == frame.height
     assert read(keel, 1)["application_id"].to_list() == sorted(frame["application_id"].to_list())
+
+
+@pytest.mark.s3
+def test_dataset_and_quarantine_parts_live_in_the_object_store(
+    tmp_path: Path, sqlite_url: str, s3_url: str
+) -> None:
+    """A project whose store is the S3 server: versions and quarantine read back from it."""
+    folder = tmp_path / "proj"
+    scaffold(folder, "loan")
+    project = load_project(folder / "keel.yaml")
+    settings = Settings.resolve(
+        folder, project, environ={}, database_url=sqlite_url, store_url=s3_url
+    )
+    keel = open_keel(settings, project=project, check=False)
+    try:
+        upgrade(keel.db)
+        frame = next(iter(months().values()))
+        bad = frame.with_columns(
+            pl.when(pl.int_range(pl.len()) < 5)
+            .then(-1.0)
+            .otherwise(pl.col("income"))
+            .alias("income")
+        )
+        result = ingest(keel, bad)
+        assert result.version is not None
+        assert read(keel, 1).height == frame.height - 5
+        assert held(keel, result.batch.id).height == 5
+        assert keel.blobs.backend.list("sha256/")  # the parts are objects in the bucket
+        assert not (folder / ".keel" / "store").exists()
+    finally:
+        keel.close()
+
+
+@pytest.mark.s3
+@pytest.mark.slow
+def test_the_s3_server_killed_mid_ingest_makes_no_version_and_a_retry_succeeds(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server of its own, killed after the first chunks were stored; then restarted."""
+    server = start_s3_server(tmp_path / "seaweedfs")
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    folder = tmp_path / "proj"
+    scaffold(folder, "loan")
+    project = load_project(folder / "keel.yaml")
+    settings = Settings.resolve(
+        folder, project, environ={}, database_url=sqlite_url, store_url=server.url("store")
+    )
+    keel = open_keel(settings, project=project, check=False)
+    frame = next(iter(months().values())).drop("m")
+    request = BatchInput(keel.dataset, "test", "test", None, False, "tester")
+
+    def chunks_then_kill() -> Iterator[Chunk]:
+        for i in range(0, frame.height, 200):
+            if i == 600:
+                server.stop()  # the server dies with three chunks stored
+            yield Chunk(frame.slice(i, 200), False)
+
+    try:
+        upgrade(keel.db)
+        with pytest.raises(StorageUnavailable, match=r"127\.0\.0\.1"):
+            keel.ingestor().ingest(request, chunks_then_kill())
+        with keel.reader() as unit:
+            assert unit.datasets.latest(keel.dataset) is None
+        server = start_s3_server(tmp_path / "seaweedfs", ports=server.ports)
+        result = ingest(keel, frame, chunk_rows=200)
+        assert result.version is not None and result.version.version == 1
+        assert read(keel, 1).height == frame.height
+    finally:
+        keel.close()
+        server.stop()

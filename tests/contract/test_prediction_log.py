@@ -27,7 +27,8 @@ from keel.errors import InvalidInput, StorageUnavailable
 from keel.predictions import OutcomeRecord, PredictionRecord
 from keel.store.tables.outcome_log import OutcomeLog, join_outcomes
 from keel.store.tables.prediction_log import PredictionLog
-from keel.store.tables.segment_log import MAGIC
+from keel.store.tables.segment_log import MAGIC, RemoteParts
+from keel.store.uri import open_byte_store
 
 T0 = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
 
@@ -53,11 +54,21 @@ def record(prediction_id: str, *, at: datetime = T0, entity: str = "a-1") -> Pre
 SMALL = 1 << 20  # segment size in these tests: each segment is written in full when made
 
 
-@pytest.fixture
-def log(tmp_path: Path) -> Iterator[PredictionLog]:
-    opened = PredictionLog(tmp_path / "predictions", segment_bytes=SMALL)
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[PredictionLog]:
+    """The log with its sealed parts on local disk, or in the S3 server."""
+    parts = None
+    if request.param == "s3":
+        parts = RemoteParts(open_byte_store(request.getfixturevalue("s3_url")), "logs/predictions")
+    opened = PredictionLog(tmp_path / "predictions", segment_bytes=SMALL, parts=parts)
     yield opened
     opened.close()
+
+
+def sealed_parts(log: PredictionLog) -> int:
+    if log.parts is not None:
+        return len(log.parts.names())
+    return len(list((log.root / "parts").glob("*.parquet")))
 
 
 def ids(log: PredictionLog) -> list[str]:
@@ -229,7 +240,7 @@ def test_sealing_leaves_live_segments_and_keeps_every_row(log: PredictionLog) ->
     log.close()
     assert log.seal() == 1
     assert segments(log.root) == []
-    assert len(list((log.root / "parts").glob("*.parquet"))) == 1
+    assert sealed_parts(log) == 1
     log.append([record("p-2")])  # a new segment after close
     assert sorted(ids(log)) == ["p-1", "p-2"]
 
@@ -246,6 +257,23 @@ def test_a_crash_between_part_and_segment_removal_doubles_nothing(log: Predictio
     assert log.seal() == 1
     assert segments(log.root) == []
     assert sorted(ids(log)) == ["p-1", "p-2"]
+
+
+@pytest.mark.s3
+def test_replicas_on_their_own_disks_share_one_log_in_the_object_store(
+    tmp_path: Path, s3_url: str
+) -> None:
+    """Each replica seals its segments into the store; a reader elsewhere sees every row."""
+    parts = RemoteParts(open_byte_store(s3_url), "logs/predictions")
+    for replica in ("a", "b", "c"):
+        with PredictionLog(tmp_path / replica, segment_bytes=SMALL, parts=parts) as log:
+            log.append([record(f"{replica}-{i}") for i in range(3)])
+        assert log.seal() == 1
+    elsewhere = PredictionLog(tmp_path / "reader", parts=parts)
+    assert sorted(ids(elsewhere)) == sorted(f"{r}-{i}" for r in "abc" for i in range(3))
+    assert len(parts.names()) == 3
+    out = tmp_path / "all.parquet"
+    assert elsewhere.export(out) == 9
 
 
 def test_full_segments_roll_over_and_can_be_sealed_while_writing(tmp_path: Path) -> None:

@@ -14,9 +14,11 @@ from keel.store.blob import open_blob_store
 from keel.store.tables import BlobRowStore
 
 
-@pytest.fixture(params=["local", "memory"])
+@pytest.fixture(params=["local", "memory", pytest.param("s3", marks=pytest.mark.s3)])
 def rows(request: pytest.FixtureRequest, tmp_path: Path) -> BlobRowStore:
     url = str(tmp_path / "store") if request.param == "local" else f"memory://rows-{uuid.uuid4()}"
+    if request.param == "s3":
+        url = request.getfixturevalue("s3_url")
     return BlobRowStore(open_blob_store(url), tmp_path / "scratch")
 
 

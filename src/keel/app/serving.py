@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
@@ -132,6 +133,7 @@ def build_serving(keel: Keel, actor: Actor, settings: ServeSettings) -> Serving:
     predictions = keel.prediction_log(settings.durability)
     outcomes = keel.outcome_log(settings.durability)
     predictions.start()  # make the first segment now, not inside the first request
+    stop_shipping = _ship(settings.ship_seconds, predictions, outcomes)
     executor = ThreadPoolExecutor(settings.model_threads, thread_name_prefix="keel-model")
     shadows = ThreadPoolExecutor(1, thread_name_prefix="keel-shadow")
     metrics = ServingMetrics()
@@ -151,6 +153,7 @@ def build_serving(keel: Keel, actor: Actor, settings: ServeSettings) -> Serving:
         if listener is not None:
             listener.stop()  # ends the follower's wait for a notification
         follower.stop()
+        stop_shipping()
         shadows.shutdown(wait=True)  # shadow answers already computed still reach the log
         executor.shutdown(wait=False, cancel_futures=True)
         predictions.close()
@@ -224,6 +227,34 @@ def _access(keel: Keel) -> Access:
             return unit.users.count()
 
     return Access(lookup=user, count=users)
+
+
+def _ship(every: float, *logs: SegmentLog[Any]) -> Callable[[], None]:
+    """On an object store, roll each log's segment over every ``every`` seconds and seal the
+    closed ones into the store, so that readers elsewhere (export, monitoring) see this
+    replica's answers while it runs; returns what stops it. Local logs need none of this."""
+    shipped = [found for found in logs if found.parts is not None]
+    if not shipped:
+        return lambda: None
+    for found in shipped:
+        found.segment_seconds = every
+    stopped = threading.Event()
+
+    def run() -> None:
+        while not stopped.wait(every):
+            try:
+                _seal(*shipped)
+            except Exception:  # the next round tries again; the segments are still there
+                log.exception("could not ship the log to the store")
+
+    thread = threading.Thread(target=run, name="keel-log-ship", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        stopped.set()
+        thread.join()
+
+    return stop
 
 
 def _seal(*logs: SegmentLog[Any]) -> None:

@@ -64,6 +64,9 @@ class ServeSettings:
     model_threads: int = _option(
         4, "--model-threads", "Threads per worker that run the models.", min=1, max=256
     )
+    ship_seconds: float = _option(
+        60.0, "--ship", "On an object store: seconds between log parts shipped to it.", min=0.5
+    )
 
     def __post_init__(self) -> None:
         for name, setting, value in self.described():

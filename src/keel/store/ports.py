@@ -27,6 +27,15 @@ class ByteStore(Protocol):
         """Copy a local file to ``key`` atomically, streaming (files may exceed memory)."""
         ...
 
+    def create(self, key: str, data: bytes) -> bool:
+        """Store ``data`` under ``key`` only if ``key`` holds nothing; False if it did (then
+        nothing is written). Backends that can, make this one conditional write."""
+        ...
+
+    def create_file(self, key: str, source: Path) -> bool:
+        """``create`` from a local file, streaming."""
+        ...
+
     def get_bytes(self, key: str) -> bytes:
         """The bytes at ``key``; raises ``NotFound``."""
         ...
@@ -41,4 +50,8 @@ class ByteStore(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove ``key`` if present; never raises for a missing key."""
+        ...
+
+    def list(self, prefix: str) -> list[str]:
+        """The keys under ``prefix`` (a folder-like ``a/b/``), sorted; empty if none."""
         ...

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from keel.errors import ConfigError, StorageUnavailable
+
+if TYPE_CHECKING:
+    from keel.store.ports import ByteStore
 
 BLOB_SCHEMES = {
     "file": ("fsspec", "file", None),
@@ -20,6 +23,34 @@ DATABASE_DRIVERS = {
     "postgres": "postgresql+psycopg",
     "postgresql+psycopg": "postgresql+psycopg",
 }
+
+
+OBJECT_STORES = {"s3": "keel.store.blob.object_store:ObjectByteStore"}
+"""Schemes whose backend is a module of its own (imported only when such a URL is opened)."""
+
+
+def open_byte_store(url: str) -> ByteStore:
+    """The byte backend for a store URL: an object store's own, else fsspec's."""
+    scheme = _scheme(url)
+    if scheme in OBJECT_STORES:
+        _require(*BLOB_SCHEMES[scheme][::2])
+        module, _, name = OBJECT_STORES[scheme].partition(":")
+        backend: ByteStore = getattr(importlib.import_module(module), name)(url)
+        return backend
+    from keel.store.blob.fsspec_store import FsspecByteStore  # noqa: PLC0415 - no cycle
+
+    fs, root = blob_filesystem(url)
+    return FsspecByteStore(fs, root, url)
+
+
+def is_object_store(url: str) -> bool:
+    """Whether a store URL names an object store (shared by every replica) and not a folder."""
+    return _scheme(url) in OBJECT_STORES
+
+
+def _scheme(url: str) -> str:
+    scheme = urlsplit(url).scheme
+    return scheme if len(scheme) > 1 else "file"  # "C:" is a drive, not a scheme
 
 
 def blob_filesystem(url: str) -> tuple[Any, str]:

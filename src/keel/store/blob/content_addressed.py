@@ -12,9 +12,8 @@ import tempfile
 from pathlib import Path
 
 from keel.errors import IntegrityError, InvalidInput
-from keel.store.blob.fsspec_store import FsspecByteStore
 from keel.store.ports import ByteStore
-from keel.store.uri import blob_filesystem
+from keel.store.uri import open_byte_store
 
 DIGEST = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 1 << 20
@@ -42,17 +41,13 @@ class ContentAddressedStore:
     def put(self, data: bytes) -> str:
         """Store ``data`` and return its sha256 hex digest."""
         digest = hashlib.sha256(data).hexdigest()
-        key = self._key(digest)
-        if not self.backend.exists(key):
-            self.backend.put_bytes(key, data)
+        self.backend.create(self._key(digest), data)
         return digest
 
     def put_file(self, source: Path) -> str:
         """Store a local file and return its digest, streaming both the hash and the copy."""
         digest = sha256_file(source)
-        key = self._key(digest)
-        if not self.backend.exists(key):
-            self.backend.put_file(key, source)
+        self.backend.create_file(self._key(digest), source)
         return digest
 
     def get(self, digest: str) -> bytes:
@@ -95,5 +90,4 @@ def _mismatch(expected: str, actual: str) -> IntegrityError:
 
 def open_blob_store(url: str) -> ContentAddressedStore:
     """The content-addressed store for a store URL (a local path, file://, memory:// or s3://)."""
-    fs, root = blob_filesystem(url)
-    return ContentAddressedStore(FsspecByteStore(fs, root, url))
+    return ContentAddressedStore(open_byte_store(url))

@@ -38,6 +38,20 @@ class FsspecByteStore:
             self.fs.put_file(str(source), tmp)
             self._commit(tmp, key)
 
+    def create(self, key: str, data: bytes) -> bool:
+        """Looks, then writes: two writers of one key may both write, and Keel only creates
+        keys whose bytes the key fixes, so either write leaves the same object."""
+        if self.exists(key):
+            return False
+        self.put_bytes(key, data)
+        return True
+
+    def create_file(self, key: str, source: Path) -> bool:
+        if self.exists(key):
+            return False
+        self.put_file(key, source)
+        return True
+
     def get_bytes(self, key: str) -> bytes:
         with self._io("read", key):
             data: bytes = self.fs.cat_file(self._path(key))
@@ -55,6 +69,16 @@ class FsspecByteStore:
         with self._io("delete", key):
             if self.fs.exists(self._path(key)):
                 self.fs.rm_file(self._path(key))
+
+    def list(self, prefix: str) -> list[str]:
+        folder = self._path(prefix)
+        with self._io("list", prefix):
+            if not self.fs.exists(folder):
+                return []
+            found = self.fs.find(folder)
+        root = self.root.lstrip("/")  # the memory filesystem lists paths with a leading "/"
+        keys = (str(path).lstrip("/")[len(root) + 1 :] for path in found)
+        return sorted(key for key in keys if key.startswith(prefix))
 
     def _path(self, key: str) -> str:
         return f"{self.root}/{key}"

@@ -31,6 +31,13 @@ ones included (up to their last whole frame). ``seal`` converts the segments no 
 name before the segment is removed, and a segment whose part exists is skipped, so a crash at
 any point neither loses nor doubles a row.
 
+**Parts in an object store.** Given ``parts`` (a prefix of a ``ByteStore``, e.g. an S3 bucket),
+``seal`` uploads each part there instead, with a conditional create (``If-None-Match: *``), and
+``scan`` reads every part under the prefix, from every replica that logs to it, through a local
+cache of immutable files (downloaded once, then scanned lazily by Polars, so memory stays
+bounded). Segments stay on local disk: they need ``fdatasync`` and ``flock``. A part is named
+after its segment, which one process wrote, so a retried upload carries the same bytes.
+
 Why files and not a database table: ``benchmarks/predictor.py`` on this machine (2 cores, other
 work keeping the load average at 4 to 12; the disk's cache flush took 0.1 to 4 ms), one record
 per append, appends/s with 1, 8 and 32 appending threads, lowest and highest of four runs:
@@ -67,6 +74,7 @@ import polars as pl
 
 from keel.errors import InvalidInput, StorageUnavailable
 from keel.predictions.records import Loggable
+from keel.store.ports import ByteStore
 
 Durability = Literal["fsync", "write"]
 
@@ -134,6 +142,21 @@ def _json_text(value: object) -> str | None:
 
 
 @dataclass(frozen=True)
+class RemoteParts:
+    """Where a log's sealed parts live when not on local disk: ``prefix`` inside ``store``."""
+
+    store: ByteStore
+    prefix: str
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}/{name}"
+
+    def names(self) -> list[str]:
+        start = len(self.prefix) + 1
+        return [key[start:] for key in self.store.list(f"{self.prefix}/")]
+
+
+@dataclass(frozen=True)
 class LogStats:
     """Appends acknowledged, and the writes (each with one sync) that carried them."""
 
@@ -158,6 +181,7 @@ class SegmentLog(Generic[R]):
         durability: Durability = "fsync",
         segment_bytes: int = SEGMENT_BYTES,
         segment_seconds: float = SEGMENT_SECONDS,
+        parts: RemoteParts | None = None,
     ) -> None:
         if durability not in ("fsync", "write"):
             raise InvalidInput(
@@ -168,6 +192,7 @@ class SegmentLog(Generic[R]):
         self.durability: Durability = durability
         self.segment_bytes = segment_bytes
         self.segment_seconds = segment_seconds
+        self.parts = parts
         self._writer: _Writer | None = None
         self._opening = threading.Lock()
 
@@ -198,14 +223,14 @@ class SegmentLog(Generic[R]):
 
     def scan(self) -> pl.LazyFrame:
         """Every row: sealed parts and unsealed segments, live ones up to their last whole row."""
-        parts, tail = _snapshot(self.root)
+        parts, tail = _snapshot(self.root, self.parts)
         frames = [pl.scan_parquet(parts)] if parts else []
         frames.append(self.table.frame(tail).lazy())
         return pl.concat(frames, how="vertical")
 
     def seal(self) -> int:
         """Convert every segment no process holds into a Parquet part; returns how many."""
-        return _seal(self.root, self.table)
+        return _seal(self.root, self.table, self.parts)
 
     def export(self, out: Path) -> int:
         """The whole table as one Parquet file at ``out`` (written whole, then renamed)."""
@@ -472,7 +497,7 @@ def _in_background(root: Path, capacity: int) -> Future[_Segment]:
 # --- reading and sealing ----------------------------------------------------------------------
 
 
-def _snapshot(root: Path) -> tuple[list[Path], list[Any]]:
+def _snapshot(root: Path, remote: RemoteParts | None) -> tuple[list[Path], list[Any]]:
     """Parts, and the rows of segments without a part, consistent under a concurrent ``seal``.
 
     Segments are listed before parts: a segment gone by the time it is read was sealed, and
@@ -481,6 +506,8 @@ def _snapshot(root: Path) -> tuple[list[Path], list[Any]]:
     for _ in range(3):
         segments = _listed(root / "segments", ".seg")
         parts = _listed(root / "parts", ".parquet")
+        if remote is not None:
+            parts += _fetched(root / "remote", remote)
         sealed = {part.stem for part in parts}
         try:
             tail = [row for s in segments if s.stem not in sealed for row in _rows(s)]
@@ -490,7 +517,23 @@ def _snapshot(root: Path) -> tuple[list[Path], list[Any]]:
     raise StorageUnavailable(f"the log at {root} kept changing while it was read; try again")
 
 
-def _seal(root: Path, table: TableSpec) -> int:
+def _fetched(cache: Path, remote: RemoteParts) -> list[Path]:
+    """Every remote part as a local file: parts never change, so each is downloaded once."""
+    cache.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in remote.names():
+        if not name.endswith(".parquet"):
+            continue
+        path = cache / name
+        if not path.exists():
+            tmp = cache / f".{name}.{secrets.token_hex(4)}.tmp"
+            remote.store.get_file(remote.key(name), tmp)
+            tmp.replace(path)
+        paths.append(path)
+    return paths
+
+
+def _seal(root: Path, table: TableSpec, remote: RemoteParts | None = None) -> int:
     (root / "parts").mkdir(parents=True, exist_ok=True)
     sealed = 0
     with _storage("seal", root), _exclusive(root / "seal.lock"):
@@ -500,13 +543,36 @@ def _seal(root: Path, table: TableSpec) -> int:
             with _unheld(segment) as free:
                 if not free:
                     continue
-                rows = [] if part.exists() else _rows(segment)
-                if rows:
+                if remote is not None:
+                    _upload(table, segment, part, remote)
+                elif not part.exists() and (rows := _rows(segment)):
                     _write_part(table.frame(rows), part)
                 segment.unlink()
                 sealed += 1
-        sync_folder(root / "segments")
+        if sealed:
+            sync_folder(root / "segments")
     return sealed
+
+
+def _upload(table: TableSpec, segment: Path, part: Path, remote: RemoteParts) -> None:
+    """A segment's part to the object store (created, never replaced), kept in the cache."""
+    key = remote.key(part.name)
+    if remote.store.exists(key):
+        return  # uploaded before a crash removed the segment: the same rows
+    rows = _rows(segment)
+    if not rows:
+        return
+    cached = _remote_cache(segment) / part.name
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_name(f".{part.name}.tmp")
+    table.frame(rows).write_parquet(tmp, compression="zstd", statistics=True)
+    remote.store.create_file(key, tmp)
+    tmp.replace(cached)
+
+
+def _remote_cache(segment: Path) -> Path:
+    """The cache of remote parts of the log a segment belongs to."""
+    return segment.parent.parent / "remote"
 
 
 def _write_part(frame: pl.DataFrame, part: Path) -> None:
