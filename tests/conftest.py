@@ -62,3 +62,8 @@ def database_url(request: pytest.FixtureRequest) -> str:
     name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     url: str = request.getfixturevalue(name)
     return url
+
+
+# Registration compiles LightGBM models where the ``compiled`` extra is installed (several seconds
+# a model); the suite registers natively unless a test switches it on (tests/*/test_compiled*.py).
+os.environ.setdefault("KEEL_COMPILED", "off")
