@@ -158,14 +158,16 @@ def duplicated(values: pl.Series) -> pl.Series:
     Sorting 64-bit hashes is several times faster than a hash table over a million distinct
     strings; only rows whose hash repeats are then compared exactly.
     """
-    valid = values.is_not_null()
+    nulls = values.null_count()
     hashes = values.hash()
-    ordered = hashes.filter(valid).sort()
+    ordered = (hashes.filter(values.is_not_null()) if nulls else hashes).sort()
     suspects = ordered.filter(ordered == ordered.shift(1))
     mask = pl.repeat(False, values.len(), dtype=pl.Boolean, eager=True)
     if suspects.is_empty():
         return mask
-    candidate = hashes.is_in(suspects.unique().implode()) & valid
+    candidate = hashes.is_in(suspects.unique().implode())
+    if nulls:
+        candidate &= values.is_not_null()
     return mask.scatter(candidate.arg_true(), values.filter(candidate).is_duplicated())
 
 
@@ -282,9 +284,13 @@ def _check_chunk(chunk: pl.DataFrame, offset: int, plan: _Plan) -> _Part:
         .collect()
     )
     failing = wide.filter(pl.col(_FAIL))
-    kept = wide if failing.is_empty() else wide.filter(~pl.col(_FAIL))
+    if failing.is_empty():
+        kept = wide.select(plan.accepted)
+    else:  # project first: the filter then copies the accepted columns only, not the raw ones
+        kept = wide.lazy().select(*plan.accepted, pl.col(_FAIL)).filter(~pl.col(_FAIL))
+        kept = kept.drop(_FAIL).collect()
     rejected, counts = _explain(failing, plan)
-    return _Part(kept.select(plan.accepted), rejected, counts, wide.select(plan.stats))
+    return _Part(kept, rejected, counts, wide.select(plan.stats))
 
 
 def _explain(failing: pl.DataFrame, plan: _Plan) -> tuple[pl.DataFrame, dict[int, int]]:
