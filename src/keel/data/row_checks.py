@@ -287,8 +287,8 @@ def _check_chunk(chunk: pl.DataFrame, offset: int, plan: _Plan) -> _Part:
     if failing.is_empty():
         kept = wide.select(plan.accepted)
     else:  # project first: the filter then copies the accepted columns only, not the raw ones
-        kept = wide.lazy().select(*plan.accepted, pl.col(_FAIL)).filter(~pl.col(_FAIL))
-        kept = kept.drop(_FAIL).collect()
+        projected = wide.lazy().select(*plan.accepted, pl.col(_FAIL))
+        kept = projected.filter(~pl.col(_FAIL)).drop(_FAIL).collect()
     rejected, counts = _explain(failing, plan)
     return _Part(kept, rejected, counts, wide.select(plan.stats))
 
