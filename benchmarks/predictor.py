@@ -7,7 +7,9 @@ comparison the Polars frame path ``transform_records``), LightGBM's own 1-row pr
 threads, the model's setting, and on one, which the estimator uses below 256 rows), the whole
 ``predict_checked`` (features + model + decision + out-of-distribution flags: the issue's goal
 is at most 60 us), ``predict`` (checks included) and ``predict`` with the top 3 contributions.
-Then rows/s of ``predict`` on batches of records.
+Then rows/s of ``predict`` on batches of records. With the ``compiled`` extra installed, the
+same model compiled by lleaves is timed beside LightGBM in the same run (model, whole path,
+batches).
 
 Part 2, the log: appends/s and cost per record with 1, 8 and 32 threads appending one record at
 a time, for both durability levels (``fsync``: acknowledged after ``fdatasync``; ``write``:
