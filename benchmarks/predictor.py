@@ -7,7 +7,9 @@ comparison the Polars frame path ``transform_records``), LightGBM's own 1-row pr
 threads, the model's setting, and on one, which the estimator uses below 256 rows), the whole
 ``predict_checked`` (features + model + decision + out-of-distribution flags: the issue's goal
 is at most 60 us), ``predict`` (checks included) and ``predict`` with the top 3 contributions.
-Then rows/s of ``predict`` on batches of records.
+Then rows/s of ``predict`` on batches of records. With the ``compiled`` extra installed, the
+same model compiled by lleaves is timed beside LightGBM in the same run (model, whole path,
+batches).
 
 Part 2, the log: appends/s and cost per record with 1, 8 and 32 threads appending one record at
 a time, for both durability levels (``fsync``: acknowledged after ``fdatasync``; ``write``:
@@ -128,8 +130,31 @@ def latency(call: Callable[[], object], repeats: int) -> tuple[float, float]:
     return float(np.percentile(samples, 50)) / 1e3, float(np.percentile(samples, 99)) / 1e3
 
 
+def compiled_predictor(predictor: Predictor) -> tuple[Predictor | None, float]:
+    """The same predictor with its model compiled by lleaves (None without the extra), and the
+    seconds the compile took (a fresh cache folder: no cached object)."""
+    import copy
+    import hashlib
+
+    from keel.models.compiled import available, compiled_bundle
+
+    if not available():
+        return None, 0.0
+    digest = hashlib.sha256(predictor.bundle.estimator.to_bytes()).hexdigest()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as cache:
+        fast = compiled_bundle(predictor.bundle, digest, cache_dir=Path(cache))
+    seconds = time.perf_counter() - started
+    if fast is None:
+        return None, seconds
+    compiled = copy.copy(predictor)
+    compiled.bundle = fast
+    return compiled, seconds
+
+
 def bench_predictor(repeats: int) -> None:
     predictor, records = train()
+    compiled, compile_seconds = compiled_predictor(predictor)
     one = records[:1]
     encoded = predictor.encoder.encode(one)
     booster = predictor.bundle.estimator.booster_  # type: ignore[attr-defined]
@@ -144,6 +169,15 @@ def bench_predictor(repeats: int) -> None:
         ("predict (with checks)", lambda: predictor.predict(one)),
         ("predict, top-3 contributions", lambda: predictor.predict(one, explain=3)),
     ]
+    if compiled is not None:
+        print(f"compiled the model with lleaves in {compile_seconds:.1f} s (load {load()})")
+        fast = compiled.bundle.estimator
+        steps += [
+            ("compiled 1-row predict (lleaves)", lambda: fast.predict(x)),
+            ("LightGBM 1-row predict, 1 thread, again", lambda: booster.predict(x, num_threads=1)),
+            ("features+model+decision+OOD, compiled", lambda: compiled.predict_checked(one)),
+            ("features+model+decision+OOD, again", lambda: predictor.predict_checked(one)),
+        ]
     rows = []
     for name, call in steps:
         count = repeats // 10 if "contributions" in name else repeats
@@ -154,19 +188,20 @@ def bench_predictor(repeats: int) -> None:
     verdict = "meets" if whole <= GOAL_US else "misses"
     print(f"features + model + decision: p50 {whole:.1f} us, {verdict} the {GOAL_US:.0f} us goal")
     batch_rows = []
+    backends = [("native", predictor)] + ([("compiled", compiled)] if compiled else [])
     for size in (10, 100, 1_000, 10_000):
         chunk = records[:size]
         runs = max(3, 20_000 // size)
-        start = time.perf_counter()
-        for _ in range(runs):
-            predictor.predict(chunk)
-        elapsed = time.perf_counter() - start
-        batch_rows.append(
-            [size, f"{size * runs / elapsed:,.0f}", f"{elapsed / runs / size * 1e6:.1f}", load()]
-        )
+        for name, serving in backends:
+            start = time.perf_counter()
+            for _ in range(runs):
+                serving.predict(chunk)
+            elapsed = time.perf_counter() - start
+            per_row = f"{elapsed / runs / size * 1e6:.1f}"
+            batch_rows.append([size, name, f"{size * runs / elapsed:,.0f}", per_row, load()])
     table(
         "batches through predict (checks included)",
-        ["records", "rows/s", "us/row", "load"],
+        ["records", "model", "rows/s", "us/row", "load"],
         batch_rows,
     )
 

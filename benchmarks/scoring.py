@@ -29,6 +29,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import polars as pl
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
@@ -61,43 +63,60 @@ def run(work: Path, rows: int) -> None:
     print(
         f"project and {rows:,} rows ready in {time.perf_counter() - started:.1f} s (load {load()})"
     )
-    out = work / "scored.parquet"
-    begun = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "keel", "score", str(source), "--out", str(out), "--json"],
-        cwd=project.folder,
-        env=keel_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    wall = time.perf_counter() - begun
-    summary = json.loads(done.stdout)
-    lightgbm = plain_predict(project.folder, frame)
-    table(
-        f"keel score, {rows:,} rows, one process",
-        ["what", "seconds", "rows/s", "load"],
-        [
-            ["keel score (wall, start-up included)", f"{wall:.1f}", f"{rows / wall:,.0f}", load()],
+    results = {}
+    for backend, switch in (("native", "off"), ("compiled", "on")):
+        out = work / f"scored-{backend}.parquet"
+        begun = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "keel", "score", str(source), "--out", str(out), "--json"],
+            cwd=project.folder,
+            env={**keel_env(), "KEEL_COMPILED": switch},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        results[backend] = (time.perf_counter() - begun, json.loads(done.stdout), load())
+    native, compiled = plain_predict(project.folder, frame)
+    rows_out = []
+    for backend, (wall, summary, seen) in results.items():
+        rows_out.append(
             [
-                "keel score (its scoring loop)",
+                f"keel score, {backend} (wall, start-up included)",
+                f"{wall:.1f}",
+                f"{rows / wall:,.0f}",
+                seen,
+            ]
+        )
+        rows_out.append(
+            [
+                f"keel score, {backend} (its scoring loop)",
                 f"{summary['seconds']:.1f}",
                 f"{summary['rows_per_second']:,}",
-                load(),
-            ],
-            [
-                "LightGBM predict on the features",
-                f"{lightgbm:.1f}",
-                f"{rows / lightgbm:,.0f}",
-                load(),
-            ],
-        ],
+                seen,
+            ]
+        )
+    for name, seconds in (("LightGBM", native), ("compiled (lleaves)", compiled)):
+        rows_out.append(
+            [f"{name} predict on the features", f"{seconds:.2f}", f"{rows / seconds:,.0f}", load()]
+        )
+    table(
+        f"keel score, {rows:,} rows, one process", ["what", "seconds", "rows/s", "load"], rows_out
     )
-    print(f"scored {summary['scored']:,}, rejected {summary['rejected']:,}: {summary['decisions']}")
+    for backend, (_, summary, _) in results.items():
+        print(
+            f"{backend}: scored {summary['scored']:,}, rejected {summary['rejected']:,}:"
+            f" {summary['decisions']}"
+        )
+    native_out = pl.read_parquet(work / "scored-native.parquet")
+    compiled_out = pl.read_parquet(work / "scored-compiled.parquet")
+    same = native_out["decision"].equals(compiled_out["decision"])
+    gap = (native_out["score"] - compiled_out["score"]).abs().max()
+    print(f"native and compiled: every decision identical {same}, scores differ by at most {gap}")
 
 
-def plain_predict(folder: Path, frame: object) -> float:
-    """Seconds of the model's own predict on the feature matrix (the matrix built untimed)."""
+def plain_predict(folder: Path, frame: object) -> tuple[float, float]:
+    """Seconds of LightGBM's own predict and of the compiled model's on the feature matrix (the
+    matrix built untimed); the compiled one is what ``keel score`` serves (from the local cache)."""
     from keel.config import Settings, load_project
     from keel.wiring import open_keel
 
@@ -105,12 +124,17 @@ def plain_predict(folder: Path, frame: object) -> float:
     keel = open_keel(Settings.resolve(folder, project, environ={}), project=project)
     try:
         bundle = keel.registry().bundle(1)
+        fast = keel.registry().serving_bundle(1)
+        print(f"v1 inference: {keel.registry().inference(keel.registry().model(1))}")
     finally:
         keel.close()
     matrix = bundle.features(frame)  # type: ignore[arg-type]
-    started = time.perf_counter()
-    bundle.estimator.predict(matrix.values)
-    return time.perf_counter() - started
+    timed = []
+    for model in (bundle, fast):
+        started = time.perf_counter()
+        model.estimator.predict(matrix.values)
+        timed.append(time.perf_counter() - started)
+    return timed[0], timed[1]
 
 
 if __name__ == "__main__":

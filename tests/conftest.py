@@ -66,6 +66,13 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
+# Registration compiles LightGBM models where the ``compiled`` extra is installed (several seconds
+# a model); the suite registers natively unless a test switches it on (tests/*/test_compiled*.py).
+# The helpers that run ``keel`` in a subprocess (tests/cli/conftest.py, tests/api/live.py) pass
+# the same switch, since they drop the other KEEL_ variables.
+os.environ.setdefault("KEEL_COMPILED", "off")
+
+
 # --- the S3-compatible object store (SeaweedFS; tests/objectstore.py) --------------------------
 
 

@@ -219,6 +219,7 @@ class Keel:
             read=self.reader,
             clock=utcnow,
             latency_probe=latency_probe,
+            decide=self.decision_policy().decide_many,
         )
 
     def recipe(self) -> Recipe:

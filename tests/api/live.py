@@ -59,7 +59,7 @@ def start_server(folder: Path, *args: str, env: dict[str, str] | None = None) ->
     """``keel serve`` in ``folder`` on a free port, once its probes answer."""
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("KEEL_")}
-    environ |= {"NO_COLOR": "1", "COLUMNS": "200"} | (env or {})
+    environ |= {"NO_COLOR": "1", "COLUMNS": "200", "KEEL_COMPILED": "off"} | (env or {})
     log = folder.parent / f"serve-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -162,7 +162,7 @@ def run_keel(
 ) -> subprocess.CompletedProcess[str]:
     """The real ``keel`` command, as a user runs it in the project folder."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("KEEL_")}
-    environ |= {"NO_COLOR": "1", "COLUMNS": "200"} | (env or {})
+    environ |= {"NO_COLOR": "1", "COLUMNS": "200", "KEEL_COMPILED": "off"} | (env or {})
     return subprocess.run(
         [sys.executable, "-m", "keel", *args],
         cwd=cwd,

@@ -33,7 +33,7 @@ def keel(tmp_path: Path) -> Keel:
 
     def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("KEEL_")}
-        environ |= {"COLUMNS": "200", "NO_COLOR": "1"} | (env or {})
+        environ |= {"COLUMNS": "200", "KEEL_COMPILED": "off", "NO_COLOR": "1"} | (env or {})
         done = subprocess.run(
             [sys.executable, "-m", "keel", *args],
             cwd=cwd or tmp_path,

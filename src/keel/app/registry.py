@@ -23,6 +23,7 @@ from keel.registry.versions import ModelVersion
 from keel.wiring import Keel
 
 if TYPE_CHECKING:
+    from keel.models.equivalence import Equivalence
     from keel.registry.service import Registry
 
 P = ParamSpec("P")
@@ -35,16 +36,19 @@ class Registered(Result):
 
     model: ModelVersion
     created: bool
+    inference: Equivalence | None = None
+    """The compiled back end's equivalence verdict (None: native, no compiled back end)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.model.to_dict(), "created": self.created}
+        return {**self.model.to_dict(), "created": self.created, "inference": _verdict(self)}
 
 
 @use_case(Role.OPERATOR, action="registering a model", writes=True)
 def register(keel: Keel, actor: Actor, run_id: str) -> Registered:
     """Register a succeeded run as a new, immutable model version (once per run)."""
-    model, created = keel.registry().register(run_id, actor)
-    return Registered(model, created)
+    registry = keel.registry()
+    model, created = registry.register(run_id, actor)
+    return Registered(model, created, registry.inference(model))
 
 
 @dataclass(frozen=True)
@@ -75,9 +79,15 @@ class ModelDetail(Result):
 
     model: ModelVersion
     gate: GateResult | None
+    inference: Equivalence | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.model.to_dict(), "gate": self.gate.to_dict() if self.gate else None}
+        gate = self.gate.to_dict() if self.gate else None
+        return {**self.model.to_dict(), "gate": gate, "inference": _verdict(self)}
+
+
+def _verdict(result: Registered | ModelDetail) -> dict[str, Any] | None:
+    return result.inference.to_dict() if result.inference is not None else None
 
 
 @use_case(Role.VIEWER, action="reading a model")
@@ -85,7 +95,7 @@ def show_model(keel: Keel, actor: Actor, version: int) -> ModelDetail:
     """One model version: lineage, inputs, benchmark results, latest gate result."""
     registry = keel.registry()
     model = registry.model(version)
-    return ModelDetail(model, registry.latest_gate(model.version))
+    return ModelDetail(model, registry.latest_gate(model.version), registry.inference(model))
 
 
 @use_case(Role.OPERATOR, action="gating a model", writes=True)

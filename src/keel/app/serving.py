@@ -187,7 +187,7 @@ def _follower(
     project, schema, registry = keel.project, keel.data_schema(), keel.registry()
 
     def load(version: int) -> Predictor:
-        bundle = registry.bundle(version)  # every blob verified against its sha256
+        bundle = registry.serving_bundle(version)  # every blob verified against its sha256
         return Predictor(bundle, schema=schema, policy=policy, model=f"{project.name}/v{version}")
 
     def head() -> Release | None:
@@ -349,7 +349,7 @@ def _scorer(keel: Keel, model: str | None) -> BatchScorer:
     registry = keel.registry()
     version = parse_version_ref(model, keel.project.name) if model else _champion(registry)
     return BatchScorer(
-        bundle=registry.bundle(version),
+        bundle=registry.serving_bundle(version),
         model=f"{keel.project.name}/v{version}",
         schema=keel.data_schema(),
         policy=keel.decision_policy(),

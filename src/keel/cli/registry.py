@@ -6,9 +6,10 @@ is acting) and prints what it returned.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from keel.app import registry as use
 from keel.cli.context import open_project
@@ -18,6 +19,9 @@ from keel.registry.approvals import Promotion
 from keel.registry.gates import GateResult
 from keel.registry.releases import Release
 from keel.registry.versions import parse_version_ref
+
+if TYPE_CHECKING:
+    from keel.models.equivalence import Equivalence
 
 models_app = typer.Typer(help="Registered model versions.", no_args_is_help=True)
 release_app = typer.Typer(
@@ -40,6 +44,8 @@ def register(ctx: typer.Context, run_id: str, json: JsonFlag = False) -> None:
         f"run {run_id} {verb} model {model.label} · sha256 {model.model_sha256[:12]}"
         f" · {len(model.signature.fields)} inputs · next: keel gate v{model.version}"
     )
+    if registered.inference is not None:
+        console.print(f"inference: {_inference(registered.inference)}", markup=False)
 
 
 @models_app.command("list")
@@ -90,11 +96,21 @@ def show_model(ctx: typer.Context, version: VersionArg, json: JsonFlag = False) 
             ("registered", f"{model.created_at:%Y-%m-%d %H:%M} by {model.actor}"),
             ("inputs", ", ".join(_field(f.to_dict()) for f in model.signature.fields)),
             ("gate", f"{gate.id} {'passed' if gate.passed else 'FAILED'}" if gate else "not gated"),
+            ("inference", escape(_inference(detail.inference))),
         ]
     )
     for name, metrics in model.benchmarks.items():
         rows = [(m, f"{e['value']:.4f}", interval(e)) for m, e in metrics.items()]
         table(f"benchmark '{name}'", ["metric", "value", "interval"], rows)
+
+
+def _inference(verdict: Equivalence | None) -> str:
+    """Which back end serves the version, and why."""
+    if verdict is None:
+        return "native"
+    if verdict.passed:
+        return f"compiled ({verdict.backend}): {verdict.reason}"
+    return f"native: {verdict.reason}"
 
 
 def gate(ctx: typer.Context, version: VersionArg, json: JsonFlag = False) -> None:

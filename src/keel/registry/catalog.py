@@ -11,7 +11,9 @@ from keel.errors import Conflict, NotFound
 from keel.identity.actor import Actor, require_role
 from keel.identity.roles import Role
 from keel.models.bundle import ModelBundle, load_bundle
+from keel.models.equivalence import Equivalence
 from keel.models.ports import ArtifactStore
+from keel.registry.compiled import ARTIFACT, store_verdict
 from keel.registry.signature import InputField, Signature
 from keel.registry.units import RegistryUnit, UnitFactory
 from keel.registry.versions import ModelVersion
@@ -30,6 +32,8 @@ class Catalog:
     write: UnitFactory
     read: UnitFactory
     clock: Callable[[], datetime]
+    verify: Callable[[ModelBundle, str], Equivalence | None] | None = None
+    """Checks a compiled back end against the native model (see keel.registry.compiled)."""
 
     def register(self, run_id: str, actor: Actor) -> tuple[ModelVersion, bool]:
         """The model version of a succeeded run; (version, False) if it was registered before."""
@@ -44,11 +48,13 @@ class Catalog:
         for name in CARDS:
             if name in run.artifacts:
                 self.artifacts.get(run.artifacts[name])
+        verdict = self.verify(bundle, sha256) if self.verify is not None else None
+        extra = {ARTIFACT: store_verdict(self.artifacts, verdict)} if verdict else {}
         with self.write() as unit:
             known = unit.models.by_run(self.project, run_id)
             if known is not None:
                 return known, False
-            model = self._version(unit, run, sha256, bundle, actor)
+            model = self._version(unit, run, sha256, bundle, actor, extra)
             unit.models.add(model)
             unit.audit.append(
                 actor=actor.name,
@@ -73,8 +79,14 @@ class Catalog:
             )
         return run.model_sha256
 
-    def _version(
-        self, unit: RegistryUnit, run: Run, sha256: str, bundle: ModelBundle, actor: Actor
+    def _version(  # noqa: PLR0917 - private, one caller
+        self,
+        unit: RegistryUnit,
+        run: Run,
+        sha256: str,
+        bundle: ModelBundle,
+        actor: Actor,
+        extra: dict[str, str],
     ) -> ModelVersion:
         return ModelVersion(
             project=self.project,
@@ -87,7 +99,7 @@ class Catalog:
             signature=self._signature(bundle),
             benchmarks=run.metrics.get("benchmarks", {}),
             slices=run.metrics.get("slices", {}),
-            artifacts={"model": sha256, **run.artifacts},
+            artifacts={"model": sha256, **run.artifacts, **extra},
             created_at=self.clock(),
             actor=actor.name,
         )

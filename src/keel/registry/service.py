@@ -17,7 +17,9 @@ from keel.data.ports import RowStore
 from keel.evaluation import MetricParams
 from keel.identity.actor import Actor
 from keel.models.bundle import ModelBundle
+from keel.models.equivalence import Decide, Equivalence
 from keel.models.ports import ArtifactStore
+from keel.registry import compiled
 from keel.registry.approvals import Promotion, PromotionRequest
 from keel.registry.catalog import Catalog
 from keel.registry.evidence import LatencyProbe
@@ -52,11 +54,34 @@ class Registry:
     read: UnitFactory
     clock: Callable[[], datetime]
     latency_probe: LatencyProbe | None = None
+    decide: Decide | None = None
+    """Decides the frozen benchmark rows when a compiled back end is checked at registration."""
 
     @property
     def catalog(self) -> Catalog:
         """Model versions: register, read."""
-        return Catalog(self.project, self.schema, self.artifacts, self.write, self.read, self.clock)
+        return Catalog(
+            self.project,
+            self.schema,
+            self.artifacts,
+            self.write,
+            self.read,
+            self.clock,
+            verify=self._verify_compiled,
+        )
+
+    def _verify_compiled(self, bundle: ModelBundle, sha256: str) -> Equivalence | None:
+        """The compiled back end against the native one on the first frozen benchmark set."""
+        if not compiled.enabled():
+            return None
+        frame = None
+        with self.read() as unit:
+            for name in self.benchmark_sets:
+                frozen = unit.benchmarks.get(self.project, name)
+                if frozen is not None:
+                    frame = self.rows.read(frozen.digest)
+                    break
+        return compiled.verify(bundle, sha256, frame, self.decide)
 
     @property
     def gating(self) -> GateEvaluator:
@@ -87,6 +112,18 @@ class Registry:
         return Rollout(self.project, self.write, self.read, self.clock)
 
     # The verbs of the parts, for callers that hold the registry whole.
+
+    def serving_bundle(self, version: int) -> ModelBundle:
+        """The verified bundle of a version, compiled where its registration proved the
+        compiled back end equivalent (and the extra is installed); else the native one."""
+        model = self.model(version)
+        bundle = self.bundle(version)
+        verdict = self.inference(model)
+        return compiled.serving_bundle(bundle, model.model_sha256, verdict)[0]
+
+    def inference(self, model: ModelVersion) -> Equivalence | None:
+        """The compiled back end's verdict stored at registration (None: native, unchecked)."""
+        return compiled.read_verdict(self.artifacts, model.artifacts)
 
     def register(self, run_id: str, actor: Actor) -> tuple[ModelVersion, bool]:
         return self.catalog.register(run_id, actor)
