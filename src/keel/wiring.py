@@ -36,6 +36,7 @@ from keel.store.sql.schema import check_schema, current_revision
 from keel.store.tables import BlobRowStore
 from keel.store.tables.outcome_log import OutcomeLog
 from keel.store.tables.prediction_log import PredictionLog
+from keel.store.tables.segment_log import SEGMENT_BYTES
 from keel.training.spec import BenchmarkSpec
 
 if TYPE_CHECKING:  # the training stack (LightGBM, scikit-learn) loads only when a command trains
@@ -99,9 +100,16 @@ class Keel:
         """The durable log of every answer the prediction service gave (open it, then close it)."""
         return PredictionLog(self.settings.state_dir / "predictions", durability=durability)
 
-    def outcome_log(self, durability: Durability = "fsync") -> OutcomeLog:
-        """The durable log of outcomes (labels, overrides) reported for logged predictions."""
-        return OutcomeLog(self.settings.state_dir / "outcomes", durability=durability)
+    def outcome_log(
+        self, durability: Durability = "fsync", *, segment_bytes: int = SEGMENT_BYTES
+    ) -> OutcomeLog:
+        """The durable log of outcomes (labels, overrides) reported for logged predictions;
+        a one-off writer (a review resolution) asks for small ``segment_bytes``."""
+        return OutcomeLog(
+            self.settings.state_dir / "outcomes",
+            durability=durability,
+            segment_bytes=segment_bytes,
+        )
 
     @property
     def dataset(self) -> str:

@@ -24,6 +24,7 @@ from keel.cli import (
     project,
     quarantine,
     registry,
+    review,
     serve,
     simulate,
     train,
@@ -72,6 +73,7 @@ app.add_typer(serve.predictions_app, name="predictions")
 app.command()(serve.lineage)
 app.add_typer(monitor.monitor_app, name="monitor")
 app.add_typer(monitor.incidents_app, name="incidents")
+app.add_typer(review.review_app, name="review")
 
 
 def _version(value: bool) -> None:

@@ -21,6 +21,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
+from keel.decisions.review import ReviewSpec
 from keel.decisions.thresholds import F64, PATH, ThresholdPolicy
 from keel.errors import ConfigError
 from keel.schema import Invalid, Strict, validate_section
@@ -37,6 +38,7 @@ class DecisionsSpec(Strict):
     thresholds: dict[str, str] | None = None
     ood: str | None = None
     fallback: tuple[str, ...] = Field(default=DEFAULT_FALLBACK, validate_default=False)
+    review: ReviewSpec = Field(default_factory=ReviewSpec)
 
     @field_validator("thresholds")
     @classmethod

@@ -13,6 +13,7 @@ from keel.store.sql.registry_repo import (
     SqlPromotionRepo,
     SqlReleaseRepo,
 )
+from keel.store.sql.review_repo import SqlReviewDecisionRepo, SqlReviewRepo
 from keel.store.sql.run_repo import SqlBenchmarkRepo, SqlRunRepo
 from keel.store.sql.user_repo import SqlUserRepo
 
@@ -38,3 +39,5 @@ class SqlUnit:
         self.promotions = SqlPromotionRepo(conn)
         self.monitors = SqlMonitorRepo(conn)
         self.incidents = SqlIncidentRepo(conn)
+        self.review_items = SqlReviewRepo(conn)
+        self.review_decisions = SqlReviewDecisionRepo(conn)
