@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -167,6 +168,7 @@ class Keel:
     def trainer(self, recipe: Recipe | None = None) -> Trainer:
         """The training service, with keel.yaml's recipe unless one is given (to reproduce)."""
         from keel.reporting.card import ModelCards  # noqa: PLC0415
+        from keel.training.reviewed import ReviewedLabels  # noqa: PLC0415
         from keel.training.service import Trainer  # noqa: PLC0415 - see TYPE_CHECKING
 
         project = self.project
@@ -187,7 +189,13 @@ class Keel:
             environment=current_environment(self.settings.project_dir),
             read_file=self._read_project_file,
             cards=ModelCards(),
+            reviewed=ReviewedLabels(project.decisions.review.labels, self._reviewed_labels),
         )
+
+    def _reviewed_labels(self, before: datetime) -> list[tuple[str, float]]:
+        """(entity id, label) of the reviews resolved with a label up to ``before``."""
+        with self.reader() as unit:
+            return unit.review_items.labels(self.project.name, before)
 
     def registry(self, *, latency_probe: LatencyProbe | None = None) -> Registry:
         """Model versions, gates, approvals and releases, under keel.yaml's release policy;

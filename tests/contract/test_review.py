@@ -13,7 +13,8 @@ import pytest
 import yaml
 from tests.contract.conftest import loan_project, open_project
 
-from keel.app import review
+from keel.app import review, training
+from keel.data.ingest import BatchInput, Chunk
 from keel.decisions.queue import ItemHeld, ReviewQueue
 from keel.decisions.review import ItemState, Reason
 from keel.errors import Conflict, NotFound, PermissionDenied, PolicyViolation
@@ -21,6 +22,7 @@ from keel.identity.actor import LOCAL_ADMIN, Actor
 from keel.identity.roles import Role
 from keel.identity.service import add_user
 from keel.predictions import PredictionRecord
+from keel.simulate import simulate_frame
 from keel.store.tables.outcome_log import join_outcomes
 from keel.wiring import Keel
 
@@ -234,3 +236,31 @@ def test_a_high_risk_item_needs_two_reviewers_and_a_disagreement_escalates(proje
         assert unit.audit.recent(limit=1, action="review.escalate")
     for keel in (rita, raul, omar):
         keel.close()
+
+
+def test_reviewed_labels_fill_the_next_training_run_and_the_run_counts_them(project) -> None:  # type: ignore[no-untyped-def]
+    rita = _as(project, "rita")
+    frame = simulate_frame(
+        rows=2000, seed=5, start=datetime(2024, 1, 1), end=datetime(2024, 3, 1)
+    ).with_columns(
+        pl.when(pl.int_range(pl.len()) < 10).then(None).otherwise(pl.col("defaulted"))
+        .alias("defaulted")
+    )  # fmt: skip
+    request = BatchInput(rita.dataset, "sim", "sim", None, False, "tester")
+    rita.ingestor().ingest(request, [Chunk(frame, False)])
+    unlabelled = frame["application_id"].head(10).to_list()
+    records = [
+        replace(_record(n, "review"), entity_id=entity) for n, entity in enumerate(unlabelled[:4])
+    ]
+    _log(rita, records)
+    review.sync_review(rita)
+    for item in review.list_items(rita):
+        review.claim_item(rita, item.id)
+        review.resolve_item(rita, item.id, decision="decline", label=1.0)
+    omar = _as(project, "omar")
+    run = training.train(omar, params={"n_estimators": 10, "num_leaves": 7}).run
+    omar.close()
+    assert run.metrics["reviewed_labels"] == {**run.metrics["reviewed_labels"], "used": 4}
+    assert run.metrics["reviewed_labels"]["available"] == 4
+    assert "4 used of 4" in run.logs
+    rita.close()

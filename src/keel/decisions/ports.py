@@ -68,6 +68,10 @@ class ReviewRepo(Protocol):
         (whoever holds it). One conditional write."""
         ...
 
+    def labels(self, project: str, before: datetime) -> list[tuple[str, float]]:
+        """(entity id, label) of every item resolved with a label at or before ``before``."""
+        ...
+
     def release(self, project: str, item: int, reviewer: str) -> bool:
         """Open an item ``reviewer`` holds again; False when they do not hold it."""
         ...

@@ -76,8 +76,8 @@ class ReviewSpec(Strict):
     lease_minutes: float = Field(default=30.0, gt=0.0, le=24 * 60)
     sla_hours: dict[Reason, float] = Field(default_factory=lambda: dict(DEFAULT_SLA_HOURS))
     double_review: DoubleReview = Field(default_factory=DoubleReview)
-    labels: Literal["use", "ignore", "weight"] = "use"
-    label_weight: float = Field(default=1.0, gt=0.0, le=1.0)
+    labels: Literal["use", "ignore"] = "use"
+    """Whether training fills missing labels with reviewers' labels (see docs/decisions.md)."""
 
     @field_validator("sla_hours")
     @classmethod

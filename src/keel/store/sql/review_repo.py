@@ -147,6 +147,20 @@ class SqlReviewRepo:
         )
         return done.rowcount == 1
 
+    def labels(self, project: str, before: datetime) -> list[tuple[str, float]]:
+        c = review_items.c
+        query = (
+            sa.select(c.entity_id, c.label)
+            .where(
+                c.project == project,
+                c.state == ItemState.RESOLVED.value,
+                c.label.is_not(None),
+                c.resolved_at <= before,
+            )
+            .order_by(c.resolved_at, c.id)
+        )
+        return [(row.entity_id, float(row.label)) for row in self.conn.execute(query)]
+
     def release(self, project: str, item: int, reviewer: str) -> bool:
         c = review_items.c
         done = self.conn.execute(
