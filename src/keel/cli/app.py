@@ -17,6 +17,7 @@ from keel.cli import (
     contract,
     data,
     db,
+    decisions,
     demo,
     drift,
     labels,
@@ -74,6 +75,7 @@ app.command()(serve.lineage)
 app.add_typer(monitor.monitor_app, name="monitor")
 app.add_typer(monitor.incidents_app, name="incidents")
 app.add_typer(review.review_app, name="review")
+app.add_typer(decisions.decisions_app, name="decisions")
 
 
 def _version(value: bool) -> None:

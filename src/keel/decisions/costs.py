@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field, model_validator
 
+from keel.errors import InvalidInput
 from keel.schema import Invalid, Strict
 
 F64 = npt.NDArray[np.float64]
@@ -138,7 +139,9 @@ class CostPolicy:
         cost = weights @ self.fixed.T
         if self.amount is not None and self.scaled.any():
             if amounts is None:
-                raise ValueError("this cost policy needs each record's amount")
+                raise InvalidInput(
+                    f"this cost policy needs each record's '{self.amount}'", path=self.amount
+                )
             cost += np.asarray(amounts, dtype=np.float64)[:, None] * (weights @ self.scaled.T)
         return cost
 
