@@ -13,9 +13,9 @@ import pytest
 import yaml
 from tests.contract.conftest import loan_project, open_project
 
-from keel.app import review, training
+from keel.app import monitoring, review, training
 from keel.data.ingest import BatchInput, Chunk
-from keel.decisions.queue import ItemHeld, ReviewQueue
+from keel.decisions.queue import PREDICTION_COLUMNS, ItemHeld, ReviewQueue
 from keel.decisions.review import ItemState, Reason
 from keel.errors import Conflict, NotFound, PermissionDenied, PolicyViolation
 from keel.identity.actor import LOCAL_ADMIN, Actor
@@ -263,4 +263,32 @@ def test_reviewed_labels_fill_the_next_training_run_and_the_run_counts_them(proj
     assert run.metrics["reviewed_labels"] == {**run.metrics["reviewed_labels"], "used": 4}
     assert run.metrics["reviewed_labels"]["available"] == 4
     assert "4 used of 4" in run.logs
+    rita.close()
+
+
+def test_a_missed_deadline_opens_one_review_incident(project) -> None:  # type: ignore[no-untyped-def]
+    rita = _as(project, "rita")
+    _log(rita, MIXED[:4])  # a deferred record: 4 hours to review it
+    now = [datetime.now(UTC)]
+    spec = rita.project.decisions.review
+    queue = ReviewQueue(rita.project.name, spec, rita.unit, rita.reader, lambda: now[0])
+
+    def scan(since: datetime | None) -> pl.DataFrame:
+        log = rita.prediction_log()
+        try:
+            return log.scan().select(PREDICTION_COLUMNS).collect()
+        finally:
+            log.close()
+
+    actor = rita.actor()
+    assert queue.sync(scan, actor).overdue == 0
+    now[0] += timedelta(hours=5)
+    late = queue.sync(scan, actor)
+    assert late.overdue == 1 and late.incident is not None
+    assert queue.sync(scan, actor).overdue == 0  # each late item is reported once
+    now[0] += timedelta(hours=20)  # the ood (8 h) and review (24 h) items too: the same incident
+    later = queue.sync(scan, actor)
+    assert later.overdue == 2 and later.incident == late.incident
+    incidents = monitoring.list_incidents(rita)
+    assert [(i.category, i.breaches) for i in incidents] == [("review", 3)]
     rita.close()

@@ -68,6 +68,11 @@ class ReviewRepo(Protocol):
         (whoever holds it). One conditional write."""
         ...
 
+    def mark_overdue(self, project: str, now: datetime) -> list[ReviewItem]:
+        """Items still open or claimed past their deadline and not reported before: mark them
+        reported (at ``now``) and return them; each is returned once."""
+        ...
+
     def labels(self, project: str, before: datetime) -> list[tuple[str, float]]:
         """(entity id, label) of every item resolved with a label at or before ``before``."""
         ...

@@ -39,12 +39,16 @@ from keel.decisions.review import (
 from keel.errors import Conflict, InvalidInput, NotFound, PolicyViolation
 from keel.identity.actor import Actor, require_role
 from keel.identity.roles import Role
+from keel.monitoring.incidents import Breach, IncidentEvent, opened
+from keel.monitoring.ports import IncidentRepo
 from keel.predictions import OutcomeRecord, RecordLog
 
 OVERLAP = timedelta(minutes=2)
 """How far before its cursor a sync reads again: a record that becomes readable more than this
 after its time stamp is found only by a full sync (``sync(full=True)``)."""
 REVIEW_SOURCE = "review"
+REVIEW_CATEGORY = "review"
+"""The incident category of review deadlines missed."""
 PREDICTION_COLUMNS = (
     "prediction_id",
     "entity_id",
@@ -71,6 +75,9 @@ class ReviewUnit(Protocol):
     def review_decisions(self) -> ReviewDecisionRepo: ...
 
     @property
+    def incidents(self) -> IncidentRepo: ...
+
+    @property
     def audit(self) -> AuditLog: ...
 
 
@@ -85,6 +92,10 @@ class SyncOutcome:
     created: int
     by_reason: dict[str, int]
     watermark: datetime | None
+    overdue: int = 0
+    """Items found past their deadline for the first time (each is an SLA breach)."""
+    incident: int | None = None
+    """The ``review`` incident the breaches opened or extended."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +103,8 @@ class SyncOutcome:
             "created": self.created,
             "by_reason": self.by_reason,
             "watermark": self.watermark.isoformat() if self.watermark else None,
+            "overdue": self.overdue,
+            "incident": self.incident,
         }
 
 
@@ -123,7 +136,45 @@ class ReviewQueue:
                     subject=f"project:{self.project}",
                     details={"created": created, "scanned": frame.height, "candidates": counts},
                 )
-        return SyncOutcome(frame.height, created, counts, watermark)
+            overdue = unit.review_items.mark_overdue(self.project, self.clock())
+            incident = self._breached(unit, overdue, actor) if overdue else None
+        return SyncOutcome(frame.height, created, counts, watermark, len(overdue), incident)
+
+    def _breached(self, unit: ReviewUnit, overdue: list[ReviewItem], actor: Actor) -> int:
+        """Open (or extend) the project's ``review`` incident with one breach per late item."""
+        now = self.clock()
+        breaches = [
+            Breach(
+                category=REVIEW_CATEGORY,
+                check=f"review sla {item.reason.value}",
+                value=round((now - item.created_at).total_seconds() / 3600, 2),
+                threshold=self.spec.sla_hours[item.reason],
+                chunk=f"item {item.id}",
+                message=f"review item {item.id} ({item.reason.value}) is past its deadline"
+                f" {item.due_at.isoformat(timespec='minutes')}",
+            )
+            for item in overdue
+        ]
+        current = unit.incidents.open_for(self.project, REVIEW_CATEGORY)
+        if current is None:
+            incident = opened(self.project, unit.incidents.next_seq(self.project), breaches, now)
+            unit.incidents.add(incident)
+            kind = "opened"
+        else:
+            incident = current.appended(breaches, now)
+            unit.incidents.update(incident)
+            kind = "breach"
+        shown = [b.to_dict() for b in breaches[:50]]
+        unit.incidents.add_event(
+            self.project, IncidentEvent(incident.seq, now, kind, actor.name, {"breaches": shown})
+        )
+        unit.audit.append(
+            actor=actor.name,
+            action=f"incident.{kind}",
+            subject=f"incident:{self.project}#{incident.seq}",
+            details={"category": REVIEW_CATEGORY, "items": [item.id for item in overdue[:50]]},
+        )
+        return incident.seq
 
     def _candidates(self, frame: pl.DataFrame) -> Iterator[NewItem]:
         now, spec = self.clock(), self.spec

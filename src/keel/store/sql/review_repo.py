@@ -147,6 +147,25 @@ class SqlReviewRepo:
         )
         return done.rowcount == 1
 
+    def mark_overdue(self, project: str, now: datetime) -> list[ReviewItem]:
+        c = review_items.c
+        overdue = sa.and_(
+            c.project == project,
+            c.state.in_(OPEN_STATES),
+            c.due_at < now,
+            c.sla_breached_at.is_(None),
+        )
+        found = [
+            _item(row)
+            for row in self.conn.execute(sa.select(review_items).where(overdue)).mappings()
+        ]
+        if found:
+            ids = [item.id for item in found]
+            self.conn.execute(
+                review_items.update().where(overdue, c.id.in_(ids)).values(sla_breached_at=now)
+            )
+        return found
+
     def labels(self, project: str, before: datetime) -> list[tuple[str, float]]:
         c = review_items.c
         query = (
@@ -239,6 +258,7 @@ def _new_row(project: str, item: NewItem, created_at: datetime) -> dict[str, Any
         "resolution": None,
         "label": None,
         "resolved_at": None,
+        "sla_breached_at": None,
     }
 
 

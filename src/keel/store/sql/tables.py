@@ -314,6 +314,7 @@ review_items = sa.Table(
     sa.Column("resolution", sa.String(63), nullable=True),
     sa.Column("label", sa.Float, nullable=True),
     sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("sla_breached_at", sa.DateTime(timezone=True), nullable=True),
     # one item per logged prediction, however often the log is scanned
     sa.UniqueConstraint("project", "prediction_id", name="uq_review_items_prediction"),
     sa.Index("ix_review_items_queue", "project", "state", "priority"),

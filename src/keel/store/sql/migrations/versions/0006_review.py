@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("resolution", sa.String(63), nullable=True),
         sa.Column("label", sa.Float, nullable=True),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("sla_breached_at", sa.DateTime(timezone=True), nullable=True),
         sa.UniqueConstraint("project", "prediction_id", name="uq_review_items_prediction"),
     )
     op.create_index("ix_review_items_queue", "review_items", ["project", "state", "priority"])
