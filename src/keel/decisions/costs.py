@@ -121,7 +121,7 @@ class CostsSpec(Strict):
             raise Invalid(f"must be {_FORMS}; got {value!r}.", at=at) from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CostPolicy:
     """Actions in declared order; ``fixed[a, o] + scaled[a, o] * amount`` is the cost of action
     ``a`` when outcome ``o`` (0 positive, 1 negative) happens."""
@@ -131,6 +131,16 @@ class CostPolicy:
     fixed: F64
     scaled: F64
     amount: str | None
+
+    def _key(self) -> tuple[Any, ...]:
+        cells = (tuple(self.fixed.ravel().tolist()), tuple(self.scaled.ravel().tolist()))
+        return (self.actions, self.outcomes, self.amount, *cells)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CostPolicy) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     def expected(self, scores: F64, amounts: F64 | None = None) -> F64:
         """Expected cost of each action (columns) for each record (rows)."""

@@ -62,14 +62,18 @@ class DecisionsSpec(Strict):
     @model_validator(mode="after")
     def _ood_is_an_action(self) -> DecisionsSpec:
         if self.thresholds is not None and self.costs is not None:
-            raise Invalid(
-                "decide by thresholds or by costs, not both: remove one of the two sections.",
-                at="costs",
-            )
+            priced = set(self.costs.actions)
+            for action in self.thresholds:
+                if action not in priced:
+                    raise Invalid(
+                        f"the thresholds decide {action!r}, which decisions.costs does not price;"
+                        " give it a cost for each outcome.",
+                        at=f"thresholds.{action}",
+                    )
         if self.ood is None:
             return self
-        known = _threshold_policy(self.thresholds).actions if self.thresholds else ()
-        known = tuple(self.costs.actions) if self.costs else known
+        known = tuple(self.costs.actions) if self.costs else ()
+        known = _threshold_policy(self.thresholds).actions if self.thresholds else known
         if self.ood not in known:
             raise Invalid(
                 f"must name one of the threshold actions ({', '.join(known) or 'none'});"
@@ -146,8 +150,9 @@ class DecisionPolicy:
 
     @property
     def amount_column(self) -> str | None:
-        """The record column a cost policy reads, if any."""
-        return self.costs.amount if self.costs else None
+        """The record column deciding reads: a cost policy's amount (none when thresholds
+        decide and the costs only price)."""
+        return self.costs.amount if self.costs and self.thresholds is None else None
 
     @classmethod
     def parse(cls, section: Mapping[str, Any] | DecisionsSpec | None) -> DecisionPolicy:

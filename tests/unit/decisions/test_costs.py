@@ -70,11 +70,14 @@ def test_a_bad_cost_matrix_names_its_key_path(change: dict[str, Any], path: str)
     assert info.value.path == path, info.value.message
 
 
-def test_thresholds_and_costs_together_are_refused() -> None:
+def test_with_thresholds_the_costs_only_price_and_must_price_every_threshold_action() -> None:
     both = {"costs": COSTS, "thresholds": {"approve": "< 0.5", "decline": ">= 0.5"}}
-    with pytest.raises(ConfigError, match="not both") as info:
-        DecisionPolicy.parse(both)
-    assert info.value.path == "decisions.costs"
+    policy = DecisionPolicy.parse(both)
+    assert policy.decide(0.3, amount=1000) == "approve" and policy.amount_column is None
+    unpriced = {**both, "thresholds": {"approve": "< 0.5", "refer": ">= 0.5"}}
+    with pytest.raises(ConfigError, match="does not price") as info:
+        DecisionPolicy.parse(unpriced)
+    assert info.value.path == "decisions.thresholds.refer"
     with pytest.raises(ConfigError) as ood:
         DecisionPolicy.parse({"costs": COSTS, "ood": "escalate"})
     assert ood.value.path == "decisions.ood"
