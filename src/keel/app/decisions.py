@@ -114,7 +114,7 @@ def replay_policy(
 ) -> ReplayReport:
     """Decide the logged predictions (stamped in [since, until)) again under the policy in
     ``policy_file`` and compare expected and realized costs with what was decided."""
-    candidate = read_policy(policy_file)
+    candidate = _read_policy(policy_file)
     costs = candidate.costs or _costs(keel.decision_policy(), source=str(policy_file))
     column = candidate.amount_column or costs.amount
     if column is not None and column not in keel.data_schema().specs:
@@ -138,7 +138,7 @@ def replay_policy(
     return ReplayReport(policy_file, since, until, found)
 
 
-def read_policy(path: Path) -> DecisionPolicy:
+def _read_policy(path: Path) -> DecisionPolicy:
     """A policy file: a ``decisions:`` section (or a file holding one); errors name its path."""
     if not path.is_file():
         raise InvalidInput(f"{path}: no such policy file", path="policy")
