@@ -13,7 +13,7 @@ import pytest
 import yaml
 from tests.contract.conftest import loan_project, open_project
 
-from keel.app import monitoring, review, training
+from keel.app import monitoring, queries, review, training
 from keel.data.ingest import BatchInput, Chunk
 from keel.decisions.queue import PREDICTION_COLUMNS, ItemHeld, ReviewQueue
 from keel.decisions.review import ItemState, Reason
@@ -37,7 +37,7 @@ def _record(
         request_id=f"r-{n}",
         prediction_id=f"p-{n:04d}",
         time=T0 + timedelta(seconds=n),
-        model=None if decision == "defer" else "loan-default/v1",
+        model=None,  # lineage of these synthetic rows stops at the prediction
         entity_id=f"a-{n}",
         inputs={"application_id": f"a-{n}", "loan_amount": 1000.0 * n},
         score=None if decision == "defer" else 0.2 + (n % 5) / 20,
@@ -209,6 +209,10 @@ def test_a_resolution_flows_back_as_an_outcome_of_the_prediction(project) -> Non
     assert {"review.sync", "review.claim", "review.resolve"} <= set(actions)
     with pytest.raises(Conflict, match="resolved already"):
         review.claim_item(rita, item)
+    trace = queries.lineage(rita, settled.prediction_id)  # the prediction, its review, outcome
+    assert trace.review is not None and trace.review.resolution == "decline"
+    assert [(o.source, o.label, o.by) for o in trace.outcomes] == [("review", 1.0, "prediction")]
+    assert trace.to_dict()["review"]["item"] == item
     rita.close()
 
 

@@ -33,6 +33,10 @@ class ReviewRepo(Protocol):
         """The item, or ``NotFound``."""
         ...
 
+    def of_prediction(self, project: str, prediction_id: str) -> ReviewItem | None:
+        """The item made from a prediction, if any."""
+        ...
+
     def find(
         self,
         project: str,

@@ -237,7 +237,7 @@ class ReviewQueue:
         for candidate in self.items(state=ItemState.OPEN, limit=50):
             try:
                 return self.claim(actor, candidate.id)
-            except Conflict:
+            except (Conflict, PolicyViolation):
                 continue  # taken meanwhile, or already reviewed by this reviewer
         raise NotFound(
             "review item",

@@ -77,6 +77,13 @@ class SqlReviewRepo:
             raise NotFound("review item", str(item), hint="'keel review list' shows them")
         return _item(row)
 
+    def of_prediction(self, project: str, prediction_id: str) -> ReviewItem | None:
+        query = sa.select(review_items).where(
+            review_items.c.project == project, review_items.c.prediction_id == prediction_id
+        )
+        row = self.conn.execute(query).mappings().first()
+        return _item(row) if row is not None else None
+
     def find(
         self,
         project: str,
