@@ -293,7 +293,11 @@ def _review_twice(first: Keel, second: Keel) -> bool:
     from keel.app import review  # noqa: PLC0415
     from keel.decisions.review import ItemState  # noqa: PLC0415
 
-    double = [i for i in review.list_items(first, limit=10_000) if i.reviews_needed == 2]
+    double = [
+        i
+        for i in review.list_items(first, state=ItemState.OPEN, limit=10_000)
+        if i.reviews_needed == 2 and i.reviews_done == 0
+    ]
     if not double:
         return False
     item = double[0].id

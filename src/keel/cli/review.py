@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 import typer
@@ -12,6 +13,7 @@ from keel.app import review as use
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag
 from keel.cli.output import console, field_list, print_json, table
+from keel.decisions.queue import SyncOutcome
 from keel.decisions.review import ItemState, Reason, ReviewItem
 from keel.decisions.stats import Proportion
 
@@ -27,17 +29,33 @@ def sync(
     full: Annotated[
         bool, typer.Option("--full", help="Read the whole prediction log, not just the newest.")
     ] = False,
+    every: Annotated[
+        float | None,
+        typer.Option(min=0.2, help="Keep syncing, every this many seconds (Ctrl-C stops)."),
+    ] = None,
     json: JsonFlag = False,
 ) -> None:
-    """Make review items from the predictions logged since the last sync (idempotent)."""
-    synced = use.sync_review(open_project(ctx), full=full).outcome
+    """Make review items from the predictions logged since the last sync (idempotent); report
+    items past their deadline as the review incident."""
+    keel = open_project(ctx)
+    while True:
+        synced = use.sync_review(keel, full=full).outcome
+        _show_sync(synced, json)
+        if every is None:
+            return
+        full = False
+        time.sleep(every)
+
+
+def _show_sync(synced: SyncOutcome, json: bool) -> None:
     if json:
         print_json(synced.to_dict())
         return
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(synced.by_reason.items())) or "none"
+    late = f"; {synced.overdue} past their deadline → incident #{synced.incident}"
     console.print(
         f"{synced.created} new item(s) from {synced.scanned:,} predictions read"
-        f" (candidates: {reasons})"
+        f" (candidates: {reasons}){late if synced.overdue else ''}"
     )
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import Field, field_validator, model_validator
 
 from keel.decisions.costs import CostPolicy, CostsSpec
@@ -187,7 +188,10 @@ class DecisionPolicy:
         return costs.actions[index]
 
     def decide_many(
-        self, scores: F64, ood: Sequence[bool] | None = None, amounts: F64 | None = None
+        self,
+        scores: F64,
+        ood: Sequence[bool] | npt.NDArray[np.bool_] | None = None,
+        amounts: F64 | None = None,
     ) -> list[str | None]:
         """``decide`` for many scores at once (vectorized over the scores)."""
         if not self.decides:
@@ -200,7 +204,8 @@ class DecisionPolicy:
             _probability_all(scores)
             actions = np.asarray(costs.actions, dtype=object)
             index = costs.indices(scores, amounts)
-        decided: list[str | None] = actions[index].tolist()
+        chosen = actions[index]
         if ood is not None and self.ood_action is not None:
-            decided = [self.ood_action if flag else d for d, flag in zip(decided, ood, strict=True)]
+            chosen = np.where(np.asarray(ood, dtype=bool), self.ood_action, chosen)
+        decided: list[str | None] = chosen.tolist()
         return decided

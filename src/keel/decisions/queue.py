@@ -33,8 +33,8 @@ from keel.decisions.review import (
     ReviewDecision,
     ReviewItem,
     ReviewSpec,
+    in_audit_sample,
     priority_of,
-    reason_for,
 )
 from keel.errors import Conflict, InvalidInput, NotFound, PolicyViolation
 from keel.identity.actor import Actor, require_role
@@ -42,6 +42,8 @@ from keel.identity.roles import Role
 from keel.monitoring.incidents import Breach, IncidentEvent, opened
 from keel.monitoring.ports import IncidentRepo
 from keel.predictions import OutcomeRecord, RecordLog
+
+DEFER = "defer"
 
 OVERLAP = timedelta(minutes=2)
 """How far before its cursor a sync reads again: a record that becomes readable more than this
@@ -178,16 +180,8 @@ class ReviewQueue:
 
     def _candidates(self, frame: pl.DataFrame) -> Iterator[NewItem]:
         now, spec = self.clock(), self.spec
-        served = frame.filter(pl.col("route").is_null() | (pl.col("route") != "shadow"))
-        for row in served.iter_rows(named=True):
-            reason = reason_for(
-                decision=row["decision"],
-                ood=bool(row["ood"]),
-                prediction_id=row["prediction_id"],
-                spec=spec,
-            )
-            if reason is None:
-                continue
+        for row in _with_reasons(frame, spec).iter_rows(named=True):
+            reason = Reason(row["_reason"])
             inputs = _inputs(row["inputs"]) if spec.double_review.column else {}
             yield NewItem(
                 prediction_id=row["prediction_id"],
@@ -383,6 +377,34 @@ def _next_state(
     if earlier and any(d.decision != decision or d.label != label for d in earlier):
         return ItemState.ESCALATED, None
     return ItemState.RESOLVED, decision
+
+
+def _with_reasons(frame: pl.DataFrame, spec: ReviewSpec) -> pl.DataFrame:
+    """The served rows that need a person, with their reason in ``_reason`` (the rule of
+    ``reason_for``, over columns; only the audit draw is a Python loop, over ids alone)."""
+    decision = pl.col("decision")
+    reason = (
+        pl.when(decision == DEFER)
+        .then(pl.lit(Reason.DEFER.value))
+        .when(pl.col("ood").list.len() > 0)
+        .then(pl.lit(Reason.OOD.value))
+        .when(decision == spec.action)
+        .then(pl.lit(Reason.REVIEW.value))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+    served = frame.filter(pl.col("route").is_null() | (pl.col("route") != "shadow"))
+    marked = served.with_columns(reason.alias("_reason"))
+    if spec.audit_rate > 0:
+        automatic = marked.filter(pl.col("_reason").is_null() & decision.is_not_null())
+        ids = automatic["prediction_id"].to_list()
+        drawn = [i for i in ids if in_audit_sample(i, spec.audit_rate)]
+        marked = marked.with_columns(
+            pl.when(pl.col("_reason").is_null() & pl.col("prediction_id").is_in(drawn))
+            .then(pl.lit(Reason.AUDIT.value))
+            .otherwise(pl.col("_reason"))
+            .alias("_reason")
+        )
+    return marked.filter(pl.col("_reason").is_not_null())
 
 
 def _stored_states(state: ItemState | None) -> tuple[ItemState, ...]:

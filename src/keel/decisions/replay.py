@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 
 from keel.decisions.costs import CostPolicy
 from keel.decisions.policy import DecisionPolicy
@@ -80,27 +81,25 @@ def replay(
     candidate: DecisionPolicy,
     *,
     scores: F64,
-    decisions: Sequence[str | None],
-    ood: Sequence[bool],
+    decisions: Sequence[str | None] | pl.Series,
+    ood: Sequence[bool] | npt.NDArray[np.bool_],
     labels: F64,
     amounts: F64 | None = None,
     confidence: float = 0.95,
 ) -> Replay:
     """Compare ``decisions`` (as logged) with ``candidate``'s on the same rows; ``labels`` is
     1 or 0 where the outcome is known, NaN where not."""
-    index = {action: i for i, action in enumerate(costs.actions)}
-    logged = np.array([index.get(d or "", -1) for d in decisions], dtype=np.intp)
+    logged = _codes(costs, decisions)
     keep = (logged >= 0) & np.isfinite(scores)
     p, old = scores[keep], logged[keep]
     amount = None if amounts is None else amounts[keep]
-    flags = [flag for flag, k in zip(ood, keep, strict=True) if k]
-    new_names = candidate.decide_many(p, flags, amount) if p.size else []
-    new = np.array([index.get(d or "", -1) for d in new_names], dtype=np.intp)
+    flags = np.asarray(ood, dtype=bool)[keep]
+    new = _codes(costs, candidate.decide_many(p, flags, amount)) if p.size else old[:0]
     if (new < 0).any():
-        unknown = sorted({d for d in new_names if (d or "") not in index}, key=str)
+        unknown = sorted(set(candidate.actions) - set(costs.actions))
         raise InvalidInput(
-            f"the candidate policy decides {', '.join(map(str, unknown))}, which the cost matrix"
-            " does not price",
+            f"the candidate policy decides {', '.join(unknown) or 'an action'}, which the cost"
+            " matrix does not price",
             path="decisions.costs.actions",
             hint="give every action of the candidate a cost in decisions.costs",
         )
@@ -108,9 +107,10 @@ def replay(
     rows = np.arange(p.size)
     y = labels[keep]
     known = np.isfinite(y)
+    part = None if amount is None else amount[known]
     realized = _difference(
-        costs.realized(old[known], y[known], None if amount is None else amount[known]),
-        costs.realized(new[known], y[known], None if amount is None else amount[known]),
+        costs.realized(old[known], y[known], part),
+        costs.realized(new[known], y[known], part),
         confidence,
     )
     return Replay(
@@ -122,6 +122,15 @@ def replay(
         expected_cost=_difference(expected[rows, old], expected[rows, new], confidence),
         realized_cost=realized,
     )
+
+
+def _codes(costs: CostPolicy, names: Sequence[str | None] | pl.Series) -> npt.NDArray[np.intp]:
+    """Each decision's position among the costs' actions; -1 for any other (or none)."""
+    index = {action: i for i, action in enumerate(costs.actions)}
+    series = names if isinstance(names, pl.Series) else pl.Series(names, dtype=pl.String)
+    codes = series.replace_strict(index, default=-1, return_dtype=pl.Int64).fill_null(-1)
+    found: npt.NDArray[np.intp] = codes.to_numpy().astype(np.intp)
+    return found
 
 
 def _difference(before: F64, after: F64, confidence: float) -> Difference:

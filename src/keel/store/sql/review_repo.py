@@ -20,7 +20,6 @@ from keel.errors import NotFound
 from keel.store.sql.tables import review_cursors, review_decisions, review_items
 from keel.store.sql.timestamps import aware
 
-KNOWN_BATCH = 500
 OPEN_STATES = (ItemState.OPEN.value, ItemState.CLAIMED.value)
 
 
@@ -47,7 +46,7 @@ class SqlReviewRepo:
             self.conn.execute(review_cursors.insert().values(project=project, watermark=watermark))
 
     def add(self, project: str, items: Sequence[NewItem], created_at: datetime) -> int:
-        known = self._known(project, [item.prediction_id for item in items])
+        known = self._known(project, min((item.predicted_at for item in items), default=None))
         rows, seen = [], set(known)
         for item in items:
             if item.prediction_id in seen:
@@ -58,15 +57,14 @@ class SqlReviewRepo:
             self.conn.execute(review_items.insert(), rows)
         return len(rows)
 
-    def _known(self, project: str, ids: list[str]) -> set[str]:
-        found: set[str] = set()
-        for first in range(0, len(ids), KNOWN_BATCH):
-            query = sa.select(review_items.c.prediction_id).where(
-                review_items.c.project == project,
-                review_items.c.prediction_id.in_(ids[first : first + KNOWN_BATCH]),
-            )
-            found.update(self.conn.execute(query).scalars())
-        return found
+    def _known(self, project: str, since: datetime | None) -> set[str]:
+        """Prediction ids of the items made from predictions stamped at or after ``since``."""
+        if since is None:
+            return set()
+        query = sa.select(review_items.c.prediction_id).where(
+            review_items.c.project == project, review_items.c.predicted_at >= since
+        )
+        return set(self.conn.execute(query).scalars())
 
     def get(self, project: str, item: int) -> ReviewItem:
         query = sa.select(review_items).where(

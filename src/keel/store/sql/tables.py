@@ -318,6 +318,7 @@ review_items = sa.Table(
     # one item per logged prediction, however often the log is scanned
     sa.UniqueConstraint("project", "prediction_id", name="uq_review_items_prediction"),
     sa.Index("ix_review_items_queue", "project", "state", "priority"),
+    sa.Index("ix_review_items_predicted", "project", "predicted_at"),
 )
 
 review_decisions = sa.Table(
