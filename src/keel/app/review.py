@@ -123,7 +123,10 @@ def review_stats(keel: Keel, actor: Actor, *, confidence: float = 0.95) -> Revie
     audit sample's estimate of automatic-decision accuracy."""
     queue = _queue(keel)
     items = queue.items(limit=1_000_000)
-    return ReviewStats(queue_stats(items, queue.decisions(), utcnow(), confidence=confidence))
+    found = queue_stats(
+        items, queue.decisions(), utcnow(), review_action=queue.spec.action, confidence=confidence
+    )
+    return ReviewStats(found)
 
 
 def _queue(keel: Keel) -> ReviewQueue:

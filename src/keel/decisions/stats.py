@@ -1,9 +1,9 @@
 """What the review queue says about the model's decisions, with the uncertainty of each number.
 
-- **Override rate per reason**: of the items a person settled, how many they decided differently
-  from the automatic decision (Wilson interval). Items of reason ``review`` or ``defer`` had no
-  automatic action, so every resolution of theirs counts as an override; read those rows as the
-  distribution of reviewers' decisions instead.
+- **Override rate per reason**: of the settled items that had an automatic action (not the
+  review action, not ``defer``), how many a person decided differently (Wilson interval). Items
+  the policy itself sent to a person have no automatic action to override: for them the
+  distribution of reviewers' decisions is shown instead.
 - **Reviewer agreement**: Cohen's kappa of the first two reviewers on double-reviewed items, with
   a percentile bootstrap interval over items.
 - **Accuracy of automatic decisions**: reviewed items are a *selected* sample (the uncertain, the
@@ -152,6 +152,7 @@ def queue_stats(
     decisions: Sequence[ReviewDecision],
     now: datetime,
     *,
+    review_action: str = "review",
     confidence: float = 0.95,
 ) -> QueueStats:
     """Every number of ``keel review stats`` (see the module docstring)."""
@@ -165,7 +166,7 @@ def queue_stats(
         states=states,
         reasons=reasons,
         overdue=sum(item.overdue(now) for item in items),
-        overrides=_overrides(resolved, confidence),
+        overrides=_overrides(resolved, (review_action, "defer"), confidence),
         decisions=_decisions(resolved),
         agreement=_agreement(decisions, confidence),
         audit_accuracy=audit_accuracy(resolved, confidence),
@@ -179,10 +180,16 @@ def audit_accuracy(resolved: Sequence[ReviewItem], confidence: float = 0.95) -> 
     return wilson(upheld, len(audited), confidence)
 
 
-def _overrides(resolved: Sequence[ReviewItem], confidence: float) -> dict[str, Proportion]:
+def _overrides(
+    resolved: Sequence[ReviewItem], not_automatic: tuple[str, ...], confidence: float
+) -> dict[str, Proportion]:
     found: dict[str, Proportion] = {}
     for reason in Reason:
-        mine = [item for item in resolved if item.reason is reason]
+        mine = [
+            item
+            for item in resolved
+            if item.reason is reason and item.decision not in (None, *not_automatic)
+        ]
         if mine:
             changed = sum(item.resolution != item.decision for item in mine)
             found[reason.value] = wilson(changed, len(mine), confidence)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -18,7 +19,7 @@ from keel.decisions.review import (
     priority_of,
     reason_for,
 )
-from keel.decisions.stats import audit_accuracy, cohen_kappa, wilson
+from keel.decisions.stats import audit_accuracy, cohen_kappa, queue_stats, wilson
 from keel.errors import ConfigError
 
 NOW = datetime(2024, 7, 1, tzinfo=UTC)
@@ -123,3 +124,14 @@ def test_the_audit_estimate_covers_the_true_accuracy_at_the_declared_rate() -> N
         selected_bias.append(upheld[uncertain].mean() - truth)
     assert 0.93 <= covered / months <= 0.975
     assert np.mean(selected_bias) < -0.05  # the selected cases would have understated it
+
+
+def test_overrides_count_only_items_that_had_an_automatic_action() -> None:
+    audited = _audited(np.array(["approve"] * 4), np.array([True, True, True, False]))
+    asked = [replace(i, id=10 + i.id, reason=Reason.REVIEW, decision="review") for i in audited]
+    found = queue_stats([*audited, *asked], [], NOW, review_action="review")
+    assert set(found.overrides) == {"audit"}
+    assert (found.overrides["audit"].hits, found.overrides["audit"].n) == (1, 4)
+    assert found.audit_accuracy.value == 0.75
+    assert found.decisions["review"] == {"approve": 3, "other": 1}
+    assert "selected sample" in found.note
