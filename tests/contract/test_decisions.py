@@ -12,7 +12,7 @@ import yaml
 from tests.contract.conftest import ingest_simulated, open_project
 from tests.e2e.chromium import drawn_plots
 
-from keel.app.decisions import replay_policy, tune_thresholds
+from keel.app.decisions import decision_kpis, replay_policy, tune_thresholds
 from keel.app.scaffold import scaffold
 from keel.app.traffic import request_records
 from keel.errors import ConfigError
@@ -141,3 +141,14 @@ def test_a_bad_policy_file_is_one_error_naming_the_file_and_key(keel: Keel, tmp_
     with pytest.raises(ConfigError) as info:
         replay_policy(keel, bad)
     assert str(bad) in info.value.message and info.value.path == "decisions.costs.actions"
+
+
+def test_kpis_per_chunk_price_what_was_decided(keel: Keel) -> None:
+    chunks = decision_kpis(keel)
+    assert sum(c.rows for c in chunks) == 3000  # one time stamp: one chunk (never split)
+    for chunk in chunks:
+        assert chunk.labelled == chunk.rows  # every outcome arrived in this test
+        assert chunk.expected_cost is not None and chunk.realized_cost is not None
+        assert chunk.review_rate == chunk.shares.get("review", 0.0)
+        assert abs(sum(chunk.shares.values()) - 1.0) < 1e-9
+    assert chunks[0].to_dict()["override_rate"]["n"] == 0  # no review settled yet

@@ -21,12 +21,15 @@ from keel.app.result import Result
 from keel.app.use_case import use_case
 from keel.config import load_yaml
 from keel.decisions.costs import CostPolicy
+from keel.decisions.kpis import ChunkKpis, chunk_kpis
 from keel.decisions.policy import DecisionPolicy
 from keel.decisions.replay import Replay, replay
+from keel.decisions.review import ItemState
 from keel.decisions.tuning import Tuned, tune
 from keel.errors import ConfigError, Conflict, InvalidInput
 from keel.identity.actor import Actor
 from keel.identity.roles import Role
+from keel.types import utcnow
 from keel.wiring import Keel
 
 F64 = np.ndarray
@@ -138,6 +141,39 @@ def replay_policy(
     return ReplayReport(policy_file, since, until, found)
 
 
+@use_case(Role.VIEWER, action="reading decision KPIs")
+def decision_kpis(keel: Keel, actor: Actor) -> list[ChunkKpis]:
+    """Decision KPIs per chunk (``monitoring.chunk``) of the served predictions logged so far,
+    the last partial chunk included."""
+    from keel.monitoring.monitor import split_chunks  # noqa: PLC0415
+
+    policy = keel.decision_policy()
+    costs = policy.costs
+    frame = _logged(
+        keel, None, None, costs.amount if costs else None, extra=("prediction_id", "time")
+    )
+    with keel.reader() as unit:
+        settled = unit.review_items.find(
+            keel.project.name, states=(ItemState.RESOLVED,), limit=10_000_000
+        )
+    action = keel.project.decisions.review.action
+    overridden = {
+        item.prediction_id: item.resolution != item.decision
+        for item in settled
+        if item.decision not in (None, action, "defer")
+    }
+    chunks = split_chunks(frame, keel.monitor_spec().chunk, now=utcnow(), flush=True)
+    return [
+        chunk_kpis(
+            (c.label, c.start, c.end, c.frame),
+            costs=costs,
+            review_action=action,
+            overridden=overridden,
+        )
+        for c in chunks
+    ]
+
+
 def _read_policy(path: Path) -> DecisionPolicy:
     """A policy file: a ``decisions:`` section (or a file holding one); errors name its path."""
     if not path.is_file():
@@ -199,7 +235,12 @@ def _policy_yaml(keel: Keel, tuned: Tuned) -> str:
 
 
 def _logged(
-    keel: Keel, since: datetime | None, until: datetime | None, amount: str | None
+    keel: Keel,
+    since: datetime | None,
+    until: datetime | None,
+    amount: str | None,
+    *,
+    extra: tuple[str, ...] = (),
 ) -> pl.DataFrame:
     """Served predictions in the window with their latest outcome (and the amount input)."""
     from keel.store.tables.outcome_log import join_outcomes  # noqa: PLC0415
@@ -211,7 +252,7 @@ def _logged(
             lazy = lazy.filter(pl.col("time") >= since.astimezone(UTC))
         if until is not None:
             lazy = lazy.filter(pl.col("time") < until.astimezone(UTC))
-        columns = ["score", "decision", "ood", "label"]
+        columns = [*extra, "score", "decision", "ood", "label"]
         if amount is not None:
             lazy = lazy.with_columns(
                 pl.col("inputs")

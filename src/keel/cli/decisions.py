@@ -97,6 +97,49 @@ def replay(
         console.print(_difference(name, difference))
 
 
+@decisions_app.command("kpis")
+def kpis(ctx: typer.Context, json: JsonFlag = False) -> None:
+    """Decision KPIs per monitoring chunk: shares, review rate, expected and realized cost,
+    override rate."""
+    keel = open_project(ctx)
+    found = use.decision_kpis(keel)
+    if json:
+        print_json([chunk.to_dict() for chunk in found])
+        return
+    table(
+        f"decision KPIs of {escape(keel.project.name)}",
+        [
+            "chunk",
+            "rows",
+            "review",
+            "defer",
+            "expected cost",
+            "realized cost",
+            "labelled",
+            "override",
+        ],
+        [
+            (
+                escape(c.chunk),
+                f"{c.rows:,}",
+                f"{c.review_rate:.1%}",
+                f"{c.defer_rate:.1%}",
+                _money(c.expected_cost),
+                _money(c.realized_cost),
+                f"{c.labelled:,}",
+                ""
+                if c.override_rate.value is None
+                else f"{c.override_rate.value:.0%} of {c.override_rate.n}",
+            )
+            for c in found
+        ],
+    )
+
+
+def _money(value: float | None) -> str:
+    return "" if value is None else f"{value:,.2f}"
+
+
 def _difference(name: str, found: Difference) -> str:
     if found.difference is None or found.low is None or found.high is None:
         return f"{name}: no rows"
