@@ -148,17 +148,18 @@ class SqlReviewRepo:
                 resolution=resolution,
                 label=label if state is ItemState.RESOLVED else None,
                 resolved_at=now if closed else None,
+                sla_done_at=sa.func.coalesce(c.sla_done_at, now) if closed else c.sla_done_at,
             )
         )
         return done.rowcount == 1
 
     def mark_overdue(self, project: str, now: datetime) -> list[ReviewItem]:
         c = review_items.c
-        overdue = sa.and_(
+        overdue = sa.and_(  # settled items have sla_done_at: the index skips them
             c.project == project,
-            c.state.in_(OPEN_STATES),
+            c.sla_done_at.is_(None),
             c.due_at < now,
-            c.sla_breached_at.is_(None),
+            c.state.in_(OPEN_STATES),
         )
         found = [
             _item(row)
@@ -167,7 +168,7 @@ class SqlReviewRepo:
         if found:
             ids = [item.id for item in found]
             self.conn.execute(
-                review_items.update().where(overdue, c.id.in_(ids)).values(sla_breached_at=now)
+                review_items.update().where(overdue, c.id.in_(ids)).values(sla_done_at=now)
             )
         return found
 
@@ -263,7 +264,7 @@ def _new_row(project: str, item: NewItem, created_at: datetime) -> dict[str, Any
         "resolution": None,
         "label": None,
         "resolved_at": None,
-        "sla_breached_at": None,
+        "sla_done_at": None,
     }
 
 

@@ -314,11 +314,13 @@ review_items = sa.Table(
     sa.Column("resolution", sa.String(63), nullable=True),
     sa.Column("label", sa.Float, nullable=True),
     sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("sla_breached_at", sa.DateTime(timezone=True), nullable=True),
+    # when the deadline stopped mattering: reported as missed, or the item settled
+    sa.Column("sla_done_at", sa.DateTime(timezone=True), nullable=True),
     # one item per logged prediction, however often the log is scanned
     sa.UniqueConstraint("project", "prediction_id", name="uq_review_items_prediction"),
     sa.Index("ix_review_items_queue", "project", "state", "priority"),
     sa.Index("ix_review_items_predicted", "project", "predicted_at"),
+    sa.Index("ix_review_items_deadline", "project", "sla_done_at", "due_at"),
 )
 
 review_decisions = sa.Table(

@@ -38,11 +38,14 @@ def upgrade() -> None:
         sa.Column("resolution", sa.String(63), nullable=True),
         sa.Column("label", sa.Float, nullable=True),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("sla_breached_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("sla_done_at", sa.DateTime(timezone=True), nullable=True),
         sa.UniqueConstraint("project", "prediction_id", name="uq_review_items_prediction"),
     )
     op.create_index("ix_review_items_queue", "review_items", ["project", "state", "priority"])
     op.create_index("ix_review_items_predicted", "review_items", ["project", "predicted_at"])
+    op.create_index(
+        "ix_review_items_deadline", "review_items", ["project", "sla_done_at", "due_at"]
+    )
     op.create_table(
         "review_decisions",
         sa.Column("project", sa.String(63), primary_key=True),
@@ -66,6 +69,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in ("review_cursors", "review_decisions"):
         op.drop_table(table)
+    op.drop_index("ix_review_items_deadline", "review_items")
     op.drop_index("ix_review_items_predicted", "review_items")
     op.drop_index("ix_review_items_queue", "review_items")
     op.drop_table("review_items")
