@@ -173,4 +173,5 @@ def test_demo_runs_and_summarises(keel: Keel, tmp_path: Path) -> None:
     assert result.code == 0, result.err
     summary = result.json()
     assert int(summary["summary"]["audit events"]) >= 3
+    assert "resolved" in summary["summary"]["review queue"]  # the scripted reviewers' work
     assert all(step["result"] for step in summary["steps"])

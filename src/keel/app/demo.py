@@ -255,7 +255,7 @@ def _step_review(run: DemoRun) -> str:
     made = ", ".join(f"{k} {v}" for k, v in sorted(synced.by_reason.items()))
     return (
         f"{synced.created} items from {synced.scanned:,} logged predictions ({made}); rita"
-        f" settled {settled}; {'one item escalated' if escalated else 'no large loan to double-'}"
+        f" resolved {settled}; {'one item escalated' if escalated else 'no large loan to double-'}"
         f"{'' if escalated else 'review'}; the next day's sync found {late.overdue} items past"
         f" their deadline → incident #{late.incident}"
     )
@@ -282,7 +282,7 @@ def _review_audits(keel: Keel) -> int:
     audits = review.list_items(keel, reason=Reason.AUDIT, limit=WORKED)
     for item in audits:
         review.claim_item(keel, item.id)
-        close = item.score is not None and 0.12 <= item.score < 0.15
+        close = item.score is not None and 0.09 <= item.score < 0.15
         decision = "review" if close else item.decision or "approve"
         review.resolve_item(keel, item.id, decision=decision, note="audit")
     return len(audits)
@@ -329,7 +329,8 @@ def _review_summary(run: DemoRun, before: Any, after: Any, escalated: bool) -> N
         return f"{found.value:.0%} [{found.low:.0%}, {found.high:.0%}] of {found.n}"
 
     open_before = before.states.get("open", 0)
-    run.summary.append(("review queue", f"{open_before} open → {after.states}"))
+    states = ", ".join(f"{n} {state}" for state, n in sorted(after.states.items()))
+    run.summary.append(("review queue", f"{open_before} open → {states}"))
     for reason, found in after.overrides.items():
         run.summary.append((f"override rate {reason}", rate(found)))
     run.summary.append(("audited accuracy", rate(after.audit_accuracy)))
