@@ -14,7 +14,7 @@ from typing import Protocol
 from keel.decisions.review import ItemState, NewItem, Reason, ReviewDecision, ReviewItem
 
 
-class ReviewRepo(Protocol):
+class ReviewCursorRepo(Protocol):
     def cursor(self, project: str) -> datetime | None:
         """The newest prediction time a sync has read, locking it until the transaction ends
         (so two syncs of one project run one after the other); None before the first sync."""
@@ -24,6 +24,8 @@ class ReviewRepo(Protocol):
         """Store the newest prediction time read (creating the cursor on first use)."""
         ...
 
+
+class ReviewRepo(Protocol):
     def add(self, project: str, items: Sequence[NewItem], created_at: datetime) -> int:
         """Insert the items whose prediction id has none yet; returns how many were new. A
         unique key on (project, prediction id) refuses a second item for one prediction."""

@@ -25,7 +25,7 @@ import orjson
 import polars as pl
 
 from keel.audit.ports import AuditLog
-from keel.decisions.ports import ReviewDecisionRepo, ReviewRepo
+from keel.decisions.ports import ReviewCursorRepo, ReviewDecisionRepo, ReviewRepo
 from keel.decisions.review import (
     ItemState,
     NewItem,
@@ -72,6 +72,9 @@ class ItemHeld(Conflict):
 class ReviewUnit(Protocol):
     @property
     def review_items(self) -> ReviewRepo: ...
+
+    @property
+    def review_cursors(self) -> ReviewCursorRepo: ...
 
     @property
     def review_decisions(self) -> ReviewDecisionRepo: ...
@@ -122,14 +125,14 @@ class ReviewQueue:
     def sync(self, scan: Scan, actor: Actor, *, full: bool = False) -> SyncOutcome:
         """Make the items of every prediction logged since the cursor (all, with ``full``)."""
         with self.write() as unit:
-            cursor = unit.review_items.cursor(self.project)
+            cursor = unit.review_cursors.cursor(self.project)
             since = None if full or cursor is None else cursor - OVERLAP
             frame = scan(since)
             new = list(self._candidates(frame))
             created = unit.review_items.add(self.project, new, self.clock())
             watermark = _newest(frame, cursor)
             if watermark is not None:
-                unit.review_items.move_cursor(self.project, watermark)
+                unit.review_cursors.move_cursor(self.project, watermark)
             counts = _by_reason(new)
             if created:
                 unit.audit.append(

@@ -23,7 +23,7 @@ from keel.store.sql.timestamps import aware
 OPEN_STATES = (ItemState.OPEN.value, ItemState.CLAIMED.value)
 
 
-class SqlReviewRepo:
+class SqlReviewCursorRepo:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
@@ -44,6 +44,11 @@ class SqlReviewRepo:
         )
         if moved.rowcount == 0:
             self.conn.execute(review_cursors.insert().values(project=project, watermark=watermark))
+
+
+class SqlReviewRepo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
     def add(self, project: str, items: Sequence[NewItem], created_at: datetime) -> int:
         known = self._known(project, min((item.predicted_at for item in items), default=None))
