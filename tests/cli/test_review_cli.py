@@ -39,31 +39,26 @@ def _served(project: Path) -> None:
 
 
 def test_reviewers_work_the_queue_from_the_command_line(keel: Keel, project: Path) -> None:
-    assert keel("db", "upgrade", cwd=project).code == 0
     key = {}
-    for name, role in (("rita", "reviewer"), ("raul", "reviewer"), ("vera", "viewer")):
+    for name, role in (("rita", "reviewer"), ("vera", "viewer")):
         added = _ok(keel("users", "add", name, "--role", role, "--json", cwd=project))
         key[name] = {"KEEL_API_KEY": added["api_key"]}  # type: ignore[index]
     _served(project)
     synced = _ok(keel("review", "sync", "--json", cwd=project, env=key["rita"]))
     assert synced == {**synced, "created": 1, "scanned": 3}  # type: ignore[dict-item]
-    listed = _ok(keel("review", "list", "--json", cwd=project, env=key["vera"]))
-    item = listed[0]["item"]  # type: ignore[index]
     text = keel("review", "list", cwd=project, env=key["vera"])
     assert "[red]a-0[/]" in text.out  # data shown as it is, never read as markup
     claimed = _ok(keel("review", "claim", "--json", cwd=project, env=key["rita"]))
-    assert claimed["holder"] == "rita"  # type: ignore[index]
-    taken = keel("review", "claim", str(item), cwd=project, env=key["raul"])
+    item = str(claimed["item"])  # type: ignore[index]
+    taken = keel("review", "claim", item, cwd=project)  # the local admin, another person
     assert taken.code == 4 and "claimed by rita until" in taken.err
-    viewer = keel(
-        "review", "resolve", str(item), "--decision", "approve", cwd=project, env=key["vera"]
-    )
+    viewer = keel("review", "resolve", item, "--decision", "approve", cwd=project, env=key["vera"])
     assert viewer.code == 5 and "reviewer" in viewer.err
     resolved = _ok(
         keel(
             "review",
             "resolve",
-            str(item),
+            item,
             "--decision",
             "decline",
             "--label",

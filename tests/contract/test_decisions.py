@@ -26,6 +26,7 @@ from keel.store.sql.schema import upgrade
 from keel.training.service import TrainRequest
 from keel.wiring import Keel
 
+pytestmark = pytest.mark.xdist_group("decisions")  # one worker builds the trained project once
 OPERATOR = Actor("olga", Role.OPERATOR, "api-key")
 COSTS = {
     "amount": "loan_amount",
