@@ -20,7 +20,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from keel.automation.policy import AutomationSpec
-from keel.data.contract import ColumnType, Contract
+from keel.data.contract import NUMERIC_TYPES, ColumnType, Contract
 from keel.decisions.policy import DecisionsSpec
 from keel.errors import ConfigError
 from keel.features.spec import FeatureSpec
@@ -98,6 +98,23 @@ class ProjectFile(Strict):
             self.automation.check_against_release(self.release.approvals)
         except Invalid as exc:
             raise Invalid(exc.message, at=f"automation.{exc.at}") from None
+        return self
+
+    @model_validator(mode="after")
+    def _cost_amount_is_a_number(self) -> ProjectFile:
+        """The amount column of ``decisions.costs`` must be a required numeric contract column."""
+        costs = self.decisions.costs
+        if costs is None or costs.amount is None or self.contract is None:
+            return self
+        declared = self.contract.columns.get(costs.amount)
+        if declared is None or declared.type not in NUMERIC_TYPES or declared.nullable:
+            found = "not in the contract" if declared is None else f"{declared.type.value}"
+            found += ", nullable" if declared is not None and declared.nullable else ""
+            raise Invalid(
+                f"the amount column '{costs.amount}' must be a numeric, non-nullable column of"
+                f" the contract ({found}); every record needs an amount to be decided",
+                at="decisions.costs.amount",
+            )
         return self
 
 

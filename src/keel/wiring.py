@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -36,7 +37,7 @@ from keel.store.sql.schema import check_schema, current_revision
 from keel.store.tables import BlobRowStore
 from keel.store.tables.outcome_log import OutcomeLog
 from keel.store.tables.prediction_log import PredictionLog
-from keel.store.tables.segment_log import RemoteParts
+from keel.store.tables.segment_log import SEGMENT_BYTES, RemoteParts
 from keel.store.uri import is_object_store
 from keel.training.spec import BenchmarkSpec
 
@@ -108,10 +109,17 @@ class Keel:
         root = self.settings.state_dir / "predictions"
         return PredictionLog(root, durability=durability, parts=self._log_parts("predictions"))
 
-    def outcome_log(self, durability: Durability = "fsync") -> OutcomeLog:
-        """The durable log of outcomes (labels, overrides) reported for logged predictions."""
-        root = self.settings.state_dir / "outcomes"
-        return OutcomeLog(root, durability=durability, parts=self._log_parts("outcomes"))
+    def outcome_log(
+        self, durability: Durability = "fsync", *, segment_bytes: int = SEGMENT_BYTES
+    ) -> OutcomeLog:
+        """The durable log of outcomes (labels, overrides) reported for logged predictions;
+        a one-off writer (a review resolution) asks for small ``segment_bytes``."""
+        return OutcomeLog(
+            self.settings.state_dir / "outcomes",
+            durability=durability,
+            segment_bytes=segment_bytes,
+            parts=self._log_parts("outcomes"),
+        )
 
     def _log_parts(self, table: str) -> RemoteParts | None:
         """Sealed log parts go to the store when it is an object store, which every replica
@@ -176,6 +184,7 @@ class Keel:
     def trainer(self, recipe: Recipe | None = None) -> Trainer:
         """The training service, with keel.yaml's recipe unless one is given (to reproduce)."""
         from keel.reporting.card import ModelCards  # noqa: PLC0415
+        from keel.training.reviewed import ReviewedLabels  # noqa: PLC0415
         from keel.training.service import Trainer  # noqa: PLC0415 - see TYPE_CHECKING
 
         project = self.project
@@ -196,7 +205,13 @@ class Keel:
             environment=current_environment(self.settings.project_dir),
             read_file=self._read_project_file,
             cards=ModelCards(),
+            reviewed=ReviewedLabels(project.decisions.review.labels, self._reviewed_labels),
         )
+
+    def _reviewed_labels(self, before: datetime) -> list[tuple[str, float]]:
+        """(entity id, label) of the reviews resolved with a label up to ``before``."""
+        with self.reader() as unit:
+            return unit.review_items.labels(self.project.name, before)
 
     def registry(self, *, latency_probe: LatencyProbe | None = None) -> Registry:
         """Model versions, gates, approvals and releases, under keel.yaml's release policy;

@@ -174,4 +174,5 @@ def test_demo_runs_and_summarises(keel: Keel, tmp_path: Path) -> None:
     summary = result.json()
     assert int(summary["summary"]["audit events"]) >= 3
     assert summary["summary"]["dashboard"].endswith("&& keel server")
+    assert "resolved" in summary["summary"]["review queue"]  # the scripted reviewers' work
     assert all(step["result"] for step in summary["steps"])

@@ -231,6 +231,113 @@ def _step_monitor(run: DemoRun) -> str:
     )
 
 
+REVIEWERS = (("rita", Role.REVIEWER), ("raul", Role.REVIEWER))
+WORKED = 12
+"""How many of the most urgent items the scripted reviewer settles."""
+
+
+def _step_review(run: DemoRun) -> str:
+    """Reviewers work the queue: sync, claim, resolve (with overrides and a label), audit the
+    automatic decisions, two reviewers disagree on a large loan; the next day's sync finds the
+    deadlines missed."""
+    from keel.app import review  # noqa: PLC0415
+
+    for name, role in REVIEWERS:
+        run.keys[name] = project.add_user_with_key(run.as_user(), name, role).api_key
+    rita, raul = run.as_user("rita"), run.as_user("raul")
+    synced = review.sync_review(rita).outcome
+    before = review.review_stats(rita).stats
+    settled = _review_urgent(rita) + _review_audits(rita)
+    escalated = _review_twice(rita, raul)
+    late = _next_day_sync(rita)
+    after = review.review_stats(rita).stats
+    _review_summary(run, before, after, escalated)
+    made = ", ".join(f"{k} {v}" for k, v in sorted(synced.by_reason.items()))
+    return (
+        f"{synced.created} items from {synced.scanned:,} logged predictions ({made}); rita"
+        f" resolved {settled}; {'one item escalated' if escalated else 'no large loan to double-'}"
+        f"{'' if escalated else 'review'}; the next day's sync found {late.overdue} items past"
+        f" their deadline → incident #{late.incident}"
+    )
+
+
+def _review_urgent(keel: Keel) -> int:
+    """The most urgent items: decline from 0.3 up, approve below, label the clearest ones."""
+    from keel.app import review  # noqa: PLC0415
+
+    for _ in range(WORKED):
+        item = review.claim_item(keel)
+        score = item.score if item.score is not None else 0.5
+        decision = "decline" if score >= 0.3 else "approve"
+        label = 1.0 if score >= 0.45 else None
+        review.resolve_item(keel, item.id, decision=decision, label=label, note="scripted")
+    return WORKED
+
+
+def _review_audits(keel: Keel) -> int:
+    """The audit sample: uphold the automatic decision unless the score is close to the line."""
+    from keel.app import review  # noqa: PLC0415
+    from keel.decisions.review import Reason  # noqa: PLC0415
+
+    audits = review.list_items(keel, reason=Reason.AUDIT, limit=WORKED)
+    for item in audits:
+        review.claim_item(keel, item.id)
+        close = item.score is not None and 0.09 <= item.score < 0.15
+        decision = "review" if close else item.decision or "approve"
+        review.resolve_item(keel, item.id, decision=decision, note="audit")
+    return len(audits)
+
+
+def _review_twice(first: Keel, second: Keel) -> bool:
+    """A large loan needs two reviewers; they disagree, so it escalates to an approver."""
+    from keel.app import review  # noqa: PLC0415
+    from keel.decisions.review import ItemState  # noqa: PLC0415
+
+    double = [
+        i
+        for i in review.list_items(first, state=ItemState.OPEN, limit=10_000)
+        if i.reviews_needed == 2 and i.reviews_done == 0
+    ]
+    if not double:
+        return False
+    item = double[0].id
+    review.claim_item(first, item)
+    review.resolve_item(first, item, decision="approve", note="income covers it")
+    review.claim_item(second, item)
+    found = review.resolve_item(second, item, decision="decline", note="debt too high")
+    return found.state is ItemState.ESCALATED
+
+
+def _next_day_sync(keel: Keel) -> Any:
+    """The sync a day later (the queue with its clock moved on): the deadlines missed open the
+    review incident."""
+    from keel.app.review import _scan  # noqa: PLC0415
+    from keel.decisions.queue import ReviewQueue  # noqa: PLC0415
+    from keel.types import utcnow  # noqa: PLC0415
+
+    spec = keel.project.decisions.review
+    queue = ReviewQueue(
+        keel.project.name, spec, keel.unit, keel.reader, lambda: utcnow() + timedelta(days=1)
+    )
+    return queue.sync(lambda since: _scan(keel, since), keel.actor())
+
+
+def _review_summary(run: DemoRun, before: Any, after: Any, escalated: bool) -> None:
+    def rate(found: Any) -> str:
+        if found.value is None:
+            return "no items yet"
+        return f"{found.value:.0%} [{found.low:.0%}, {found.high:.0%}] of {found.n}"
+
+    open_before = before.states.get("open", 0)
+    states = ", ".join(f"{n} {state}" for state, n in sorted(after.states.items()))
+    run.summary.append(("review queue", f"{open_before} open → {states}"))
+    for reason, found in after.overrides.items():
+        run.summary.append((f"override rate {reason}", rate(found)))
+    run.summary.append(("audited accuracy", rate(after.audit_accuracy)))
+    if escalated:
+        run.summary.append(("escalated", "1 large loan: the two reviewers disagreed"))
+
+
 def _step_audit(run: DemoRun) -> str:
     report = project.verify_audit(run.as_user())
     if not report.ok:
@@ -253,6 +360,7 @@ STEPS: list[tuple[str, Callable[[DemoRun], str]]] = [
     ("gate a weaker challenger", _step_challenger),
     ("serve July's applications over HTTP", _step_serve),
     ("monitor the prediction log", _step_monitor),
+    ("reviewers work the queue", _step_review),
     ("verify the audit trail", _step_audit),
 ]
 

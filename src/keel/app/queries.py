@@ -15,6 +15,7 @@ import polars as pl
 from keel.app.result import Result
 from keel.app.use_case import use_case
 from keel.data.versions import Batch, DatasetVersion
+from keel.decisions.review import ReviewItem
 from keel.errors import NotFound
 from keel.identity.actor import Actor
 from keel.identity.roles import Role
@@ -109,6 +110,18 @@ class BatchLineage(Result):
 
 
 @dataclass(frozen=True)
+class OutcomeLineage(Result):
+    """An outcome reported for the prediction: a label, a person's decision, who reported it."""
+
+    time: str
+    label: float | None
+    decision: str | None
+    source: str | None
+    by: str
+    """What it names: ``prediction`` (its id) or ``entity`` (its entity id)."""
+
+
+@dataclass(frozen=True)
 class Lineage(Result):
     """A prediction and where it came from; ``model`` is None when no model answered (a
     deferred decision), and then there is no dataset version and no batch either."""
@@ -118,14 +131,21 @@ class Lineage(Result):
     model: ModelLineage | None = None
     dataset_version: DatasetLineage | None = None
     batches: tuple[BatchLineage, ...] = ()
+    review: ReviewItem | None = None
+    """The review item made from the prediction, if a person was asked."""
+    outcomes: tuple[OutcomeLineage, ...] = ()
+    """Outcomes reported for it (by its id, or by its entity), oldest first."""
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"prediction": self.prediction.to_dict(), "inputs": self.inputs}
-        if self.model is None or self.dataset_version is None:
-            return body
-        body["model"] = self.model.to_dict()
-        body["dataset_version"] = self.dataset_version.to_dict()
-        body["batches"] = [batch.to_dict() for batch in self.batches]
+        if self.model is not None and self.dataset_version is not None:
+            body["model"] = self.model.to_dict()
+            body["dataset_version"] = self.dataset_version.to_dict()
+            body["batches"] = [batch.to_dict() for batch in self.batches]
+        if self.review is not None:  # later keys, present only when there is something
+            body["review"] = self.review.to_dict()
+        if self.outcomes:
+            body["outcomes"] = [outcome.to_dict() for outcome in self.outcomes]
         return body
 
 
@@ -134,8 +154,11 @@ def lineage(keel: Keel, actor: Actor, prediction_id: str) -> Lineage:
     """Trace a prediction: model version → run → dataset version → source batches."""
     row = _logged(keel, prediction_id)
     prediction = LoggedPrediction.from_row(row)
+    with keel.reader() as unit:
+        review = unit.review_items.of_prediction(keel.project.name, prediction_id)
+    outcomes = _outcomes(keel, prediction)
     if not prediction.model:
-        return Lineage(prediction=prediction, inputs=row.get("inputs"))
+        return Lineage(prediction, row.get("inputs"), review=review, outcomes=outcomes)
     number = parse_version_ref(prediction.model, keel.project.name)
     with keel.reader() as unit:
         model = unit.models.get(keel.project.name, number)
@@ -147,6 +170,30 @@ def lineage(keel: Keel, actor: Actor, prediction_id: str) -> Lineage:
         model=ModelLineage.of(model),
         dataset_version=DatasetLineage(label=version.label, sha256=version.sha256),
         batches=tuple(BatchLineage.of(b) for b in batches),
+        review=review,
+        outcomes=outcomes,
+    )
+
+
+def _outcomes(keel: Keel, prediction: LoggedPrediction) -> tuple[OutcomeLineage, ...]:
+    """Outcomes naming the prediction's id, or (with no prediction id) its entity."""
+    log = keel.outcome_log()
+    try:
+        mine = (pl.col("prediction_id") == prediction.prediction_id) | (
+            pl.col("prediction_id").is_null() & (pl.col("entity_id") == prediction.entity_id)
+        )
+        found = log.scan().filter(mine).sort("time").collect()
+    finally:
+        log.close()
+    return tuple(
+        OutcomeLineage(
+            time=str(row["time"]),
+            label=row["label"],
+            decision=row["decision"],
+            source=row["source"],
+            by="prediction" if row["prediction_id"] else "entity",
+        )
+        for row in found.iter_rows(named=True)
     )
 
 

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -234,6 +235,7 @@ def reproduce(keel: Keel, actor: Actor, run_id: str, *, say: Say | None = None) 
         seed=original.seed,
         parent=original.id,
         tags=("reproduction",),
+        reviewed_before=_reviewed_before(original),
     )
     again = keel.trainer(Recipe.from_dict(original.params)).train(request, say=say)
     found = Reproduction(
@@ -256,6 +258,13 @@ def reproduce(keel: Keel, actor: Actor, run_id: str, *, say: Say | None = None) 
             },
         )
     return found
+
+
+def _reviewed_before(run: Run) -> datetime:
+    """The cutoff of the reviewers' labels ``run`` read (none for a run that recorded none)."""
+    recorded = run.metrics.get("reviewed_labels") or {}
+    before = recorded.get("before")
+    return datetime.fromisoformat(before) if before else datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _environment_changes(a: Run, b: Run) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from keel.cli import (
     contract,
     data,
     db,
+    decisions,
     demo,
     drift,
     labels,
@@ -25,6 +26,7 @@ from keel.cli import (
     project,
     quarantine,
     registry,
+    review,
     serve,
     server,
     simulate,
@@ -76,6 +78,8 @@ app.command()(serve.lineage)
 app.add_typer(monitor.monitor_app, name="monitor")
 app.add_typer(monitor.incidents_app, name="incidents")
 app.add_typer(agent.app, name="agent")
+app.add_typer(review.review_app, name="review")
+app.add_typer(decisions.decisions_app, name="decisions")
 
 
 def _version(value: bool) -> None:

@@ -129,6 +129,24 @@ def export_predictions(
         console.print(f"{exported.rows:,} predictions → {out}")
 
 
+def _later(trace: queries.Lineage) -> None:
+    """What happened after the answer: the review item and the outcomes reported."""
+    item = trace.review
+    if item is not None:
+        settled = f" → {item.resolution}" if item.resolution else ""
+        console.print(
+            f"  ├ review item {item.id} · {item.reason.value} · {item.state.value}{settled}",
+            markup=False,
+        )
+    for outcome in trace.outcomes:
+        label = "" if outcome.label is None else f" label {outcome.label:g}"
+        decided = f" decision {outcome.decision}" if outcome.decision else ""
+        console.print(
+            f"  ├ outcome {outcome.time}{label}{decided} · source {outcome.source or '?'}",
+            markup=False,
+        )
+
+
 def lineage(ctx: typer.Context, prediction_id: str, json: JsonFlag = False) -> None:
     """Trace a prediction: model version → run → dataset version → source batches."""
     trace = queries.lineage(open_project(ctx), prediction_id)
@@ -141,6 +159,7 @@ def lineage(ctx: typer.Context, prediction_id: str, json: JsonFlag = False) -> N
         f" {prediction.time} · entity {prediction.entity_id} · score"
         f" {prediction.score} · decision {prediction.decision}"
     )
+    _later(trace)
     model, version = trace.model, trace.dataset_version
     if model is None or version is None:
         console.print(f"  answered by no model ({prediction.fallback})")

@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import Field, field_validator, model_validator
 
+from keel.decisions.costs import CostPolicy, CostsSpec
+from keel.decisions.review import ReviewSpec
 from keel.decisions.thresholds import F64, PATH, ThresholdPolicy
-from keel.errors import ConfigError
+from keel.errors import ConfigError, InvalidInput
 from keel.schema import Invalid, Strict, validate_section
 
 FallbackStep = Literal["previous_champion", "baseline", "defer"]
@@ -35,8 +38,10 @@ class DecisionsSpec(Strict):
     """The ``decisions:`` section as written; ``policy()`` is what the service decides with."""
 
     thresholds: dict[str, str] | None = None
+    costs: CostsSpec | None = None
     ood: str | None = None
     fallback: tuple[str, ...] = Field(default=DEFAULT_FALLBACK, validate_default=False)
+    review: ReviewSpec = Field(default_factory=ReviewSpec)
 
     @field_validator("thresholds")
     @classmethod
@@ -57,9 +62,19 @@ class DecisionsSpec(Strict):
 
     @model_validator(mode="after")
     def _ood_is_an_action(self) -> DecisionsSpec:
+        if self.thresholds is not None and self.costs is not None:
+            priced = set(self.costs.actions)
+            for action in self.thresholds:
+                if action not in priced:
+                    raise Invalid(
+                        f"the thresholds decide {action!r}, which decisions.costs does not price;"
+                        " give it a cost for each outcome.",
+                        at=f"thresholds.{action}",
+                    )
         if self.ood is None:
             return self
-        known = _threshold_policy(self.thresholds).actions if self.thresholds else ()
+        known = tuple(self.costs.actions) if self.costs else ()
+        known = _threshold_policy(self.thresholds).actions if self.thresholds else known
         if self.ood not in known:
             raise Invalid(
                 f"must name one of the threshold actions ({', '.join(known) or 'none'});"
@@ -72,7 +87,28 @@ class DecisionsSpec(Strict):
         """The validated section as the policy the service decides with."""
         thresholds = None if self.thresholds is None else ThresholdPolicy.parse(self.thresholds)
         steps: tuple[FallbackStep, ...] = self.fallback  # type: ignore[assignment] # checked
-        return DecisionPolicy(thresholds, self.ood, steps)
+        costs = self.costs.policy() if self.costs else None
+        return DecisionPolicy(thresholds, self.ood, steps, costs)
+
+
+def _probability(score: float) -> float:
+    if not 0.0 <= score <= 1.0:
+        raise _not_a_probability(score)
+    return score
+
+
+def _probability_all(scores: F64) -> None:
+    outside = ~((scores >= 0.0) & (scores <= 1.0))
+    if outside.any():
+        raise _not_a_probability(float(scores[np.argmax(outside)]))
+
+
+def _not_a_probability(score: float) -> InvalidInput:
+    return InvalidInput(
+        f"a score must be a probability from 0 to 1 to be decided; got {score!r}.",
+        path="score",
+        hint="Cost decisions apply to calibrated probabilities.",
+    )
 
 
 def _threshold_policy(thresholds: Mapping[str, str]) -> ThresholdPolicy:
@@ -101,6 +137,23 @@ class DecisionPolicy:
     thresholds: ThresholdPolicy | None = None
     ood_action: str | None = None
     fallback: tuple[FallbackStep, ...] = DEFAULT_FALLBACK
+    costs: CostPolicy | None = None
+
+    @property
+    def decides(self) -> bool:
+        """Whether this policy turns scores into actions (by thresholds or by costs)."""
+        return self.thresholds is not None or self.costs is not None
+
+    def _costs(self) -> CostPolicy:
+        if self.costs is None:  # pragma: no cover - callers check ``decides`` first
+            raise ConfigError("this decision policy has neither thresholds nor costs")
+        return self.costs
+
+    @property
+    def amount_column(self) -> str | None:
+        """The record column deciding reads: a cost policy's amount (none when thresholds
+        decide and the costs only price)."""
+        return self.costs.amount if self.costs and self.thresholds is None else None
 
     @classmethod
     def parse(cls, section: Mapping[str, Any] | DecisionsSpec | None) -> DecisionPolicy:
@@ -117,22 +170,42 @@ class DecisionPolicy:
     def actions(self) -> tuple[str, ...]:
         """Every decision this policy can give, ``defer`` last when the chain ends in it."""
         named = self.thresholds.actions if self.thresholds else ()
+        named = self.costs.actions if self.costs else named
         return (*named, DEFER) if DEFER in self.fallback else named
 
-    def decide(self, score: float, *, ood: bool = False) -> str | None:
-        """The action for one score (``None`` without thresholds)."""
-        if self.thresholds is None:
+    def decide(self, score: float, *, ood: bool = False, amount: float | None = None) -> str | None:
+        """The action for one score (``None`` without thresholds or costs); a cost policy with
+        an amount column needs the record's ``amount``."""
+        if not self.decides:
             return None
         if ood and self.ood_action is not None:
             return self.ood_action
-        return self.thresholds.decide(score)
+        if self.thresholds is not None:
+            return self.thresholds.decide(score)
+        costs = self._costs()
+        amounts = None if amount is None else np.array([amount], dtype=np.float64)
+        index = int(costs.indices(np.array([_probability(score)]), amounts)[0])
+        return costs.actions[index]
 
-    def decide_many(self, scores: F64, ood: Sequence[bool] | None = None) -> list[str | None]:
+    def decide_many(
+        self,
+        scores: F64,
+        ood: Sequence[bool] | npt.NDArray[np.bool_] | None = None,
+        amounts: F64 | None = None,
+    ) -> list[str | None]:
         """``decide`` for many scores at once (vectorized over the scores)."""
-        if self.thresholds is None:
+        if not self.decides:
             return [None] * len(scores)
-        actions = np.asarray(self.thresholds.actions, dtype=object)
-        decided: list[str | None] = actions[self.thresholds.indices(scores)].tolist()
+        if self.thresholds is not None:
+            actions = np.asarray(self.thresholds.actions, dtype=object)
+            index = self.thresholds.indices(scores)
+        else:
+            costs = self._costs()
+            _probability_all(scores)
+            actions = np.asarray(costs.actions, dtype=object)
+            index = costs.indices(scores, amounts)
+        chosen = actions[index]
         if ood is not None and self.ood_action is not None:
-            decided = [self.ood_action if flag else d for d, flag in zip(decided, ood, strict=True)]
+            chosen = np.where(np.asarray(ood, dtype=bool), self.ood_action, chosen)
+        decided: list[str | None] = chosen.tolist()
         return decided

@@ -60,8 +60,10 @@ class BatchScorer:
         if entity is not None and entity in frame.columns:
             columns[entity] = frame[entity]
         columns["score"] = pl.Series("score", scores, dtype=pl.Float64)
+        amount = self.policy.amount_column
+        amounts = frame[amount].cast(pl.Float64).to_numpy() if amount else None
         columns["decision"] = pl.Series(
-            "decision", self.policy.decide_many(scores), dtype=pl.String
+            "decision", self.policy.decide_many(scores, amounts=amounts), dtype=pl.String
         )
         columns["model"] = pl.Series("model", [self.model] * frame.height, dtype=pl.String)
         return pl.DataFrame(columns)

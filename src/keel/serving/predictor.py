@@ -19,6 +19,7 @@ from typing import Any
 
 from keel.data.contract import DataSchema
 from keel.decisions import DecisionPolicy
+from keel.decisions.costs import amounts_of
 from keel.errors import ConfigError, KeelError
 from keel.features import FeatureMatrix
 from keel.models.bundle import ModelBundle
@@ -99,7 +100,7 @@ class Predictor:
         encoded, scores = self._score(records)
         values = self._checked(scores)
         flags = self.detector.flags(encoded)
-        decisions = self._decide(scores, values, flags)
+        decisions = self._decide(scores, values, flags, records)
         top = self._explain(encoded.matrix, explain) if explain > 0 else None
         entity, model = self.entity, self.model
         return [
@@ -134,11 +135,18 @@ class Predictor:
         return values
 
     def _decide(
-        self, scores: F64, values: list[float], flags: Sequence[tuple[OodFlag, ...]]
+        self,
+        scores: F64,
+        values: list[float],
+        flags: Sequence[tuple[OodFlag, ...]],
+        records: Records,
     ) -> list[str | None]:
+        column = self.policy.amount_column
         if len(values) == 1:  # one record: a Python walk over the bounds beats NumPy's setup
-            return [self.policy.decide(values[0], ood=bool(flags[0]))]
-        return self.policy.decide_many(scores, [bool(f) for f in flags])
+            amount = float(records[0][column]) if column else None  # type: ignore[arg-type]
+            return [self.policy.decide(values[0], ood=bool(flags[0]), amount=amount)]
+        amounts = amounts_of(records, column) if column else None
+        return self.policy.decide_many(scores, [bool(f) for f in flags], amounts)
 
     def _explain(self, matrix: FeatureMatrix, k: int) -> list[tuple[Contribution, ...]]:
         explanation = self.bundle.explain_matrix(matrix)
@@ -158,9 +166,10 @@ def _check_compatible(
             path="contract.columns",
             hint="Declare the columns again, or serve a model trained on the current contract.",
         )
-    if policy.thresholds is not None and bundle.task != "binary":
+    if policy.decides and bundle.task != "binary":
         raise ConfigError(
-            f"decisions.thresholds split probabilities, but model {model} is a {bundle.task}"
+            f"decisions.thresholds and decisions.costs need probabilities, but model {model} is"
+            f" a {bundle.task}"
             " model.",
             path="decisions.thresholds",
             hint="Remove the thresholds, or serve a binary model.",

@@ -34,6 +34,7 @@ from keel.models.ports import ArtifactStore
 from keel.training.benchmarks import FileReader, cut, freeze_or_load, where_mask
 from keel.training.card import CardRenderer
 from keel.training.ports import BenchmarkRepo, RunRepo
+from keel.training.reviewed import ReviewedLabels, fill_reviewed
 from keel.training.runs import Environment, Run, RunStatus
 from keel.training.spec import BenchmarkSpec, ModelSpec, default_metrics
 
@@ -93,6 +94,8 @@ class TrainRequest:
     seed: int | None = None
     parent: str | None = None
     tags: tuple[str, ...] = ()
+    reviewed_before: datetime | None = None
+    """Read the reviewers' labels resolved up to this time (now by default; see reviewed.py)."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ class Trainer:
     environment: Environment
     read_file: FileReader
     cards: CardRenderer
+    reviewed: ReviewedLabels | None = None
 
     def train(self, request: TrainRequest, *, say: Say | None = None) -> Run:
         """Train, evaluate and store one model; the run is recorded whatever happens."""
@@ -142,8 +146,9 @@ class Trainer:
         recipe = self._recipe(request)
         run = self._start(request, recipe)
         log: list[str] = []
+        cutoff = request.reviewed_before or run.started_at
         try:
-            finished = self._fit(run, recipe, tell, log)
+            finished = self._fit(run, recipe, tell, log, cutoff)
         except BaseException as error:
             self._fail(run, error, log)
             raise
@@ -195,9 +200,9 @@ class Trainer:
             return datasets.get(self.labels_dataset, number)
         return datasets.latest(self.labels_dataset)
 
-    def _fit(self, run: Run, recipe: Recipe, tell: Say, log: list[str]) -> Run:
+    def _fit(self, run: Run, recipe: Recipe, tell: Say, log: list[str], cutoff: datetime) -> Run:
         tell("reading data")
-        frame = self._labelled(run, log)
+        frame, reviewed = self._labelled(run, log, cutoff)
         tell("freezing benchmark sets")
         sets = self._benchmarks(frame, run)
         pool = self._training_rows(frame, sets, recipe, log)
@@ -205,6 +210,8 @@ class Trainer:
         bundle = self._train_bundle(frame, pool, recipe, log)
         tell("evaluating on the benchmark sets")
         metrics = self._evaluate(bundle, sets)
+        if reviewed is not None:
+            metrics["reviewed_labels"] = reviewed
         tell("storing the model and its card")
         model_sha = bundle.save(self.artifacts)
         finished = replace(
@@ -259,8 +266,11 @@ class Trainer:
                 details={"error": message[:500]},
             )
 
-    def _labelled(self, run: Run, log: list[str]) -> pl.DataFrame:
-        """The data version joined with the labels that arrived later; unlabelled rows dropped."""
+    def _labelled(
+        self, run: Run, log: list[str], cutoff: datetime
+    ) -> tuple[pl.DataFrame, dict[str, Any] | None]:
+        """The data version joined with the labels that arrived later and, by the project's
+        policy, the reviewers' labels; unlabelled rows dropped. Also what reviews it used."""
         with self.read() as unit:
             version = unit.datasets.get(self.dataset, run.data_version)
             labels = (
@@ -278,6 +288,15 @@ class Trainer:
             frame = frame.with_columns(
                 base.cast(pl.String).fill_null(pl.col("_keel_label").cast(pl.String)).alias(column)
             ).drop("_keel_label")
+        reviewed = None
+        if self.reviewed is not None:
+            frame, reviewed = fill_reviewed(
+                frame, self.reviewed, cutoff, entity=entity, column=column
+            )
+            log.append(
+                f"reviewed labels ({reviewed['policy']}): {reviewed['used']} used of"
+                f" {reviewed['available']} resolved up to {reviewed['before']}"
+            )
         if column not in frame.columns:
             raise InvalidInput(
                 f"no labels: column '{column}' is in neither the data nor the labels",
@@ -291,7 +310,7 @@ class Trainer:
         )
         if labelled.is_empty():
             raise InvalidInput("no labelled rows to train on", path="target.column")
-        return labelled
+        return labelled, reviewed
 
     def _benchmarks(self, frame: pl.DataFrame, run: Run) -> dict[str, pl.DataFrame]:
         sets: dict[str, pl.DataFrame] = {}

@@ -145,3 +145,24 @@ def test_threads_share_one_predictor(predictor: Predictor, records: list[Any]) -
         results = list(pool.map(lambda r: predictor.predict([r])[0], records[:64]))
     assert results == expected
     assert all(isinstance(r, Prediction) for r in results)
+
+
+def test_a_cost_policy_decides_each_record_by_its_own_amount(
+    bundle: ModelBundle, loan_schema: DataSchema, records: list[Any]
+) -> None:
+    costs = {
+        "amount": "loan_amount",
+        "outcomes": {"positive": "default", "negative": "repaid"},
+        "actions": {
+            "approve": {"default": "0.6 * loan_amount", "repaid": 0},
+            "decline": {"default": 0, "repaid": "0.1 * loan_amount"},
+            "review": 500,
+        },
+    }
+    policy = DecisionPolicy.parse({"costs": costs})
+    predictor = Predictor(bundle, schema=loan_schema, policy=policy, model="loan-default/v4")
+    many = predictor.predict(records[:300])
+    for p, record in zip(many, records[:300], strict=True):
+        assert p.decision == policy.decide(p.score, amount=record["loan_amount"])
+    assert [predictor.predict([r])[0] for r in records[:50]] == many[:50]
+    assert {p.decision for p in many} == {"approve", "review", "decline"}

@@ -358,3 +358,55 @@ sessions = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
 )
+
+review_items = sa.Table(
+    "review_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project", sa.String(63), nullable=False),
+    sa.Column("prediction_id", sa.String(64), nullable=False),
+    sa.Column("entity_id", sa.String(200), nullable=False),
+    sa.Column("predicted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("model", sa.String(100), nullable=True),
+    sa.Column("score", sa.Float, nullable=True),
+    sa.Column("decision", sa.String(63), nullable=True),
+    sa.Column("reason", sa.String(10), nullable=False),
+    sa.Column("priority", sa.Float, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("state", sa.String(10), nullable=False),
+    sa.Column("holder", sa.String(200), nullable=True),
+    sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("reviews_needed", sa.Integer, nullable=False),
+    sa.Column("reviews_done", sa.Integer, nullable=False),
+    sa.Column("resolution", sa.String(63), nullable=True),
+    sa.Column("label", sa.Float, nullable=True),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+    # when the deadline stopped mattering: reported as missed, or the item settled
+    sa.Column("sla_done_at", sa.DateTime(timezone=True), nullable=True),
+    # one item per logged prediction, however often the log is scanned
+    sa.UniqueConstraint("project", "prediction_id", name="uq_review_items_prediction"),
+    sa.Index("ix_review_items_queue", "project", "state", "priority"),
+    sa.Index("ix_review_items_predicted", "project", "predicted_at"),
+    sa.Index("ix_review_items_deadline", "project", "sla_done_at", "due_at"),
+)
+
+review_decisions = sa.Table(
+    "review_decisions",
+    metadata,
+    sa.Column("project", sa.String(63), primary_key=True),
+    sa.Column("item", sa.Integer, sa.ForeignKey("review_items.id"), primary_key=True),
+    # one decision per reviewer and item: two reviews of one item are two people's
+    sa.Column("reviewer", sa.String(200), primary_key=True),
+    sa.Column("decision", sa.String(63), nullable=False),
+    sa.Column("label", sa.Float, nullable=True),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+review_cursors = sa.Table(
+    "review_cursors",
+    metadata,
+    sa.Column("project", sa.String(63), primary_key=True),
+    sa.Column("watermark", sa.DateTime(timezone=True), nullable=False),
+)

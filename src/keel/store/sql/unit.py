@@ -14,6 +14,11 @@ from keel.store.sql.registry_repo import (
     SqlPromotionRepo,
     SqlReleaseRepo,
 )
+from keel.store.sql.review_repo import (
+    SqlReviewCursorRepo,
+    SqlReviewDecisionRepo,
+    SqlReviewRepo,
+)
 from keel.store.sql.run_repo import SqlBenchmarkRepo, SqlRunRepo
 from keel.store.sql.session_repo import SqlSessionRepo
 from keel.store.sql.user_repo import SqlUserRepo
@@ -42,3 +47,6 @@ class SqlUnit:
         self.monitors = SqlMonitorRepo(conn)
         self.incidents = SqlIncidentRepo(conn)
         self.agent = SqlAgentRepo(conn)
+        self.review_items = SqlReviewRepo(conn)
+        self.review_cursors = SqlReviewCursorRepo(conn)
+        self.review_decisions = SqlReviewDecisionRepo(conn)
