@@ -531,14 +531,19 @@ def test_an_unreadable_file_is_one_error_and_no_version(
 
 
 def test_a_viewer_lists_versions_but_cannot_ingest(keel: Keel, project: Path) -> None:
-    added = _ok(keel("users", "add", "vic", "--role", "viewer", "--json", cwd=project))
+    ada = _ok(keel("users", "add", "ada", "--role", "admin", "--json", cwd=project))
+    as_admin = {"KEEL_API_KEY": ada["api_key"]}
+    added = _ok(
+        keel("users", "add", "vic", "--role", "viewer", "--json", cwd=project, env=as_admin)
+    )
     as_viewer = {"KEEL_API_KEY": added["api_key"]}
     denied = keel("ingest", "data/sample.csv", "--json", cwd=project, env=as_viewer)
     assert denied.code == 5
     _one_error_line(denied, naming="operator")
     assert added["api_key"] not in denied.err
     assert _versions(keel, project, env=as_viewer) == []
-    assert _ingest(keel, project, "data/sample.csv")["already_ingested"] is False
+    ingested = _ok(keel("ingest", "data/sample.csv", "--json", cwd=project, env=as_admin))
+    assert ingested["already_ingested"] is False
     listed = _versions(keel, project, env=as_viewer)
     assert [(v["version"], v["rows"]) for v in listed] == [(1, 5000)]
 
