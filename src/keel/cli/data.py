@@ -9,12 +9,13 @@ import typer
 
 from keel.app import data as use
 from keel.cli.context import open_project
+from keel.cli.errors import EXIT_REFUSED_DATA
 from keel.cli.output import field_list, print_json, row_progress, say, table
 from keel.data.ingest import IngestResult
 from keel.data.profile import Profile
 from keel.data.refs import parse_version
 
-__all__ = ["JsonFlag", "app", "ingest", "parse_version", "show_result"]
+__all__ = ["JsonFlag", "app", "exit_if_rejected", "ingest", "parse_version", "show_result"]
 
 app = typer.Typer(help="List, compare and export dataset versions.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -39,6 +40,13 @@ def ingest(
     with row_progress(f"ingesting {batch.name}", None, quiet=json) as progress:
         result = use.ingest(keel, batch, source=source, chunk_rows=chunk_rows, progress=progress)
     show_result(result, json=json)
+    exit_if_rejected(result)
+
+
+def exit_if_rejected(result: IngestResult) -> None:
+    """Exit ``EXIT_REFUSED_DATA`` once the report is printed, when the batch was rejected whole."""
+    if result.batch.reasons and not result.already_ingested:
+        raise typer.Exit(EXIT_REFUSED_DATA)
 
 
 def show_result(result: IngestResult, *, json: bool) -> None:

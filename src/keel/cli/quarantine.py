@@ -8,7 +8,7 @@ import typer
 
 from keel.app import data as use
 from keel.cli.context import open_project
-from keel.cli.data import JsonFlag, show_result
+from keel.cli.data import JsonFlag, exit_if_rejected, show_result
 from keel.cli.output import print_json, row_progress, say, table
 from keel.data.reasons import REASONS_COLUMN, ROW_COLUMN
 
@@ -87,3 +87,4 @@ def replay(ctx: typer.Context, batch_id: str, json: JsonFlag = False) -> None:
     with row_progress(f"replaying {batch_id}", None, quiet=json) as progress:
         result = use.replay(keel, batch_id, progress=progress)
     show_result(result, json=json)
+    exit_if_rejected(result)

@@ -16,6 +16,7 @@ import typer
 
 from keel.app import queries
 from keel.cli.context import open_project
+from keel.cli.errors import EXIT_REFUSED_DATA
 from keel.cli.output import print_json, row_progress, say
 from keel.serving import settings as serve_settings
 from keel.serving.settings import ServeSettings
@@ -55,7 +56,13 @@ def score(
     )
     if json:
         print_json(scored.to_dict())
-        return
+    else:
+        _print_scored(scored, out)
+    if scored.summary.scored == 0:
+        raise typer.Exit(EXIT_REFUSED_DATA)
+
+
+def _print_scored(scored: Any, out: Path) -> None:
     summary = scored.summary
     decisions = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.decisions.items()))
     say(
