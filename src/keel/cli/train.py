@@ -53,7 +53,9 @@ def train(
     param: Annotated[
         list[str] | None, typer.Option(help="Override a model parameter: name=value.")
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Override model.seed.")] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, max=2**31 - 1, help="Override model.seed.")
+    ] = None,
     json: JsonFlag = False,
 ) -> None:
     """Train on a dataset version with keel.yaml's recipe; evaluate on the frozen benchmarks."""
