@@ -223,12 +223,15 @@ class Settings:
     - ``database_url``: metadata database (``KEEL_DATABASE_URL``); default SQLite in ``.keel/``.
     - ``store_url``: artifact store, any fsspec URL (``KEEL_STORE_URL``); default ``.keel/store``.
     - ``api_key``: the key the CLI acts with (``KEEL_API_KEY``); never printed.
+    - ``break_glass``: a reason to act as the local admin without a key on a project that has
+      users (``KEEL_BREAK_GLASS``); every use is audited. Never set it on a server.
     """
 
     project_dir: Path
     database_url: str
     store_url: str
     api_key: str | None = None
+    break_glass: str | None = None
 
     def __repr__(self) -> str:  # keep the key out of logs and tracebacks
         shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "api_key"}
@@ -268,6 +271,7 @@ class Settings:
             database_url=pick("database_url") or f"sqlite:///{state / 'keel.db'}",
             store_url=store_url,
             api_key=pick("api_key"),
+            break_glass=pick("break_glass"),
         )
 
 

@@ -26,7 +26,7 @@ from keel.decisions.policy import DecisionPolicy
 from keel.errors import ConfigError, InvalidInput
 from keel.identity.actor import Actor, require_role
 from keel.identity.roles import Role
-from keel.identity.service import resolve_actor
+from keel.identity.service import BREAK_GLASS, resolve_actor
 from keel.monitoring.spec import MonitorSpec
 from keel.registry.policy import ReleasePolicy
 from keel.store.blob import ContentAddressedStore, open_blob_store
@@ -91,12 +91,25 @@ class Keel:
         if self.caller is not None:
             return self.caller
         with self.reader() as unit:
-            return resolve_actor(unit.users, self.settings.api_key, embedded=self.db.is_embedded)
+            return resolve_actor(
+                unit.users,
+                self.settings.api_key,
+                embedded=self.db.is_embedded,
+                break_glass=self.settings.break_glass,
+            )
 
     def acting(self, needed: Role, *, action: str) -> Actor:
         """The actor, after checking that its role allows ``action``."""
         actor = self.actor()
         require_role(actor, needed, action=action)
+        if actor.via == BREAK_GLASS:  # every use of break-glass leaves its reason in the trail
+            with self.unit() as unit:
+                unit.audit.append(
+                    actor=actor.name,
+                    action="access.break_glass",
+                    subject=f"action:{action}",
+                    details={"reason": self.settings.break_glass},
+                )
         return actor
 
     @property

@@ -79,7 +79,7 @@ def test_a_route_added_without_a_role_is_reported(routes: FastAPI) -> None:
 def test_without_a_key_every_guarded_route_is_401_and_probes_answer(
     routes: FastAPI, keys: dict[str, str], serve: Serve
 ) -> None:
-    server = serve()
+    server = serve(env={"KEEL_API_KEY": keys["operator"]})
     with server.client() as client:
         for route in api_routes(routes):
             path = route.path.replace("{name}", PROJECT)
@@ -97,7 +97,7 @@ def test_without_a_key_every_guarded_route_is_401_and_probes_answer(
 def test_roles_decide_who_may_predict_and_who_may_post_outcomes(
     keys: dict[str, str], serve: Serve, records: list[dict[str, Any]]
 ) -> None:
-    server = serve()
+    server = serve(env={"KEEL_API_KEY": keys["operator"]})
     viewer = {"Authorization": f"Bearer {keys['viewer']}"}
     operator = {"X-API-Key": keys["operator"]}
     with server.client() as client:
@@ -125,7 +125,7 @@ def test_roles_decide_who_may_predict_and_who_may_post_outcomes(
 def test_a_revoked_key_stops_working_within_the_cache_time(
     project: Path, keys: dict[str, str], serve: Serve, records: list[dict[str, Any]]
 ) -> None:
-    server = serve()
+    server = serve(env={"KEEL_API_KEY": keys["operator"]})
     headers = {"X-API-Key": keys["viewer"]}
     body = {"records": records[:1]}
     with server.client() as client:
@@ -151,7 +151,7 @@ def test_a_project_without_users_is_open(serve: Serve, records: list[dict[str, A
 def test_while_the_users_cannot_be_read_known_keys_still_work_and_unknown_get_503(
     project: Path, keys: dict[str, str], serve: Serve, records: list[dict[str, Any]]
 ) -> None:
-    server = serve()
+    server = serve(env={"KEEL_API_KEY": keys["operator"]})
     body = {"records": records[:1]}
     database = sa.create_engine(f"sqlite:///{project / '.keel' / 'keel.db'}")
     with server.client() as client:

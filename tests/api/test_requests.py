@@ -57,7 +57,8 @@ def test_a_valid_record_is_scored_by_the_champion(
     [
         (b'{"records": [{"income": 1,}]}', "body", "malformed JSON"),
         (b"", "body", "malformed JSON"),
-        (b"[1, 2]", "body", "expected a JSON object, got list"),
+        (b"[1, 2]", "body", "expected a JSON object, got a list"),
+        (b"null", "body", "expected a JSON object, got null"),
         (b'{"records": []}', "records", "empty"),
         (b'{"records": {"a": 1}}', "records", "expected a list"),
         (b"{}", "records", "required"),
@@ -70,6 +71,7 @@ def test_a_valid_record_is_scored_by_the_champion(
         "malformed",
         "empty-body",
         "not-an-object",
+        "null-body",
         "no-records",
         "records-not-a-list",
         "records-missing",

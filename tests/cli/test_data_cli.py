@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -74,12 +75,20 @@ def _ok(result: Result) -> Any:
     return result.json()
 
 
+def _report(result: Result) -> Any:
+    """An ingest or replay report: exit 0, or 9 (data refused) when the batch was rejected whole."""
+    body = json.loads(result.out) if result.out else {}
+    refused = body.get("status") == "rejected" and not body.get("already_ingested")
+    assert result.code == (9 if refused else 0), result.err
+    return body
+
+
 def _adds_up(body: dict[str, Any]) -> None:
     assert body["rows"] == body["accepted"] + body["quarantined"], body
 
 
 def _ingest(keel: Keel, project: Path, file: Path | str, *args: str) -> dict[str, Any]:
-    body: dict[str, Any] = _ok(keel("ingest", str(file), "--json", *args, cwd=project))
+    body: dict[str, Any] = _report(keel("ingest", str(file), "--json", *args, cwd=project))
     _adds_up(body)
     return body
 
@@ -254,7 +263,7 @@ def test_a_rejected_batch_replays_once_the_contract_allows_it(
     may = _ingest(keel, project, months / "2024-05.parquet")
     assert may["status"] == "rejected"
     _edit(project / "keel.yaml", "unit_change_factor: 50 ", "unit_change_factor: 5000 ")
-    replay = _ok(keel("quarantine", "replay", may["batch_id"], "--json", cwd=project))
+    replay = _report(keel("quarantine", "replay", may["batch_id"], "--json", cwd=project))
     _adds_up(replay)
     assert replay["replay_of"] == may["batch_id"]
     assert replay["status"] == "accepted"
@@ -298,7 +307,7 @@ def test_replay_moves_the_allowed_rows_into_a_new_version(
     original = _ingest(keel, project, months / "2024-03.parquet")
     assert original["quarantined"] > 0
     _edit(project / "keel.yaml", "values: [car, home,", "values: [car, crypto, home,")
-    replay = _ok(keel("quarantine", "replay", original["batch_id"], "--json", cwd=project))
+    replay = _report(keel("quarantine", "replay", original["batch_id"], "--json", cwd=project))
     _adds_up(replay)
     assert replay["replay_of"] == original["batch_id"]
     assert replay["status"] == "accepted"
@@ -318,7 +327,7 @@ def test_a_batch_replays_only_once(keel: Keel, project: Path, simulate: Simulate
     months = simulate(*CRYPTO)
     original = _ingest(keel, project, months / "2024-03.parquet")
     _edit(project / "keel.yaml", "values: [car, home,", "values: [car, crypto, home,")
-    _ok(keel("quarantine", "replay", original["batch_id"], "--json", cwd=project))
+    _report(keel("quarantine", "replay", original["batch_id"], "--json", cwd=project))
     again = keel("quarantine", "replay", original["batch_id"], "--json", cwd=project)
     assert again.code == 4
     _one_error_line(again, naming=original["batch_id"])
@@ -531,14 +540,19 @@ def test_an_unreadable_file_is_one_error_and_no_version(
 
 
 def test_a_viewer_lists_versions_but_cannot_ingest(keel: Keel, project: Path) -> None:
-    added = _ok(keel("users", "add", "vic", "--role", "viewer", "--json", cwd=project))
+    ada = _ok(keel("users", "add", "ada", "--role", "admin", "--json", cwd=project))
+    as_admin = {"KEEL_API_KEY": ada["api_key"]}
+    added = _ok(
+        keel("users", "add", "vic", "--role", "viewer", "--json", cwd=project, env=as_admin)
+    )
     as_viewer = {"KEEL_API_KEY": added["api_key"]}
     denied = keel("ingest", "data/sample.csv", "--json", cwd=project, env=as_viewer)
     assert denied.code == 5
     _one_error_line(denied, naming="operator")
     assert added["api_key"] not in denied.err
     assert _versions(keel, project, env=as_viewer) == []
-    assert _ingest(keel, project, "data/sample.csv")["already_ingested"] is False
+    ingested = _ok(keel("ingest", "data/sample.csv", "--json", cwd=project, env=as_admin))
+    assert ingested["already_ingested"] is False
     listed = _versions(keel, project, env=as_viewer)
     assert [(v["version"], v["rows"]) for v in listed] == [(1, 5000)]
 
@@ -565,3 +579,14 @@ def test_ingests_leave_a_verifiable_audit_trail(
     assert reject["details"]["quarantined"] == may["rows"]
     verified = _ok(keel("audit", "verify", "--json", cwd=project))
     assert (verified["ok"], verified["events"]) == (True, 5)
+
+
+def test_a_batch_rejected_whole_exits_9_after_printing_its_report(
+    keel: Keel, project: Path
+) -> None:
+    sample = pl.read_csv(project / "data" / "sample.csv", infer_schema=False)
+    sample.head(200).rename({"income": "income_eur"}).write_csv(project / "renamed.csv")
+    result = keel("ingest", "renamed.csv", cwd=project)
+    assert result.code == 9, result.err
+    assert "batch rejected" in result.out and "income_eur" in result.out
+    assert "Traceback" not in result.err

@@ -51,10 +51,11 @@ def test_users_add_prints_the_key_once_and_list_never_does(keel: Keel, project: 
     added = keel("users", "add", "ana", "--role", "approver", "--json", cwd=project).json()
     assert set(added) >= {"name", "role", "api_key"}
     assert (added["name"], added["role"]) == ("ana", "approver")
-    listed = keel("users", "list", "--json", cwd=project)
+    as_ana = {"KEEL_API_KEY": added["api_key"]}
+    listed = keel("users", "list", "--json", cwd=project, env=as_ana)
     assert added["api_key"] not in listed.out
     assert listed.json()[0]["name"] == "ana"
-    log = keel("audit", "log", "--json", cwd=project)
+    log = keel("audit", "log", "--json", cwd=project, env=as_ana)
     assert added["api_key"] not in log.out
 
 
@@ -74,7 +75,8 @@ def test_a_revoked_key_stops_working(keel: Keel, project: Path) -> None:
     key = keel("users", "add", "omar", "--role", "operator", "--json", cwd=project).json()[
         "api_key"
     ]
-    assert keel("users", "revoke", "omar", cwd=project).code == 0
+    glass = {"KEEL_BREAK_GLASS": "omar left"}  # no admin holds a key here: the audited way in
+    assert keel("users", "revoke", "omar", cwd=project, env=glass).code == 0
     result = keel("users", "list", cwd=project, env={"KEEL_API_KEY": key})
     assert result.code == 5
     assert "unknown or revoked" in result.err
@@ -87,10 +89,11 @@ def test_bad_role_is_a_clear_error(keel: Keel, project: Path) -> None:
 
 
 def test_audit_log_is_newest_first(keel: Keel, project: Path) -> None:
-    keel("users", "add", "ana", "--role", "viewer", cwd=project)
-    events = keel("audit", "log", "--json", cwd=project).json()
+    added = keel("users", "add", "ana", "--role", "viewer", "--json", cwd=project).json()
+    as_ana = {"KEEL_API_KEY": added["api_key"]}
+    events = keel("audit", "log", "--json", cwd=project, env=as_ana).json()
     assert [e["action"] for e in events] == ["user.add", "project.init"]
-    assert "user.add" in keel("audit", "log", cwd=project).out
+    assert "user.add" in keel("audit", "log", cwd=project, env=as_ana).out
 
 
 @pytest.mark.parametrize(
@@ -105,19 +108,20 @@ def test_audit_log_is_newest_first(keel: Keel, project: Path) -> None:
 def test_audit_verify_catches_direct_database_edits(
     keel: Keel, project: Path, statement: str, bad: int
 ) -> None:
-    keel("users", "add", "ana", "--role", "viewer", cwd=project)
-    keel("users", "add", "bo", "--role", "viewer", cwd=project)
-    good = keel("audit", "verify", "--json", cwd=project)
+    added = keel("users", "add", "ana", "--role", "admin", "--json", cwd=project).json()
+    as_ana = {"KEEL_API_KEY": added["api_key"]}
+    keel("users", "add", "bo", "--role", "viewer", cwd=project, env=as_ana)
+    good = keel("audit", "verify", "--json", cwd=project, env=as_ana)
     assert good.code == 0
     assert good.json()["ok"] is True
     assert good.json()["events"] == 3
     with sqlite3.connect(project / ".keel" / "keel.db") as conn:
         conn.execute(statement)
-    broken = keel("audit", "verify", "--json", cwd=project)
+    broken = keel("audit", "verify", "--json", cwd=project, env=as_ana)
     assert broken.code == 1
     assert broken.json()["ok"] is False
     assert broken.json()["first_bad_event"] == bad
-    assert f"event {bad}" in keel("audit", "verify", cwd=project).out
+    assert f"event {bad}" in keel("audit", "verify", cwd=project, env=as_ana).out
 
 
 def test_a_wrong_type_in_keel_yaml_is_one_line_without_traceback(keel: Keel, project: Path) -> None:
@@ -164,7 +168,7 @@ def test_postgres_via_environment(keel: Keel, project: Path, postgres_url: str) 
     assert status["schema"]["ok"] is True
     assert keel("users", "add", "ana", "--role", "admin", cwd=project, env=env).code == 0
     without_key = keel("users", "list", cwd=project, env=env)
-    assert without_key.code == 5
+    assert without_key.code == 8
     assert "KEEL_API_KEY" in without_key.err
 
 
@@ -176,3 +180,8 @@ def test_demo_runs_and_summarises(keel: Keel, tmp_path: Path) -> None:
     assert summary["summary"]["dashboard"].endswith("&& keel server")
     assert "resolved" in summary["summary"]["review queue"]  # the scripted reviewers' work
     assert all(step["result"] for step in summary["steps"])
+    kept = sorted((tmp_path / "demo" / ".keel" / "demo-keys").iterdir())
+    assert [k.name for k in kept] == ["ada", "ana", "omar"]
+    for key in kept:  # the users' keys are left for the person, never printed
+        assert key.stat().st_mode & 0o077 == 0
+        assert key.read_text().strip() not in result.out + result.err

@@ -30,13 +30,15 @@ def _without_latency(config: dict[str, Any]) -> None:
     ]
 
 
-def _user(keel: Keel, project: Path, name: str, role: str) -> dict[str, str]:
-    body = _ok(keel("users", "add", name, "--role", role, "--json", cwd=project))
+def _user(
+    keel: Keel, project: Path, name: str, role: str, env: dict[str, str] | None = None
+) -> dict[str, str]:
+    body = _ok(keel("users", "add", name, "--role", role, "--json", cwd=project, env=env))
     return {"KEEL_API_KEY": body["api_key"]}
 
 
-def _status(keel: Keel, project: Path) -> dict[str, Any]:
-    body: dict[str, Any] = _ok(keel("release", "status", "--json", cwd=project))
+def _status(keel: Keel, project: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = _ok(keel("release", "status", "--json", cwd=project, env=env))
     return body
 
 
@@ -56,44 +58,59 @@ def test_register_gate_promote_approve_and_roll_back(keel: Keel, trained: Traine
     assert gate["passed"] is True
     for check in gate["checks"]:
         assert {"name", "value", "threshold", "passed"} <= set(check)
-    alice = _user(keel, project, "alice", "approver")
-    olga = _user(keel, project, "olga", "operator")
-    requested = _ok(keel("release", "promote", "v1", "--json", cwd=project))
+    root = _user(keel, project, "root", "admin")  # the first user: from now on a key is needed
+    alice = _user(keel, project, "alice", "approver", env=root)
+    olga = _user(keel, project, "olga", "operator", env=root)
+    requested = _ok(keel("release", "promote", "v1", "--json", cwd=project, env=olga))
     assert requested["applied"] is False  # the loan policy needs one approval
     assert requested["request"]["approvals_needed"] == 1
-    audit = _ok(keel("audit", "log", "--json", cwd=project))
-    _one_error_line(keel("approve", "v1", cwd=project), naming="cannot approve")
+    audit = _ok(keel("audit", "log", "--json", cwd=project, env=root))
+    keyless = keel("approve", "v1", cwd=project)  # without a key nobody is acting, not an admin
+    assert keyless.code == 8
+    _one_error_line(keyless, naming="KEEL_API_KEY")
     _one_error_line(keel("approve", "v1", cwd=project, env=olga), naming="approver role")
-    assert _ok(keel("audit", "log", "--json", cwd=project)) == audit  # nothing changed
-    assert _status(keel, project)["champion"] is None
+    assert _ok(keel("audit", "log", "--json", cwd=project, env=root)) == audit  # nothing changed
+    assert _status(keel, project, root)["champion"] is None
     approved = _ok(
         keel("approve", "v1", "--note", "read the card", "--json", cwd=project, env=alice)
     )
     assert approved["applied"] is True
-    status = _status(keel, project)
+    status = _status(keel, project, root)
     assert (status["release"], status["champion"], status["shadow"], status["canary"]) == (
         "rel-0001",
         1,
         [],
         None,
     )
-    second = _ok(keel("train", *SMALL, "--seed", "7", "--json", cwd=project))
-    assert _ok(keel("register", second["run_id"], "--json", cwd=project))["model_version"] == 2
-    gated = keel("gate", "2", "--json", cwd=project)  # passes or not: its seed decides
+    second = _ok(keel("train", *SMALL, "--seed", "7", "--json", cwd=project, env=root))
+    assert (
+        _ok(keel("register", second["run_id"], "--json", cwd=project, env=root))["model_version"]
+        == 2
+    )
+    gated = keel("gate", "2", "--json", cwd=project, env=root)  # passes or not: its seed decides
     assert gated.code == (0 if gated.json()["passed"] else 1) and gated.json()["champion"] == 1
-    _ok(keel("release", "shadow", "v2", "--json", cwd=project))
+    _ok(keel("release", "shadow", "v2", "--json", cwd=project, env=root))
     _ok(
         keel(
-            "release", "canary", "v2", "--share", "10", "--override", "drill", "--json", cwd=project
+            "release",
+            "canary",
+            "v2",
+            "--share",
+            "10",
+            "--override",
+            "drill",
+            "--json",
+            cwd=project,
+            env=root,
         )
     )
-    status = _status(keel, project)
+    status = _status(keel, project, root)
     assert status["shadow"] == [2] and status["canary"] == {"version": 2, "share": 10.0}
-    back = _ok(keel("release", "rollback", "--reason", "drill", "--json", cwd=project))
+    back = _ok(keel("release", "rollback", "--reason", "drill", "--json", cwd=project, env=root))
     assert back["canary"] is None and back["shadow"] == [2] and back["reason"] == "drill"
-    history = _ok(keel("release", "history", "--json", cwd=project))
+    history = _ok(keel("release", "history", "--json", cwd=project, env=root))
     assert [h["action"] for h in history] == ["rollback", "canary", "shadow", "promote"]
-    actions = [e["action"] for e in _ok(keel("audit", "log", "--json", cwd=project))]
+    actions = [e["action"] for e in _ok(keel("audit", "log", "--json", cwd=project, env=root))]
     for action in (
         "registry.register",
         "registry.gate",
@@ -103,7 +120,7 @@ def test_register_gate_promote_approve_and_roll_back(keel: Keel, trained: Traine
         "release.rollback",
     ):
         assert action in actions, action
-    assert _ok(keel("audit", "verify", "--json", cwd=project))["ok"] is True
+    assert _ok(keel("audit", "verify", "--json", cwd=project, env=root))["ok"] is True
 
 
 def test_a_failed_gate_exits_non_zero_and_blocks_promotion(keel: Keel, trained: Trained) -> None:

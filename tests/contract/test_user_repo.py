@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from keel.errors import Conflict, NotFound, PermissionDenied
+from keel.errors import Conflict, NotFound, PermissionDenied, Unauthenticated
 from keel.identity.actor import LOCAL_ADMIN, Actor
 from keel.identity.keys import hash_api_key
 from keel.identity.roles import Role
@@ -58,14 +58,19 @@ def test_unknown_key_is_refused(db: Database) -> None:
         resolve_actor(SqlUnit(conn).users, "keel_not-a-key", embedded=True)
 
 
-def test_without_a_key_a_shared_database_with_users_refuses(db: Database) -> None:
+@pytest.mark.parametrize("embedded", [True, False], ids=["embedded", "shared"])
+def test_without_a_key_a_database_with_users_refuses(db: Database, embedded: bool) -> None:
     with db.read() as conn:
-        assert resolve_actor(SqlUnit(conn).users, None, embedded=False).name == LOCAL_ADMIN
+        assert resolve_actor(SqlUnit(conn).users, None, embedded=embedded).name == LOCAL_ADMIN
     add(db, "ana", Role.ADMIN)
     with db.read() as conn:
-        assert resolve_actor(SqlUnit(conn).users, None, embedded=True).name == LOCAL_ADMIN
-        with pytest.raises(PermissionDenied):
-            resolve_actor(SqlUnit(conn).users, None, embedded=False)
+        users = SqlUnit(conn).users
+        with pytest.raises(Unauthenticated):
+            resolve_actor(users, None, embedded=embedded)
+        with pytest.raises(Unauthenticated):
+            resolve_actor(users, None, embedded=embedded, break_glass="  ")
+        glass = resolve_actor(users, None, embedded=embedded, break_glass="INC-1")
+    assert glass == Actor(LOCAL_ADMIN, Role.ADMIN, "break-glass")
 
 
 def test_only_admins_manage_users(db: Database) -> None:

@@ -41,7 +41,7 @@ DEMO_INCIDENTS = (
 TRAFFIC = (datetime(2024, 7, 1), datetime(2024, 8, 1))
 TRAFFIC_ROWS = 3_000
 TRAFFIC_DRIFT = (CovariateDrift(column="income", at=0.4, until=0.6, shift=-1.5),)
-USERS = (("ana", Role.OPERATOR), ("omar", Role.APPROVER))
+USERS = (("ada", Role.ADMIN), ("ana", Role.OPERATOR), ("omar", Role.APPROVER))
 
 
 @dataclass
@@ -82,9 +82,24 @@ def _step_project(run: DemoRun) -> str:
 
 
 def _step_users(run: DemoRun) -> str:
-    for name, role in USERS:
-        run.keys[name] = project.add_user_with_key(run.as_user(), name, role).api_key
-    return "ana (operator), omar (approver) · keys shown once, hashes stored"
+    for name, role in USERS:  # the first, an admin, adds the others: a key is needed from then on
+        admin = run.as_user(USERS[0][0] if run.keys else None)
+        run.keys[name] = project.add_user_with_key(admin, name, role).api_key
+        _keep_key(run.directory, name, run.keys[name])
+    run.summary.append(("keys", f"{DEMO_KEYS}/<user>, readable only by you"))
+    return "ada (admin), ana (operator), omar (approver) · keys shown once, hashes stored"
+
+
+DEMO_KEYS = ".keel/demo-keys"
+"""Where the demo leaves its users' keys, one file each (mode 600), never in its output."""
+
+
+def _keep_key(directory: Path, name: str, key: str) -> None:
+    folder = directory / DEMO_KEYS
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / name
+    path.touch(mode=0o600)
+    path.write_text(key + "\n")
 
 
 def _step_simulate(run: DemoRun) -> str:
@@ -101,7 +116,7 @@ def _step_simulate(run: DemoRun) -> str:
 
 
 def _step_ingest(run: DemoRun) -> str:
-    keel, lines = run.as_user(), []
+    keel, lines = run.as_user("ana"), []
     for path in sorted((run.directory / "data").glob("2024-*.parquet")):
         batch = data.ingest(keel, data.BatchFrom(file=path), source="core-banking").batch
         outcome = (
@@ -118,13 +133,13 @@ def _step_ingest(run: DemoRun) -> str:
 
 
 def _step_labels(run: DemoRun) -> str:
-    keel = run.as_user()
+    keel = run.as_user("ana")
     stored = data.ingest_labels(keel, run.directory / "data" / "late-labels.csv")
     return f"{stored.result.batch.accepted:,} late labels stored as {keel.labels_dataset} v1"
 
 
 def _step_versions(run: DemoRun) -> str:
-    keel = run.as_user()
+    keel = run.as_user("ana")
     versions = data.list_versions(keel)
     for version in versions:
         run.summary.append(
@@ -134,7 +149,7 @@ def _step_versions(run: DemoRun) -> str:
 
 
 def _step_train(run: DemoRun) -> str:
-    trained = training.train(run.as_user()).run
+    trained = training.train(run.as_user("ana")).run
     holdout = trained.metrics["benchmarks"]["holdout"]
     for metric in ("roc_auc", "log_loss", "ece"):
         estimate = holdout[metric]
@@ -148,7 +163,7 @@ def _step_train(run: DemoRun) -> str:
 
 
 def _step_reproduce(run: DemoRun) -> str:
-    again = training.reproduce(run.as_user(), run.trained)
+    again = training.reproduce(run.as_user("ana"), run.trained)
     run.summary.append(("reproduced", "byte-identical model" if again.identical else "DIFFERENT"))
     if not again.identical:
         raise RuntimeError(f"run {again.run_id} did not reproduce")
@@ -200,7 +215,7 @@ def _step_serve(run: DemoRun) -> str:
     frame = simulate_frame(
         rows=TRAFFIC_ROWS, seed=11, start=start, end=end, incidents=TRAFFIC_DRIFT
     )
-    with LocalServer(run.directory) as server:
+    with LocalServer(run.directory, api_key=run.keys["ana"]) as server:
         sent = send_traffic(server.url, run.keys["ana"], frame, batch=5)
         labelled = send_outcomes(server.url, run.keys["ana"], frame.head(TRAFFIC_ROWS * 2 // 3))
     decisions = ", ".join(f"{k} {v:,}" for k, v in sorted(sent.decisions.items()))
@@ -339,7 +354,7 @@ def _review_summary(run: DemoRun, before: Any, after: Any, escalated: bool) -> N
 
 
 def _step_audit(run: DemoRun) -> str:
-    report = project.verify_audit(run.as_user())
+    report = project.verify_audit(run.as_user("ada"))
     if not report.ok:
         raise RuntimeError(f"audit chain broken: {report.reason}")
     run.summary.append(("audit events", str(report.events)))

@@ -15,7 +15,7 @@ from keel.app.session import open_project
 from keel.app.use_case import offline, query, use_case
 from keel.audit.chain import ChainReport, verify_chain
 from keel.audit.events import AuditEvent
-from keel.errors import PermissionDenied
+from keel.errors import PermissionDenied, Unauthenticated
 from keel.identity.actor import Actor
 from keel.identity.roles import Role
 from keel.identity.service import add_user, revoke_user
@@ -132,7 +132,7 @@ def status(keel: Keel) -> Status:
     try:
         actor = keel.actor()
         acting = Acting(name=actor.name, role=actor.role.value, via=actor.via)
-    except PermissionDenied as denied:
+    except (PermissionDenied, Unauthenticated) as denied:
         acting = Acting(name=None, problem=denied.message)
     return replace(found, audit=AuditHead(events=head.seq, head=head.hash), actor=acting)
 

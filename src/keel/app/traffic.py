@@ -34,8 +34,10 @@ def free_port() -> int:
 class LocalServer:
     """``keel serve`` in a thread of this process, for as long as the ``with`` block runs."""
 
-    def __init__(self, folder: Path, options: ServeSettings | None = None) -> None:
-        keel = open_project(folder)
+    def __init__(
+        self, folder: Path, options: ServeSettings | None = None, *, api_key: str | None = None
+    ) -> None:
+        keel = open_project(folder, api_key=api_key)  # the operator who starts the service
         app = create_app(build_serving(keel, options or ServeSettings()))
         self.port = free_port()
         config = uvicorn.Config(

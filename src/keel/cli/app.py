@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from keel import __version__
 from keel.cli import (
@@ -35,7 +34,7 @@ from keel.cli import (
 )
 from keel.cli.context import options
 from keel.cli.errors import exit_code
-from keel.cli.output import errors
+from keel.cli.output import say
 from keel.errors import KeelError
 
 app = typer.Typer(
@@ -113,7 +112,7 @@ def main() -> None:
     except KeelError as error:
         if debug:
             raise
-        errors.print(f"[red]error:[/] {escape(error.message)}", soft_wrap=True)
+        say("[red]error:[/] {}", error.message, err=True)
         if error.hint:
-            errors.print(f"[dim]hint:[/] {escape(error.hint)}", soft_wrap=True)
+            say("[dim]hint:[/] {}", error.hint, err=True)
         sys.exit(exit_code(error))

@@ -10,7 +10,7 @@ import typer
 from keel.app import project as use
 from keel.app import remote as remote_plane
 from keel.cli.context import open_project
-from keel.cli.output import console, print_json, table
+from keel.cli.output import print_json, say, table
 
 app = typer.Typer(help="Read and verify the audit trail.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -46,8 +46,8 @@ def verify(ctx: typer.Context, json: JsonFlag = False) -> None:
     if json:
         print_json(report.to_dict())
     elif report.ok:
-        console.print(f"[green]ok[/]: {report.events} events, head {report.head_hash[:12]}…")
+        say("[green]ok[/]: {} events, head {}…", report.events, report.head_hash[:12])
     else:
-        console.print(f"[red]broken[/] at event {report.first_bad_seq}: {report.reason}")
+        say("[red]broken[/] at event {}: {}", report.first_bad_seq, report.reason)
     if not report.ok:
         raise typer.Exit(1)

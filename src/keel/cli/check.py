@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from keel.app.check import ProjectCheck, check_project
 from keel.cli.context import project_dir
 from keel.cli.errors import EXIT_CODES
-from keel.cli.output import console, errors, print_json
+from keel.cli.output import console, print_json, safe, say
 from keel.errors import InvalidInput
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -25,13 +24,13 @@ def check(ctx: typer.Context, json: JsonFlag = False) -> None:
         console.print(_summary(found), soft_wrap=True)
     else:
         for problem in found.problems:
-            errors.print(f"[red]error:[/] {escape(problem.line())}", soft_wrap=True)
+            say("[red]error:[/] {}", problem.line(), err=True)
     if not found.ok:
         raise typer.Exit(EXIT_CODES[InvalidInput])
 
 
 def _summary(found: ProjectCheck) -> str:
-    files = " and ".join(escape(f) for f in found.files)
+    files = " and ".join(safe(f) for f in found.files)
     count = found.contract_columns
     columns = "no contract" if count is None else f"a contract of {count} columns"
-    return f"ok: {files} (project {found.project}; {columns})"
+    return f"ok: {files} (project {safe(found.project)}; {columns})"

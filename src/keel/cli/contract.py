@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from keel.app import files
+from keel.cli.output import printable
 
 app = typer.Typer(help="Work with the data contract.", no_args_is_help=True)
 
@@ -21,4 +22,4 @@ def infer(
 ) -> None:
     """Print a contract section (YAML) that the sample passes; review it before use."""
     text = files.infer_contract_yaml(file, rows=rows, entity=entity, margin=margin)
-    typer.echo(text, nl=False)
+    typer.echo(printable(text), nl=False)

@@ -9,12 +9,13 @@ import typer
 
 from keel.app import data as use
 from keel.cli.context import open_project
-from keel.cli.output import console, field_list, print_json, row_progress, table
+from keel.cli.errors import EXIT_REFUSED_DATA
+from keel.cli.output import field_list, print_json, row_progress, say, table
 from keel.data.ingest import IngestResult
 from keel.data.profile import Profile
 from keel.data.refs import parse_version
 
-__all__ = ["JsonFlag", "app", "ingest", "parse_version", "show_result"]
+__all__ = ["JsonFlag", "app", "exit_if_rejected", "ingest", "parse_version", "show_result"]
 
 app = typer.Typer(help="List, compare and export dataset versions.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -39,6 +40,13 @@ def ingest(
     with row_progress(f"ingesting {batch.name}", None, quiet=json) as progress:
         result = use.ingest(keel, batch, source=source, chunk_rows=chunk_rows, progress=progress)
     show_result(result, json=json)
+    exit_if_rejected(result)
+
+
+def exit_if_rejected(result: IngestResult) -> None:
+    """Exit ``EXIT_REFUSED_DATA`` once the report is printed, when the batch was rejected whole."""
+    if result.batch.reasons and not result.already_ingested:
+        raise typer.Exit(EXIT_REFUSED_DATA)
 
 
 def show_result(result: IngestResult, *, json: bool) -> None:
@@ -48,25 +56,27 @@ def show_result(result: IngestResult, *, json: bool) -> None:
         return
     batch = result.batch
     if result.already_ingested:
-        console.print(
-            f"[yellow]already ingested[/] as batch {batch.id} (byte-identical file); no new version"
+        say(
+            "[yellow]already ingested[/] as batch {} (byte-identical file); no new version",
+            batch.id,
         )
         return
     reasons = ", ".join(f"{r['column']}: {r['code']} x{r['rows']:,}" for r in batch.row_reasons[:6])
-    console.print(
-        f"batch {batch.id} · {batch.rows:,} rows · {batch.accepted:,} accepted · "
-        f"{batch.quarantined:,} quarantined" + (f" ({reasons})" if reasons else "")
+    say(
+        "batch {} · {:,} rows · {:,} accepted · {:,} quarantined{}",
+        *(batch.id, batch.rows, batch.accepted, batch.quarantined),
+        f" ({reasons})" if reasons else "",
     )
     if batch.reasons:
         text = "; ".join(r["message"] for r in batch.reasons)
-        console.print(f"[red]batch rejected[/]: {text}; {batch.rows:,} rows kept in quarantine")
+        say("[red]batch rejected[/]: {}; {:,} rows kept in quarantine", text, batch.rows)
         for hint in {r["hint"] for r in batch.reasons if r.get("hint")}:
-            console.print(f"[dim]hint:[/] {hint}")
+            say("[dim]hint:[/] {}", hint)
     if result.version is not None:
         version = result.version
-        console.print(
-            f"[green]dataset {version.dataset} {version.label}[/] "
-            f"(sha256 {version.sha256[:12]}…) · {version.rows:,} rows · profile stored"
+        say(
+            "[green]dataset {} {}[/] (sha256 {}…) · {:,} rows · profile stored",
+            *(version.dataset, version.label, version.sha256[:12], version.rows),
         )
 
 
@@ -149,12 +159,13 @@ def diff(ctx: typer.Context, old: str, new: str, json: JsonFlag = False) -> None
         print_json(found.to_dict())
         return
     a, b = found.before, found.after
-    console.print(
-        f"{a.label} → {b.label}: rows {a.rows:,} → {b.rows:,} ({found.rows_added:+,}); "
-        f"batches added: {', '.join(found.batches_added) or 'none'}"
+    say(
+        "{} → {}: rows {:,} → {:,} ({:+,}); batches added: {}",
+        *(a.label, b.label, a.rows, b.rows, found.rows_added),
+        ", ".join(found.batches_added) or "none",
     )
     for change in found.schema_changes:
-        console.print(f"[yellow]schema[/] {change}")
+        say("[yellow]schema[/] {}", change)
     rows = [(c.column, c.statistic, _short(c.old), _short(c.new), c.change) for c in found.columns]
     table("column changes", ["column", "statistic", a.label, b.label, "change"], rows)
 
@@ -171,4 +182,4 @@ def export(
     if json:
         print_json(written.to_dict())
         return
-    console.print(f"wrote {written.rows:,} rows of {written.label} to {out}")
+    say("wrote {:,} rows of {} to {}", written.rows, written.label, out)

@@ -8,7 +8,7 @@ import typer
 
 from keel.app import project as use
 from keel.cli.context import open_project
-from keel.cli.output import console, print_json
+from keel.cli.output import print_json, say
 
 app = typer.Typer(help="Create or migrate the metadata database.", no_args_is_help=True)
 
@@ -24,7 +24,7 @@ def upgrade_command(
         print_json(done.to_dict())
         return
     if done.before == done.after:
-        console.print(f"Database already at revision {done.after}: {done.database}")
+        say("{}", f"Database already at revision {done.after}: {done.database}")
     else:
         was = done.before or "empty"
-        console.print(f"[green]Migrated[/] {done.database}: {was} → {done.after}")
+        say("[green]Migrated[/] {}: {} → {}", done.database, was, done.after)

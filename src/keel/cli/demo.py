@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from keel.app.demo import DemoStep, run_demo
-from keel.cli.output import console, print_json, table
+from keel.app.demo import DEMO_KEYS, DemoStep, run_demo
+from keel.cli.output import console, print_json, say, table
 
 
 def demo(
@@ -24,7 +24,7 @@ def demo(
 
     def done(step: DemoStep) -> None:
         if not json:
-            console.print(f"[green]✓[/] {step.step}: {step.result} [dim]({step.seconds:.1f} s)[/]")
+            say("[green]✓[/] {}: {} [dim]({:.1f} s)[/]", step.step, step.result, step.seconds)
 
     with console.status("starting") as spinner:
         summary = run_demo(folder, starting=spinner.update, done=done)
@@ -32,9 +32,10 @@ def demo(
         print_json(summary.to_dict())
         return
     table("Demo summary", ["", ""], [("project folder", str(folder)), *summary.summary])
-    console.print(
-        f"Explore it: cd {folder} && keel data versions && keel models list"
-        " && keel release history && keel audit log"
+    say(
+        "{}",
+        f"Explore it: cd {folder} && export KEEL_API_KEY=$(cat {DEMO_KEYS}/ada)"
+        " && keel data versions && keel models list && keel release history && keel audit log",
     )
     console.print(
         f"Open its dashboard: {dict(summary.summary)['dashboard']}"

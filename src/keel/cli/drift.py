@@ -11,7 +11,7 @@ import typer
 
 from keel.app.drift import DriftComparison, DriftRequest, compare_tables
 from keel.cli.context import options
-from keel.cli.output import console, print_json, table
+from keel.cli.output import print_json, say, table
 from keel.config import find_project_dir
 from keel.errors import InvalidInput
 from keel.monitoring.thresholds import METHODS
@@ -99,15 +99,15 @@ def _show(comparison: DriftComparison) -> None:
     )
     for check in extra:
         state = "[red]DRIFT[/]" if check.drifted else "ok"
-        console.print(
-            f"{check.method}: {check.value:.4g} (threshold {check.threshold:.4g}) {state}"
-        )
+        say("{}: {:.4g} (threshold {:.4g}) " + state, check.method, check.value, check.threshold)
     drifted = found.drifted_columns
-    console.print(
-        f"{len(drifted)} of {len(found.columns)} columns drifted"
-        + (f": {', '.join(drifted)}" if drifted else "")
+    say(
+        "{} of {} columns drifted{}",
+        len(drifted),
+        len(found.columns),
+        f": {', '.join(drifted)}" if drifted else "",
     )
     for name, why in found.skipped.items():
-        console.print(f"[dim]not compared: {name} ({why})[/]")
+        say("[dim]not compared: {} ({})[/]", name, why)
     if report is not None:
-        console.print(f"report written to {report}")
+        say("report written to {}", report)

@@ -10,7 +10,7 @@ import typer
 from keel.app import data as use
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag, show_result
-from keel.cli.output import console, print_json, row_progress
+from keel.cli.output import print_json, row_progress, say
 
 app = typer.Typer(help="Labels that arrive later than the features.", no_args_is_help=True)
 
@@ -31,14 +31,16 @@ def ingest(
         return
     show_result(found.result, json=False)
     report = found.labels
-    console.print(
+    say(
+        "{}",
         f"label coverage {report.coverage:.1%} of {report.feature_rows:,} feature rows · "
         f"{report.orphan_labels:,} labels without features · "
-        f"{report.conflicts:,} entities with conflicting labels"
+        f"{report.conflicts:,} entities with conflicting labels",
     )
     shift = report.rate_shift
     if shift:
-        console.print(
+        say(
+            "{}",
             f"positive rate {shift.reference_rate:.3f} → {shift.current_rate:.3f} "
-            f"(p = {shift.p_value:.3g})"
+            f"(p = {shift.p_value:.3g})",
         )

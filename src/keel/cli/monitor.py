@@ -14,7 +14,7 @@ from keel.app import remote as remote_plane
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag
 from keel.cli.monitor_file import monitor_file
-from keel.cli.output import console, field_list, print_json, table
+from keel.cli.output import console, field_list, print_json, say, table
 from keel.monitoring.incidents import IncidentStatus
 
 if TYPE_CHECKING:
@@ -49,16 +49,16 @@ def show_run(outcome: RunOutcome) -> None:
     if not outcome.chunks:
         console.print("no complete chunk since the last run · --flush checks a partial one")
     for chunk in outcome.chunks:
-        console.print(f"chunk {chunk.label}  rows {chunk.rows:,}")
+        say("chunk {}  rows {:,}", chunk.label, chunk.rows)
         for line in chunk_lines(chunk.results):
-            console.print("  " + line)
+            say("  {}", line)
     for incident in outcome.opened:
-        console.print(f"[red]incident #{incident.seq} opened[/]: {incident.title}")
+        say("[red]incident #{} opened[/]: {}", incident.seq, incident.title)
     for incident in outcome.extended:
-        console.print(f"incident #{incident.seq} extended: {incident.breaches} breaches so far")
+        say("incident #{} extended: {} breaches so far", incident.seq, incident.breaches)
     for sent in outcome.notified:
         verdict = "delivered" if sent["delivered"] else f"FAILED ({sent['error']})"
-        console.print(f"webhook {sent['to']}: {verdict} after {sent['attempts']} attempt(s)")
+        say("webhook {}: {} after {} attempt(s)", sent["to"], verdict, sent["attempts"])
 
 
 def chunk_lines(results: dict[str, Any]) -> list[str]:
@@ -112,9 +112,7 @@ def report(
     if json:
         print_json(written.to_dict())
     else:
-        console.print(
-            f"report of {written.chunks} chunks and {written.incidents} incidents → {out}"
-        )
+        say("report of {} chunks and {} incidents → {}", written.chunks, written.incidents, out)
 
 
 @incidents_app.command("list")
@@ -168,9 +166,7 @@ def show(ctx: typer.Context, incident: int, json: JsonFlag = False) -> None:
             or ", ".join(b["message"] for b in event.details.get("breaches", [])[:5])
             or ("delivered" if event.details.get("delivered") else event.details.get("error", ""))
         )
-        console.print(
-            f"  {event.at:%Y-%m-%d %H:%M:%S}  {event.kind:<13} {event.actor:<14} {detail}"
-        )
+        say("  {:%Y-%m-%d %H:%M:%S}  {:<13} {:<14} {}", event.at, event.kind, event.actor, detail)
 
 
 @incidents_app.command("ack")
@@ -207,4 +203,4 @@ def _print(body: dict[str, Any], json: bool, text: str) -> None:
     if json:
         print_json(body)
     else:
-        console.print(text)
+        say("{}", text)

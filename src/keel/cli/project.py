@@ -10,7 +10,7 @@ import typer
 from keel.app import project as use
 from keel.app.scaffold import EXAMPLES
 from keel.cli.context import open_project
-from keel.cli.output import console, field_list, print_json
+from keel.cli.output import field_list, markup, print_json, say
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
@@ -27,10 +27,10 @@ def init(
     if json:
         print_json(created.to_dict())
         return
-    console.print(f"[green]Created[/] project [bold]{created.project}[/] in {directory}")
-    console.print(f"Next: cd {directory} && keel status")
+    say("[green]Created[/] project [bold]{}[/] in {}", created.project, directory)
+    say("Next: cd {} && keel status", directory)
     if example == "loan":
-        console.print("Then: keel ingest data/sample.csv && keel data versions")
+        say("{}", "Then: keel ingest data/sample.csv && keel data versions")
 
 
 def status(ctx: typer.Context, json: JsonFlag = False) -> None:
@@ -45,10 +45,13 @@ def status(ctx: typer.Context, json: JsonFlag = False) -> None:
 def _print_status(found: use.Status) -> None:
     schema = found.schema
     schema_text = (
-        f"[green]{schema.current} (current)[/]"
+        markup("[green]{} (current)[/]", schema.current)
         if schema.ok
-        else f"[red]{schema.current or 'none'}, expected {schema.expected}[/]"
-        " · run 'keel db upgrade'"
+        else markup(
+            "[red]{}, expected {}[/] · run 'keel db upgrade'",
+            schema.current or "none",
+            schema.expected,
+        )
     )
     pairs = [
         ("project", found.project),

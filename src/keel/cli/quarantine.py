@@ -8,8 +8,8 @@ import typer
 
 from keel.app import data as use
 from keel.cli.context import open_project
-from keel.cli.data import JsonFlag, show_result
-from keel.cli.output import console, print_json, row_progress, table
+from keel.cli.data import JsonFlag, exit_if_rejected, show_result
+from keel.cli.output import print_json, row_progress, say, table
 from keel.data.reasons import REASONS_COLUMN, ROW_COLUMN
 
 app = typer.Typer(help="Rows held back with their reasons; replay them.", no_args_is_help=True)
@@ -57,12 +57,12 @@ def show(
         print_json(found.to_dict())
         return
     batch, rows = found.batch, found.rows
-    console.print(
-        f"batch {batch.id} · {batch.status.value} · {batch.quarantined:,} of {batch.rows:,} rows "
-        f"in quarantine · from {batch.uri}"
+    say(
+        "batch {} · {} · {:,} of {:,} rows in quarantine · from {}",
+        *(batch.id, batch.status.value, batch.quarantined, batch.rows, batch.uri),
     )
     for reason in batch.reasons:
-        console.print(f"[red]batch[/] {reason['code']}: {reason['message']}")
+        say("[red]batch[/] {}: {}", reason["code"], reason["message"])
     counts = [(r["column"], r["code"], f"{r['rows']:,}") for r in batch.row_reasons]
     if counts:
         table("row reasons", ["column", "reason", "rows"], counts)
@@ -87,3 +87,4 @@ def replay(ctx: typer.Context, batch_id: str, json: JsonFlag = False) -> None:
     with row_progress(f"replaying {batch_id}", None, quiet=json) as progress:
         result = use.replay(keel, batch_id, progress=progress)
     show_result(result, json=json)
+    exit_if_rejected(result)

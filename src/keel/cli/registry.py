@@ -14,7 +14,7 @@ from rich.markup import escape
 from keel.app import registry as use
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag
-from keel.cli.output import console, field_list, interval, print_json, table
+from keel.cli.output import console, field_list, interval, print_json, say, table
 from keel.registry.approvals import Promotion
 from keel.registry.gates import GateResult
 from keel.registry.releases import Release
@@ -40,9 +40,10 @@ def register(ctx: typer.Context, run_id: str, json: JsonFlag = False) -> None:
         return
     model = registered.model
     verb = "registered" if registered.created else "already registered as"
-    console.print(
+    say(
+        "{}",
         f"run {run_id} {verb} model {model.label} · sha256 {model.model_sha256[:12]}"
-        f" · {len(model.signature.fields)} inputs · next: keel gate v{model.version}"
+        f" · {len(model.signature.fields)} inputs · next: keel gate v{model.version}",
     )
     if registered.inference is not None:
         console.print(f"inference: {_inference(registered.inference)}", markup=False)
@@ -174,9 +175,10 @@ def status(ctx: typer.Context, json: JsonFlag = False) -> None:
     else:
         _show_release(found.release, keel.project.name)
     for request in found.pending:
-        console.print(
+        say(
+            "{}",
             f"pending {request.id}: v{request.version} requested by {request.requester},"
-            f" needs {request.needed} approval(s) · keel approve v{request.version}"
+            f" needs {request.needed} approval(s) · keel approve v{request.version}",
         )
 
 
@@ -275,18 +277,20 @@ def _show_promotion(outcome: Promotion, version: int, *, json: bool) -> None:
         print_json(outcome.to_dict())
         return
     if outcome.release is not None:
-        console.print(
+        say(
+            "{}",
             f"v{version} is champion · release {outcome.release.id}"
-            f" (previous champion {_v(outcome.release.state.previous_champion)})"
+            f" (previous champion {_v(outcome.release.state.previous_champion)})",
         )
         return
     request = outcome.request
     if request is None:  # pragma: no cover - a promotion always returns one or the other
         return
     have = len(outcome.approvals)
-    console.print(
+    say(
+        "{}",
         f"promotion {request.id} of v{version} waits for approval: {have} of {request.needed}"
-        f" · an approver other than {request.requester} runs: keel approve v{version}"
+        f" · an approver other than {request.requester} runs: keel approve v{version}",
     )
 
 

@@ -16,7 +16,8 @@ import typer
 
 from keel.app import queries
 from keel.cli.context import open_project
-from keel.cli.output import console, print_json, row_progress
+from keel.cli.errors import EXIT_REFUSED_DATA
+from keel.cli.output import print_json, row_progress, say
 from keel.serving import settings as serve_settings
 from keel.serving.settings import ServeSettings
 
@@ -55,16 +56,23 @@ def score(
     )
     if json:
         print_json(scored.to_dict())
-        return
+    else:
+        _print_scored(scored, out)
+    if scored.summary.scored == 0:
+        raise typer.Exit(EXIT_REFUSED_DATA)
+
+
+def _print_scored(scored: Any, out: Path) -> None:
     summary = scored.summary
     decisions = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.decisions.items()))
-    console.print(
+    say(
+        "{}",
         f"scored {summary.scored:,} of {summary.rows_in:,} rows with {scored.model}"
-        f" in {summary.seconds:.1f} s → {out}" + (f" · {decisions}" if decisions else "")
+        f" in {summary.seconds:.1f} s → {out}" + (f" · {decisions}" if decisions else ""),
     )
     if summary.rejected:
-        console.print(
-            f"{summary.rejected:,} rows failed the contract → {scored.rejects} (with reasons)"
+        say(
+            "{}", f"{summary.rejected:,} rows failed the contract → {scored.rejects} (with reasons)"
         )
 
 
@@ -106,7 +114,7 @@ def serve(ctx: typer.Context, settings: ServeSettings) -> None:
     keel = open_project(ctx)
     service = use.serve(keel, settings)
     keel.close()
-    console.print(f"serving {service.project} on {service.url} ({settings.workers} worker(s))")
+    say("{}", f"serving {service.project} on {service.url} ({settings.workers} worker(s))")
     service.run()
 
 
@@ -126,7 +134,7 @@ def export_predictions(
     if json:
         print_json(exported.to_dict())
     else:
-        console.print(f"{exported.rows:,} predictions → {out}")
+        say("{}", f"{exported.rows:,} predictions → {out}")
 
 
 def _later(trace: queries.Lineage) -> None:
@@ -154,18 +162,19 @@ def lineage(ctx: typer.Context, prediction_id: str, json: JsonFlag = False) -> N
         print_json(trace.to_dict())
         return
     prediction = trace.prediction
-    console.print(
+    say(
+        "{}",
         f"prediction {prediction.prediction_id} · request {prediction.request_id} ·"
         f" {prediction.time} · entity {prediction.entity_id} · score"
-        f" {prediction.score} · decision {prediction.decision}"
+        f" {prediction.score} · decision {prediction.decision}",
     )
     _later(trace)
     model, version = trace.model, trace.dataset_version
     if model is None or version is None:
-        console.print(f"  answered by no model ({prediction.fallback})")
+        say("{}", f"  answered by no model ({prediction.fallback})")
         return
-    console.print(f"  └ model {model.model} · sha256 {model.model_sha256[:12]}…")
-    console.print(f"    └ run {model.run_id} · data v{model.data_version}")
-    console.print(f"      └ dataset {version.label} · sha256 {version.sha256[:12]}…")
+    say("{}", f"  └ model {model.model} · sha256 {model.model_sha256[:12]}…")
+    say("{}", f"    └ run {model.run_id} · data v{model.data_version}")
+    say("{}", f"      └ dataset {version.label} · sha256 {version.sha256[:12]}…")
     for batch in trace.batches:
-        console.print(f"        └ batch {batch.id} · {batch.source} · {batch.uri}")
+        say("{}", f"        └ batch {batch.id} · {batch.source} · {batch.uri}")

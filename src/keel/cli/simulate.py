@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from keel.cli.output import console, print_json, row_progress
+from keel.cli.output import print_json, row_progress, say
 from keel.errors import InvalidInput
 from keel.simulate import (
     KINDS,
@@ -109,9 +109,9 @@ def simulate(
         )
         return
     for path in paths:
-        console.print(f"wrote {path}")
+        say("wrote {}", path)
     if labels_path:
-        console.print(f"wrote {late.height:,} late labels to {labels_path}")
+        say("wrote {:,} late labels to {}", late.height, labels_path)
 
 
 def _moment(text: str, field: str) -> datetime:

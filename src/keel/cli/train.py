@@ -18,7 +18,16 @@ import typer
 from keel.app import training as use
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag, parse_version
-from keel.cli.output import console, field_list, interval, print_json, row_progress, table
+from keel.cli.output import (
+    console,
+    field_list,
+    interval,
+    print_json,
+    printable,
+    row_progress,
+    say,
+    table,
+)
 from keel.errors import InvalidInput
 
 app = typer.Typer(help="List, show and compare training runs.", no_args_is_help=True)
@@ -44,7 +53,9 @@ def train(
     param: Annotated[
         list[str] | None, typer.Option(help="Override a model parameter: name=value.")
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Override model.seed.")] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, max=2**31 - 1, help="Override model.seed.")
+    ] = None,
     json: JsonFlag = False,
 ) -> None:
     """Train on a dataset version with keel.yaml's recipe; evaluate on the frozen benchmarks."""
@@ -63,9 +74,10 @@ def show_run(summary: use.RunSummary, *, json: bool) -> None:
         return
     run = summary.run
     env = run.environment
-    console.print(
+    say(
+        "{}",
         f"run {run.id} · data v{run.data_version} · code {(env.code_version or 'none')[:7]}"
-        f" ({'dirty' if env.code_dirty else 'clean'}) · {run.duration_s or 0:.1f} s"
+        f" ({'dirty' if env.code_dirty else 'clean'}) · {run.duration_s or 0:.1f} s",
     )
     for name, metrics in run.metrics.get("benchmarks", {}).items():
         rows = [
@@ -73,7 +85,7 @@ def show_run(summary: use.RunSummary, *, json: bool) -> None:
             for m, e in metrics.items()
         ]
         table(f"benchmark '{name}'", ["metric", "value", "interval", "method", "rows"], rows)
-    console.print(f"model sha256 {run.model_sha256} · card: keel runs card {run.id}")
+    say("{}", f"model sha256 {run.model_sha256} · card: keel runs card {run.id}")
 
 
 @app.command("list")
@@ -128,7 +140,7 @@ def show(ctx: typer.Context, run_id: str, json: JsonFlag = False) -> None:
     )
     show_run(summary, json=False)
     if run.logs:
-        console.print(run.logs)
+        say("{}", run.logs)
 
 
 @app.command("card")
@@ -140,10 +152,10 @@ def card(
     """Print a run's model card (Markdown), or write its HTML version with --out."""
     keel = open_project(ctx)
     if out is None:
-        typer.echo(use.card(keel, run_id).text)
+        typer.echo(printable(use.card(keel, run_id).text))
         return
     out.write_bytes(use.card(keel, run_id, form="html").content)
-    console.print(f"wrote {out}")
+    say("{}", f"wrote {out}")
 
 
 @app.command("compare")
@@ -154,7 +166,7 @@ def compare(ctx: typer.Context, first: str, second: str, json: JsonFlag = False)
         print_json(found.to_dict())
         return
     for change in found.params:
-        console.print(f"[yellow]param[/] {change.name}: {change.a} → {change.b}")
+        say("[yellow]param[/] {}: {} → {}", change.name, change.a, change.b)
     table(
         f"{found.a} → {found.b}",
         ["benchmark", "metric", found.a, found.b, "Δ"],
@@ -177,15 +189,13 @@ def reproduce(ctx: typer.Context, run_id: str, json: JsonFlag = False) -> None:
     if json:
         print_json(found.to_dict())
     elif found.identical:
-        console.print(
-            f"[green]identical[/]: {found.reproduction} reproduced {found.run_id} byte for byte"
-        )
+        say("[green]identical[/]: {} reproduced {} byte for byte", found.reproduction, found.run_id)
     else:
-        console.print(f"[red]different[/]: {found.original_sha256} vs {found.reproduced_sha256}")
+        say("[red]different[/]: {} vs {}", found.original_sha256, found.reproduced_sha256)
         for line in found.differences or (
             "same data, recipe and environment: training is not deterministic",
         ):
-            console.print(f"  {line}")
+            say("{}", f"  {line}")
     if not found.identical:
         raise typer.Exit(1)
 
@@ -205,7 +215,7 @@ def explain(
         return
     for row in found.rows:
         parts = ", ".join(f"{c} {v:+.3f}" for c, v in row.contributions)
-        console.print(f"{row.id}: score {row.score:.3f} · {parts}")
+        say("{}", f"{row.id}: score {row.score:.3f} · {parts}")
 
 
 def tune(
@@ -226,4 +236,4 @@ def tune(
         return
     rows = [(t.run_id, orjson.dumps(t.params).decode(), f"{t.value:.4f}") for t in study.trials]
     table(f"study {study.study} on '{study.benchmark}'", ["run", "params", study.metric], rows)
-    console.print(f"best: {study.best}")
+    say("{}", f"best: {study.best}")

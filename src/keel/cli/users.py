@@ -8,7 +8,7 @@ import typer
 
 from keel.app import project as use
 from keel.cli.context import open_project
-from keel.cli.output import console, print_json, table
+from keel.cli.output import print_json, say, table
 from keel.identity.roles import Role
 
 app = typer.Typer(help="Add, list and revoke users and their API keys.", no_args_is_help=True)
@@ -28,8 +28,8 @@ def add(
     if json:
         print_json(user.to_dict())
         return
-    console.print(f"[green]Added[/] {user.name} ({user.role.value}). API key, shown only now:")
-    console.print(user.api_key, markup=False)
+    say("[green]Added[/] {} ({}). API key, shown only now:", user.name, user.role.value)
+    say("{}", user.api_key)
 
 
 @app.command("list")
@@ -62,4 +62,4 @@ def revoke(
     if json:
         print_json(user.to_dict())
         return
-    console.print(f"[yellow]Revoked[/] {user.name}")
+    say("[yellow]Revoked[/] {}", user.name)

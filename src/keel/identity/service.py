@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from keel.audit.ports import AuditLog
-from keel.errors import PermissionDenied
+from keel.errors import PermissionDenied, Unauthenticated
 from keel.identity.actor import LOCAL_ADMIN, Actor, require_role
 from keel.identity.keys import hash_api_key, new_api_key
 from keel.identity.ports import UserRepo
@@ -44,11 +44,16 @@ def revoke_user(unit: IdentityUnit, actor: Actor, name: str) -> User:
     return user
 
 
-def resolve_actor(users: UserRepo, api_key: str | None, *, embedded: bool) -> Actor:
+def resolve_actor(
+    users: UserRepo, api_key: str | None, *, embedded: bool, break_glass: str | None = None
+) -> Actor:
     """Who is acting: the owner of ``api_key``, or the local admin where that is safe.
 
-    Without a key, a person at the keyboard of an embedded (SQLite) project, or of a shared
-    database that has no users yet (to create the first admin), acts as the local admin.
+    Without a key, the person at the keyboard acts as the local admin only while the project has
+    no users yet (to create the first admin). Once it has users, acting without a key is refused,
+    on SQLite as on PostgreSQL, so that unsetting ``KEEL_API_KEY`` cannot bypass four-eyes;
+    the one way around is an explicit break-glass reason (``KEEL_BREAK_GLASS``), which the
+    caller audits on every use (``Keel.acting``).
     """
     if api_key:
         user = users.by_key_hash(hash_api_key(api_key))
@@ -58,9 +63,17 @@ def resolve_actor(users: UserRepo, api_key: str | None, *, embedded: bool) -> Ac
                 hint="ask an admin for a new key with 'keel users add NAME --role ROLE'",
             )
         return Actor(user.name, user.role, "api-key")
-    if embedded or users.count() == 0:
+    if users.count() == 0:
         return Actor(LOCAL_ADMIN, Role.ADMIN, "local")
-    raise PermissionDenied(
-        "this project's database is shared and has users: set KEEL_API_KEY to act",
-        hint="export KEEL_API_KEY=<your key>",
+    if break_glass and break_glass.strip():
+        return Actor(LOCAL_ADMIN, Role.ADMIN, BREAK_GLASS)
+    where = "this project" if embedded else "this project's shared database"
+    raise Unauthenticated(
+        f"{where} has users: set KEEL_API_KEY to act",
+        hint="export KEEL_API_KEY=<your key>; in an emergency only, "
+        "KEEL_BREAK_GLASS='<reason>' acts as the local admin and is audited",
     )
+
+
+BREAK_GLASS = "break-glass"
+"""How an actor that acts through ``KEEL_BREAK_GLASS`` is marked (``Actor.via``)."""

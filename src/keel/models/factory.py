@@ -12,7 +12,8 @@ from keel.models.linear import LinearEstimator
 
 
 def make_estimator(kind: str, task: Task, params: Mapping[str, Any], *, seed: int) -> Estimator:
-    """A new, unfitted estimator of ``kind``."""
+    """A new, unfitted estimator of ``kind``; a parameter the kind does not know is refused."""
+    check_params(kind, params)
     if kind == "lightgbm":
         return LightGBMEstimator(task=task, params=dict(params), seed=seed)
     if kind in ("logistic", "linear"):
@@ -36,3 +37,43 @@ def load_estimator(kind: str, task: Task, data: bytes) -> Estimator:
     if kind in ("logistic", "linear"):
         return LinearEstimator.from_bytes(data, task=task)
     raise InvalidInput(f"unknown model kind {kind!r} in a stored model", path="model.kind")
+
+
+def check_params(kind: str, params: Mapping[str, Any]) -> None:
+    """Refuse parameter names that ``kind`` would silently ignore (a typo trains the defaults)."""
+    known = _known_params(kind)
+    if known is None:
+        return
+    unknown = sorted(set(params) - known)
+    if unknown:
+        listed = ", ".join(repr(name) for name in unknown)
+        examples = ", ".join(sorted(known)[:8]) if len(known) <= 8 else "see its documentation"
+        raise InvalidInput(
+            f"unknown parameter(s) {listed} for model.kind '{kind}'",
+            path="model.params",
+            hint=f"use the {kind} parameter names ({examples})",
+        )
+
+
+def _known_params(kind: str) -> set[str] | None:
+    from keel.models.boosting import DEFAULTS as BOOSTING  # noqa: PLC0415
+    from keel.models.linear import DEFAULTS as LINEAR  # noqa: PLC0415
+
+    boosting = lightgbm_param_names() | set(BOOSTING) | {"n_estimators"}
+    if kind == "lightgbm":
+        return boosting
+    if kind in ("logistic", "linear"):
+        # LightGBM's names are tolerated here: keel.yaml keeps them when kind switches to logistic
+        return set(LINEAR) | boosting
+    return None
+
+
+def lightgbm_param_names() -> set[str]:
+    """Every parameter name and alias LightGBM's core declares."""
+    import lightgbm as lgb  # noqa: PLC0415
+
+    names: set[str] = set()
+    for name, aliases in lgb.basic._ConfigAliases._get_all_param_aliases().items():
+        names.add(name)
+        names.update(aliases)
+    return names

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from keel.errors import InvalidInput
+from keel.serving.fields import show
 
 MAX_EXPLAIN = 20
 
@@ -24,7 +25,7 @@ def json_object(raw: bytes) -> dict[str, Any]:
     except orjson.JSONDecodeError as error:
         raise _decode_problem(raw, error) from None
     if not isinstance(body, dict):
-        raise InvalidInput(f"expected a JSON object, got {type(body).__name__}", path="body")
+        raise InvalidInput(f"expected a JSON object, got {show(body)}", path="body")
     return body
 
 

@@ -18,15 +18,14 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
-import sqlalchemy as sa
 
 from keel.errors import InvalidInput
-from keel.store.sql.database import translate_errors
-from keel.store.uri import database_url
+from keel.store.query_source import SqlSource
 
 CHUNK_BYTES = 64 << 20
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl"}
 FORMATS |= {".ndjson": "jsonl"}
+__all__ = ["FORMATS", "Source", "SqlSource", "file_sha256", "open_source"]
 
 
 @dataclass(frozen=True)
@@ -43,32 +42,6 @@ class Source:
         """The rows in order, at most ``chunk_rows`` per frame."""
         readers = {"csv": _csv_chunks, "parquet": _parquet_chunks, "jsonl": _jsonl_chunks}
         return _rechunk(readers[self.format](Path(self.uri)), chunk_rows)
-
-
-@dataclass(frozen=True)
-class SqlSource:
-    """A query over any SQLAlchemy URL, fetched in chunks on a server-side cursor."""
-
-    url: str
-    query: str
-    from_text: bool = False
-    file_sha256: str | None = None
-    format: str = "sql"
-
-    @property
-    def uri(self) -> str:
-        return f"sql:{_hide_password(self.url)}:{self.query}"
-
-    def chunks(self, chunk_rows: int) -> Iterator[pl.DataFrame]:
-        engine = sa.create_engine(database_url(self.url))
-        try:
-            with translate_errors(), engine.connect() as conn:
-                result = conn.execution_options(stream_results=True).execute(sa.text(self.query))
-                columns = list(result.keys())
-                while rows := result.fetchmany(chunk_rows):
-                    yield pl.DataFrame([tuple(r) for r in rows], schema=columns, orient="row")
-        finally:
-            engine.dispose()
 
 
 def open_source(path: Path) -> Source:
@@ -191,10 +164,3 @@ def _rechunk(frames: Iterator[pl.DataFrame], chunk_rows: int) -> Iterator[pl.Dat
             pending, size = ([rest] if rest.height else []), rest.height
     if size:
         yield pl.concat(pending, how="vertical_relaxed")
-
-
-def _hide_password(url: str) -> str:
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return url.rsplit("@", 1)[-1]  # an unparsable URL is shown without its credentials part

@@ -48,9 +48,19 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def admin_key(project: Path) -> str:
+    """The key of the project's first user, an admin: once a project has users, keys are needed."""
+    local = open_project(project)
+    try:
+        return project_plane.add_user_with_key(local, "root", Role.ADMIN).api_key
+    finally:
+        local.close()
+
+
 @contextmanager
-def _acting_as(folder: Path, name: str, role: Role) -> Iterator[Keel]:
-    admin = open_project(folder)
+def _acting_as(folder: Path, admin_key: str, name: str, role: Role) -> Iterator[Keel]:
+    admin = open_project(folder, api_key=admin_key)
     try:
         key = project_plane.add_user_with_key(admin, name, role).api_key
     finally:
@@ -63,15 +73,17 @@ def _acting_as(folder: Path, name: str, role: Role) -> Iterator[Keel]:
 @pytest.mark.parametrize(
     ("name", "role"), [("vera", Role.VIEWER), ("olga", Role.OPERATOR)], ids=["viewer", "operator"]
 )
-def test_approving_is_refused_with_the_version_named(project: Path, name: str, role: Role) -> None:
-    with _acting_as(project, name, role) as keel:
+def test_approving_is_refused_with_the_version_named(
+    project: Path, admin_key: str, name: str, role: Role
+) -> None:
+    with _acting_as(project, admin_key, name, role) as keel:
         with pytest.raises(PermissionDenied) as refused:
             use.approve(keel, 4, note="looks fine")
         assert refused.value.message == f"approving v4 needs the approver role; {name} is {role}"
 
 
-def test_a_viewer_may_list_models_and_read_the_release(project: Path) -> None:
-    with _acting_as(project, "val", Role.VIEWER) as keel:
+def test_a_viewer_may_list_models_and_read_the_release(project: Path, admin_key: str) -> None:
+    with _acting_as(project, admin_key, "val", Role.VIEWER) as keel:
         assert use.list_models(keel) == []
         assert use.release_status(keel) == use.ReleaseStatus(None, ())
         assert use.release_history(keel) == []

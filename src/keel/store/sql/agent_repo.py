@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
 from keel.automation.journal import ActionStatus, AgentAction, Controls, Guard, Lease, Step
@@ -21,6 +22,15 @@ from keel.errors import Conflict, NotFound, PolicyViolation
 from keel.store.sql.sequences import next_number
 from keel.store.sql.tables import agent_actions, agent_budget, agent_controls, agent_inflight
 from keel.store.sql.timestamps import aware
+
+
+def _insert_missing(conn: Connection, project: str) -> sa.Insert:
+    """The controls row's insert, ignored when another transaction created the row first (a
+    plain insert would fail the second of two agents started at once on a fresh project)."""
+    values = {"project": project, "paused": False, "term": 0}
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(agent_controls).values(values).on_conflict_do_nothing()
+    return sqlite.insert(agent_controls).values(values).on_conflict_do_nothing()
 
 
 class SqlAgentRepo:
@@ -31,8 +41,8 @@ class SqlAgentRepo:
         """The controls row, created if missing, locked for this transaction."""
         query = sa.select(agent_controls).where(agent_controls.c.project == project)
         row = self.conn.execute(query.with_for_update()).mappings().first()
-        if row is None:
-            self.conn.execute(agent_controls.insert().values(project=project, paused=False, term=0))
+        if row is None:  # two agents may race to create it: the loser's insert does nothing
+            self.conn.execute(_insert_missing(self.conn, project))
             row = self.conn.execute(query.with_for_update()).mappings().one()
         return row
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from keel.errors import Conflict, KeelError, StorageUnavailable
+from keel.errors import Conflict, InvalidInput, KeelError, StorageUnavailable
 from keel.store.uri import database_url
 
 WRITE_FLAG = "keel_write"
@@ -100,6 +100,13 @@ def translate_errors() -> Iterator[None]:
         raise
     except SqlIntegrityError as exc:
         raise Conflict("the change conflicts with a record that already exists") from exc
+    except (
+        OverflowError
+    ) as exc:  # an id or number beyond a 64-bit integer, e.g. v99999999999999999999
+        raise InvalidInput(
+            f"a number is too large: the largest the database holds is {2**63 - 1:,}",
+            hint="check the id or version you typed",
+        ) from exc
     except (OperationalError, ProgrammingError) as exc:
         raise StorageUnavailable(
             f"the metadata database failed: {type(exc.orig).__name__}",
