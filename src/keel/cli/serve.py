@@ -142,17 +142,17 @@ def _later(trace: queries.Lineage) -> None:
     item = trace.review
     if item is not None:
         settled = f" → {item.resolution}" if item.resolution else ""
-        console.print(
-            f"  ├ review item {item.id} · {item.reason.value} · {item.state.value}{settled}",
-            markup=False,
+        say(
+            "  ├ review item {} · {} · {}{}",
+            item.id,
+            item.reason.value,
+            item.state.value,
+            settled,
         )
     for outcome in trace.outcomes:
         label = "" if outcome.label is None else f" label {outcome.label:g}"
         decided = f" decision {outcome.decision}" if outcome.decision else ""
-        console.print(
-            f"  ├ outcome {outcome.time}{label}{decided} · source {outcome.source or '?'}",
-            markup=False,
-        )
+        say("  ├ outcome {}{}{} · source {}", outcome.time, label, decided, outcome.source or "?")
 
 
 def lineage(ctx: typer.Context, prediction_id: str, json: JsonFlag = False) -> None:
