@@ -39,9 +39,11 @@ def _served(project: Path) -> None:
 
 
 def test_reviewers_work_the_queue_from_the_command_line(keel: Keel, project: Path) -> None:
-    key = {}
-    for name, role in (("rita", "reviewer"), ("vera", "viewer")):
-        added = _ok(keel("users", "add", name, "--role", role, "--json", cwd=project))
+    key: dict[str, dict[str, str]] = {}
+    for name, role in (("ada", "admin"), ("rita", "reviewer"), ("vera", "viewer")):
+        added = _ok(
+            keel("users", "add", name, "--role", role, "--json", cwd=project, env=key.get("ada"))
+        )
         key[name] = {"KEEL_API_KEY": added["api_key"]}  # type: ignore[index]
     _served(project)
     synced = _ok(keel("review", "sync", "--json", cwd=project, env=key["rita"]))
@@ -50,7 +52,7 @@ def test_reviewers_work_the_queue_from_the_command_line(keel: Keel, project: Pat
     assert "[red]a-0[/]" in text.out  # data shown as it is, never read as markup
     claimed = _ok(keel("review", "claim", "--json", cwd=project, env=key["rita"]))
     item = str(claimed["item"])  # type: ignore[index]
-    taken = keel("review", "claim", item, cwd=project)  # the local admin, another person
+    taken = keel("review", "claim", item, cwd=project, env=key["ada"])  # another person
     assert taken.code == 4 and "claimed by rita until" in taken.err
     viewer = keel("review", "resolve", item, "--decision", "approve", cwd=project, env=key["vera"])
     assert viewer.code == 5 and "reviewer" in viewer.err

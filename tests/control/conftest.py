@@ -34,11 +34,11 @@ from keel.simulate import CovariateDrift, simulate_frame
 from keel.store.sql.schema import upgrade
 from tests.api.live import START_SECONDS, Server, free_port
 
-USERS = (
+USERS = (  # the admin first: once a project has users, adding more needs an admin's key
+    ("root", Role.ADMIN),
     ("ana", Role.OPERATOR),
     ("omar", Role.APPROVER),
     ("vera", Role.VIEWER),
-    ("root", Role.ADMIN),
 )
 SMALL = {"n_estimators": 30, "num_leaves": 15}
 TIMEOUT = 120.0  # seconds per request: generous, for a loaded CI machine
@@ -59,6 +59,9 @@ def _build(folder: Path) -> dict[str, str]:
         upgrade(admin.db)
         for name, role in USERS:
             keys[name] = project.add_user_with_key(admin, name, role).api_key
+            if name == "root":
+                admin.close()
+                admin = open_project(folder, check=False, api_key=keys["root"])
         frame = simulate_frame(
             rows=6000, seed=5, start=datetime(2024, 1, 1), end=datetime(2024, 4, 1)
         )
@@ -91,7 +94,7 @@ def _serve(folder: Path, key: str) -> None:
     frame = simulate_frame(
         rows=1500, seed=11, start=datetime(2024, 4, 1), end=datetime(2024, 5, 1), incidents=drift
     )
-    with LocalServer(folder) as server:
+    with LocalServer(folder, api_key=key) as server:
         send_traffic(server.url, key, frame, batch=50)
         send_outcomes(server.url, key, frame.head(1000))
 

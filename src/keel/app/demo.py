@@ -258,7 +258,7 @@ def _step_review(run: DemoRun) -> str:
     from keel.app import review  # noqa: PLC0415
 
     for name, role in REVIEWERS:
-        run.keys[name] = project.add_user_with_key(run.as_user(), name, role).api_key
+        run.keys[name] = project.add_user_with_key(run.as_user("ada"), name, role).api_key
     rita, raul = run.as_user("rita"), run.as_user("raul")
     synced = review.sync_review(rita).outcome
     before = review.review_stats(rita).stats
@@ -381,8 +381,9 @@ STEPS: list[tuple[str, Callable[[DemoRun], str]]] = [
 
 
 def _dashboard_command(directory: Path) -> str:
-    """The command that opens the demo project's dashboard (``keel server``) with a new key."""
-    return f"cd {directory} && keel users add you --role admin && keel server"
+    """The command that opens the demo project's dashboard (``keel server``); log in with a
+    key from ``.keel/demo-keys`` (adding a user needs an admin's key once a project has users)."""
+    return f"cd {directory} && keel server"
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def status(ctx: typer.Context, json: JsonFlag = False) -> None:
         *((f"budget {kind}", used) for kind, used in found.spent.items()),
         ("in flight", ", ".join(a.id for a in found.open) or "none"),
     ]
-    field_list((name, escape(str(value))) for name, value in pairs)
+    field_list((name, value) for name, value in pairs)
 
 
 @app.command("history")
@@ -130,7 +130,7 @@ def history(
             a.mode,
             a.status.value,
             a.last.name if a.last else "",
-            escape(a.rule),
+            a.rule,
             f"{a.created_at:%Y-%m-%d %H:%M}",
         )
         for a in found
@@ -147,7 +147,7 @@ def explain(ctx: typer.Context, action: ActionRef, json: JsonFlag = False) -> No
         return
     act = found.action
     field_list(
-        (name, escape(str(value)))
+        (name, value)
         for name, value in [
             ("action", f"{act.id} {act.kind} ({act.mode})"),
             ("status", act.status.value),

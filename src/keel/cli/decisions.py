@@ -60,10 +60,7 @@ def tune(
     table(
         None,
         ["action", "scores", "share"],
-        [
-            (escape(a), escape(band), f"{tuned.shares.get(a, 0):.1%}")
-            for a, band in tuned.thresholds().items()
-        ],
+        [(a, band, f"{tuned.shares.get(a, 0):.1%}") for a, band in tuned.thresholds().items()],
     )
     console.print(f"trade-off → {escape(str(out))}")
     if write_policy:
@@ -107,7 +104,7 @@ def kpis(ctx: typer.Context, json: JsonFlag = False) -> None:
         print_json([chunk.to_dict() for chunk in found])
         return
     table(
-        f"decision KPIs of {escape(keel.project.name)}",
+        f"decision KPIs of {keel.project.name}",
         [
             "chunk",
             "rows",
@@ -120,7 +117,7 @@ def kpis(ctx: typer.Context, json: JsonFlag = False) -> None:
         ],
         [
             (
-                escape(c.chunk),
+                c.chunk,
                 f"{c.rows:,}",
                 f"{c.review_rate:.1%}",
                 f"{c.defer_rate:.1%}",

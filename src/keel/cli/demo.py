@@ -37,7 +37,8 @@ def demo(
         f"Explore it: cd {folder} && export KEEL_API_KEY=$(cat {DEMO_KEYS}/ada)"
         " && keel data versions && keel models list && keel release history && keel audit log",
     )
-    console.print(
-        f"Open its dashboard: {dict(summary.summary)['dashboard']}"
-        " (then log in at http://127.0.0.1:8700 with the key it printed)"
+    say(
+        "Open its dashboard: {} (then log in at http://127.0.0.1:8700 with a key from {})",
+        dict(summary.summary)["dashboard"],
+        DEMO_KEYS,
     )

@@ -87,10 +87,10 @@ def _row(item: ReviewItem) -> tuple[Any, ...]:
         item.reason.value,
         f"{item.priority:.2f}",
         "" if item.score is None else f"{item.score:.3f}",
-        escape(item.decision or ""),
-        escape(item.entity_id),
+        item.decision or "",
+        item.entity_id,
         f"{item.due_at:%Y-%m-%d %H:%M}",
-        escape(item.holder or ""),
+        item.holder or "",
     )
 
 
@@ -101,7 +101,7 @@ def show(ctx: typer.Context, item: int, json: JsonFlag = False) -> None:
     if json:
         print_json(detail.to_dict())
         return
-    field_list([(k, escape(str(v))) for k, v in detail.item.to_dict().items() if v is not None])
+    field_list([(k, v) for k, v in detail.item.to_dict().items() if v is not None])
     for decision in detail.decisions:
         label = "" if decision.label is None else f" label {decision.label:g}"
         console.print(
