@@ -42,6 +42,7 @@ from keel.store.uri import is_object_store
 from keel.training.spec import BenchmarkSpec
 
 if TYPE_CHECKING:  # the training stack (LightGBM, scikit-learn) loads only when a command trains
+    from keel.models.estimator import F64
     from keel.registry.evidence import LatencyProbe
     from keel.registry.service import Registry
     from keel.training.service import Recipe, Target, Trainer
@@ -247,8 +248,15 @@ class Keel:
             read=self.reader,
             clock=utcnow,
             latency_probe=latency_probe,
-            decide=self.decision_policy().decide_many,
+            decide=self._decide_rows,
         )
+
+    def _decide_rows(self, scores: F64, rows: pl.DataFrame) -> list[str | None]:
+        """The decision policy on scores of ``rows``, reading the amount column it declares."""
+        policy = self.decision_policy()
+        column = policy.amount_column
+        amounts = rows[column].cast(pl.Float64).to_numpy() if column else None
+        return policy.decide_many(scores, amounts=amounts)
 
     def recipe(self) -> Recipe:
         """The model and feature sections of keel.yaml."""

@@ -63,3 +63,23 @@ def test_switched_off_registers_and_serves_natively(
     assert "inference" not in registered.model.artifacts
     served = keel.registry().serving_bundle(registered.model.version)
     assert isinstance(served.estimator, LightGBMEstimator)
+
+
+def test_a_cost_policy_with_an_amount_is_decided_on_the_benchmark_rows(keel: Keel) -> None:
+    """The equivalence check decides each frozen row with the amount the cost policy reads."""
+    costs = {
+        "amount": "loan_amount",
+        "outcomes": {"positive": "default", "negative": "repaid"},
+        "actions": {
+            "approve": {"default": "0.6 * loan_amount", "repaid": 0},
+            "review": 400,
+            "decline": {"default": 0, "repaid": "0.1 * loan_amount"},
+        },
+    }
+    section = keel.project.decisions.model_validate({"costs": costs, "ood": "review"})
+    keel.project = keel.project.model_copy(update={"decisions": section})
+    run = keel.trainer().train(TrainRequest(actor="tester", params=SMALL))
+    registered = use.register(keel, run.id)
+    verdict = registered.inference
+    assert verdict is not None and verdict.passed, verdict
+    assert verdict.decisions_differ == 0 and verdict.rows > 0

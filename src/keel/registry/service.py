@@ -8,16 +8,20 @@ copy with another policy (``dataclasses.replace``) evaluates and promotes under 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+
+import polars as pl
 
 from keel.data.contract import DataSchema
 from keel.data.ports import RowStore
 from keel.evaluation import MetricParams
 from keel.identity.actor import Actor
 from keel.models.bundle import ModelBundle
-from keel.models.equivalence import Decide, Equivalence
+from keel.models.equivalence import Equivalence
+from keel.models.estimator import F64
 from keel.models.ports import ArtifactStore
 from keel.registry import compiled
 from keel.registry.approvals import Promotion, PromotionRequest
@@ -37,6 +41,14 @@ from keel.training.service import Target
 __all__ = ["Promotion", "Registry", "RegistryUnit", "UnitFactory"]
 
 
+DecideRows = Callable[[F64, pl.DataFrame], Sequence[str | None]]
+"""Decisions for scores of the given rows (a cost policy reads each row's amount)."""
+
+
+def _decide_on(decide: DecideRows, rows: pl.DataFrame, scores: F64) -> Sequence[str | None]:
+    return decide(scores, rows)
+
+
 @dataclass
 class Registry:
     """The model registry and release history of one project."""
@@ -54,8 +66,10 @@ class Registry:
     read: UnitFactory
     clock: Callable[[], datetime]
     latency_probe: LatencyProbe | None = None
-    decide: Decide | None = None
-    """Decides the frozen benchmark rows when a compiled back end is checked at registration."""
+    decide: DecideRows | None = None
+    """Decides the frozen benchmark rows (their scores, and the rows for the columns a policy
+    reads, such as a cost policy's amount) when a compiled back end is checked at
+    registration."""
 
     @property
     def catalog(self) -> Catalog:
@@ -81,7 +95,11 @@ class Registry:
                 if frozen is not None:
                     frame = self.rows.read(frozen.digest)
                     break
-        return compiled.verify(bundle, sha256, frame, self.decide)
+        rows, decide_rows = frame, self.decide
+        decide = None
+        if rows is not None and decide_rows is not None:
+            decide = partial(_decide_on, decide_rows, rows)
+        return compiled.verify(bundle, sha256, frame, decide)
 
     @property
     def gating(self) -> GateEvaluator:
