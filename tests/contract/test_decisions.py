@@ -15,7 +15,7 @@ from tests.e2e.chromium import drawn_plots
 from keel.app.decisions import decision_kpis, replay_policy, tune_thresholds
 from keel.app.scaffold import scaffold
 from keel.app.traffic import request_records
-from keel.errors import ConfigError
+from keel.errors import ConfigError, InvalidInput
 from keel.identity.actor import Actor
 from keel.identity.roles import Role
 from keel.predictions import OutcomeRecord, PredictionRecord
@@ -153,3 +153,52 @@ def test_kpis_per_chunk_price_what_was_decided(keel: Keel) -> None:
         assert chunk.review_rate == chunk.shares.get("review", 0.0)
         assert abs(sum(chunk.shares.values()) - 1.0) < 1e-9
     assert chunks[0].to_dict()["override_rate"]["n"] == 0  # no review settled yet
+
+
+def test_the_risk_controlled_band_holds_its_error_rate_on_a_later_month(keel: Keel) -> None:
+    """The band tuned on the benchmark set, applied to the month served after it: the error
+    rate of its automatic decisions stays under the declared level."""
+    folder = keel.settings.project_dir
+    policy = folder / "risk.yaml"
+    report = tune_thresholds(
+        keel, max_error_rate=0.1, risk_confidence=0.9, policy_file=policy, page=None
+    )
+    band = report.risk
+    assert band is not None and report.risk_cost is not None
+    assert band.error_rate <= 0.1 and 0.0 < band.review_share < 1.0
+    written = yaml.safe_load(policy.read_text())["decisions"]["thresholds"]
+    assert written == band.thresholds()
+    registry = keel.registry()
+    head, _ = registry.status()
+    assert head is not None and head.state.champion is not None
+    frame = simulate_frame(rows=3000, seed=31, start=datetime(2024, 4, 1), end=datetime(2024, 5, 1))
+    scores = registry.bundle(head.state.champion).score(frame)
+    defaulted = frame["defaulted"].to_numpy() == 1
+    below, above = scores < band.low, scores >= band.high
+    errors = (below & defaulted).sum() + (above & ~defaulted).sum()
+    assert (below | above).sum() > 1000
+    assert errors / (below | above).sum() <= 0.1
+
+
+def test_declared_constraints_bound_the_tuning_and_refuse_a_band_they_cannot_hold(
+    keel: Keel,
+) -> None:
+    section = keel.project.decisions
+    limited = section.model_copy(
+        update={"constraints": section.constraints.model_copy(update={"max_review_rate": 0.02})}
+    )
+    project = keel.project.model_copy(update={"decisions": limited})
+    strict = replace(keel, project=project)
+    assert tune_thresholds(strict).tuned.shares["review"] <= 0.02 + 1e-9
+    with pytest.raises(InvalidInput) as info:
+        tune_thresholds(strict, max_error_rate=0.03)
+    assert info.value.path == "decisions.constraints.max_review_rate"
+    assert "review rate" in info.value.message
+
+
+def test_a_negative_constraint_names_its_key() -> None:
+    from keel.decisions.policy import DecisionPolicy
+
+    with pytest.raises(ConfigError) as info:
+        DecisionPolicy.parse({"costs": COSTS, "constraints": {"max_review_rate": -0.1}})
+    assert info.value.path == "decisions.constraints.max_review_rate"

@@ -22,10 +22,11 @@ from keel.app.use_case import use_case
 from keel.config import load_yaml
 from keel.decisions.costs import CostPolicy
 from keel.decisions.kpis import ChunkKpis, chunk_kpis
-from keel.decisions.policy import DecisionPolicy
+from keel.decisions.policy import DecisionPolicy, DecisionsSpec
 from keel.decisions.replay import Replay, replay
 from keel.decisions.review import ItemState
-from keel.decisions.tuning import Tuned, tune
+from keel.decisions.risk_control import RiskBand, break_even_score, risk_controlled_band
+from keel.decisions.tuning import Interval, Tuned, bootstrap_mean, ordered_actions, tune
 from keel.errors import ConfigError, Conflict, InvalidInput
 from keel.identity.actor import Actor
 from keel.identity.roles import Role
@@ -44,12 +45,19 @@ class TuneReport(Result):
     tuned: Tuned
     page: Path | None
     policy_file: Path | None
+    risk: RiskBand | None = None
+    """The risk-controlled band, when one was asked for: the policy written is then this band."""
+    risk_cost: Interval | None = None
+    """The band's realized cost per record on the benchmark set, with its interval."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "benchmark": self.benchmark,
             "model": self.model,
             **self.tuned.to_dict(),
+            "risk_control": None
+            if self.risk is None or self.risk_cost is None
+            else {**self.risk.to_dict(), "cost_per_record": self.risk_cost.to_dict()},
             "page": str(self.page) if self.page else None,
             "policy_file": str(self.policy_file) if self.policy_file else None,
         }
@@ -60,16 +68,24 @@ def tune_thresholds(
     keel: Keel,
     actor: Actor,
     *,
-    max_middle_share: float = 1.0,
-    min_low_share: float = 0.0,
+    max_middle_share: float | None = None,
+    min_low_share: float | None = None,
+    max_error_rate: float | None = None,
+    risk_confidence: float | None = None,
     confidence: float = 0.95,
     page: Path | None = None,
     policy_file: Path | None = None,
 ) -> TuneReport:
     """Thresholds of least realized cost on the champion's frozen benchmark set, under the
-    constraints; the page (trade-off curve) and the policy file when paths are given."""
+    constraints (``decisions.constraints`` unless given); the page (trade-off curve) and the
+    policy file when paths are given. With an error rate to control (``max_error_rate`` or
+    ``decisions.risk_control``), the policy written is the risk-controlled band instead."""
     from keel.reporting.decisions import render_tuning  # noqa: PLC0415
 
+    section = keel.project.decisions
+    limits = section.constraints
+    max_middle_share = limits.max_review_rate if max_middle_share is None else max_middle_share
+    min_low_share = limits.min_approval_rate if min_low_share is None else min_low_share
     costs = _costs(keel.decision_policy(), source="keel.yaml")
     benchmark, model, frame, scores, positive = _benchmark(keel)
     amounts = _amounts(frame, costs)
@@ -82,11 +98,90 @@ def tune_thresholds(
         min_low_share=min_low_share,
         confidence=confidence,
     )
+    risk = _risk_band(
+        section,
+        costs,
+        scores=scores,
+        positive=positive,
+        amounts=amounts,
+        max_error_rate=max_error_rate,
+        confidence=risk_confidence,
+    )
+    risk_cost = None
+    if risk is not None:
+        _check_limits(risk, max_middle_share, min_low_share)
+        risk_cost = _band_cost(
+            costs, risk, scores=scores, positive=positive, amounts=amounts, confidence=confidence
+        )
     if page is not None:
         page.write_text(render_tuning(keel.project.name, benchmark, tuned), encoding="utf-8")
     if policy_file is not None:
-        policy_file.write_text(_policy_yaml(keel, tuned), encoding="utf-8")
-    return TuneReport(benchmark, model, tuned, page, policy_file)
+        chosen = risk.thresholds() if risk is not None else tuned.thresholds()
+        policy_file.write_text(_policy_yaml(keel, chosen), encoding="utf-8")
+    return TuneReport(benchmark, model, tuned, page, policy_file, risk, risk_cost)
+
+
+def _risk_band(
+    section: DecisionsSpec,
+    costs: CostPolicy,
+    *,
+    scores: F64,
+    positive: F64,
+    amounts: F64 | None,
+    max_error_rate: float | None,
+    confidence: float | None,
+) -> RiskBand | None:
+    """The risk-controlled band asked for (arguments first, then keel.yaml), or None."""
+    declared = section.risk_control
+    if max_error_rate is None and declared is None:
+        return None
+    alpha = max_error_rate if max_error_rate is not None else declared.max_error_rate  # type: ignore[union-attr]
+    level = confidence if confidence is not None else (declared.confidence if declared else 0.9)
+    actions = ordered_actions(costs, amounts)
+    return risk_controlled_band(
+        scores,
+        positive,
+        actions=actions,
+        break_even=break_even_score(costs, actions, amounts),
+        max_error_rate=alpha,
+        confidence=level,
+    )
+
+
+def _check_limits(band: RiskBand, max_review: float, min_approval: float) -> None:
+    """Refuse a band the declared constraints do not allow, saying what it would need."""
+    review = band.review_share
+    if review > max_review + 1e-12:
+        raise InvalidInput(
+            f"keeping automatic errors at or below {band.max_error_rate:.1%} with"
+            f" {band.confidence:.0%} confidence needs a review rate of {review:.1%} on the"
+            f" benchmark set, above the maximum of {max_review:.1%}",
+            path="decisions.constraints.max_review_rate",
+            hint="allow more review, or a higher error rate (decisions.risk_control)",
+        )
+    approval = band.share(band.actions[0])
+    if approval < min_approval - 1e-12:
+        raise InvalidInput(
+            f"the risk-controlled band approves {approval:.1%} of the benchmark set, below the"
+            f" minimum of {min_approval:.1%}",
+            path="decisions.constraints.min_approval_rate",
+            hint="allow a higher error rate (decisions.risk_control) or a lower minimum",
+        )
+
+
+def _band_cost(
+    costs: CostPolicy,
+    band: RiskBand,
+    *,
+    scores: F64,
+    positive: F64,
+    amounts: F64 | None,
+    confidence: float,
+) -> Interval:
+    """The band's realized cost per record on the benchmark rows, with a BCa interval."""
+    policy = DecisionPolicy.parse({"thresholds": band.thresholds()})
+    index = [costs.actions.index(str(d)) for d in policy.decide_many(scores)]
+    return bootstrap_mean(costs.realized(index, positive, amounts), confidence=confidence)
 
 
 @dataclass(frozen=True)
@@ -225,10 +320,10 @@ def _amounts(frame: pl.DataFrame, costs: CostPolicy) -> F64 | None:
     return frame[costs.amount].cast(pl.Float64).to_numpy() if costs.amount else None
 
 
-def _policy_yaml(keel: Keel, tuned: Tuned) -> str:
+def _policy_yaml(keel: Keel, thresholds: dict[str, str]) -> str:
     current = keel.project.decisions
-    section: dict[str, Any] = {"thresholds": tuned.thresholds()}
-    if current.ood in tuned.actions:
+    section: dict[str, Any] = {"thresholds": thresholds}
+    if current.ood in thresholds:
         section["ood"] = current.ood
     section["fallback"] = list(current.fallback)
     return yaml.safe_dump({"decisions": section}, sort_keys=False)

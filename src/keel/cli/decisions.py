@@ -26,13 +26,41 @@ decisions_app = typer.Typer(
 def tune(
     ctx: typer.Context,
     max_review_share: Annotated[
-        float,
-        typer.Option(min=0.0, max=1.0, help="Largest share of records the middle action takes."),
-    ] = 1.0,
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Largest share of records the middle action takes"
+            " [default: decisions.constraints.max_review_rate, else 1].",
+        ),
+    ] = None,
     min_low_share: Annotated[
-        float,
-        typer.Option(min=0.0, max=1.0, help="Smallest share the low action (approve) takes."),
-    ] = 0.0,
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Smallest share the low action (approve) takes"
+            " [default: decisions.constraints.min_approval_rate, else 0].",
+        ),
+    ] = None,
+    max_error_rate: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Tune a review band keeping automatic decisions wrong at most this often"
+            " [default: decisions.risk_control.max_error_rate].",
+        ),
+    ] = None,
+    risk_confidence: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="With --max-error-rate: the probability the guarantee holds"
+            " [default: decisions.risk_control.confidence, else 0.9].",
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="HTML page of the trade-off.")] = Path(
         "decisions-tune.html"
     ),
@@ -46,6 +74,8 @@ def tune(
         open_project(ctx),
         max_middle_share=max_review_share,
         min_low_share=min_low_share,
+        max_error_rate=max_error_rate,
+        risk_confidence=risk_confidence,
         page=out,
         policy_file=write_policy,
     )
@@ -62,6 +92,19 @@ def tune(
         ["action", "scores", "share"],
         [(a, band, f"{tuned.shares.get(a, 0):.1%}") for a, band in tuned.thresholds().items()],
     )
+    risk, risk_cost = report.risk, report.risk_cost
+    if risk is not None and risk_cost is not None:
+        console.print(
+            f"risk-controlled band: automatic decisions wrong at most {risk.max_error_rate:.1%}"
+            f" of the time with {risk.confidence:.0%} confidence ({risk.errors:,} of"
+            f" {risk.automatic:,} on the benchmark set); cost per record {risk_cost.value:,.2f}"
+            f" [{risk_cost.low:,.2f}, {risk_cost.high:,.2f}]"
+        )
+        table(
+            None,
+            ["action", "scores", "share"],
+            [(a, band, f"{risk.share(a):.1%}") for a, band in risk.thresholds().items()],
+        )
     console.print(f"trade-off → {escape(str(out))}")
     if write_policy:
         console.print(f"policy → {escape(str(write_policy))}")

@@ -34,6 +34,24 @@ DEFAULT_FALLBACK: tuple[FallbackStep, ...] = ("previous_champion", "baseline", "
 OOD_HINT = "Out-of-distribution records get one of the actions the thresholds give."
 
 
+class ConstraintsSpec(Strict):
+    """``decisions.constraints``: limits ``keel decisions tune`` keeps to. The review rate is the
+    share of records given the middle action (review), the approval rate the share given the
+    low-score action (approve)."""
+
+    max_review_rate: float = Field(default=1.0, ge=0.0, le=1.0)
+    min_approval_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+class RiskControlSpec(Strict):
+    """``decisions.risk_control``: tune a review band so that automatic decisions are wrong at
+    most ``max_error_rate`` of the time, with probability ``confidence`` (Learn then Test on the
+    frozen benchmark set; ``keel.decisions.risk_control``)."""
+
+    max_error_rate: float = Field(gt=0.0, lt=1.0)
+    confidence: float = Field(default=0.9, gt=0.0, lt=1.0)
+
+
 class DecisionsSpec(Strict):
     """The ``decisions:`` section as written; ``policy()`` is what the service decides with."""
 
@@ -42,6 +60,8 @@ class DecisionsSpec(Strict):
     ood: str | None = None
     fallback: tuple[str, ...] = Field(default=DEFAULT_FALLBACK, validate_default=False)
     review: ReviewSpec = Field(default_factory=ReviewSpec)
+    constraints: ConstraintsSpec = Field(default_factory=ConstraintsSpec)
+    risk_control: RiskControlSpec | None = None
 
     @field_validator("thresholds")
     @classmethod
