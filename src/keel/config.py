@@ -117,6 +117,21 @@ class ProjectFile(Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _segment_column_is_declared(self) -> ProjectFile:
+        """Per-segment decision rules are picked by a column every request carries."""
+        segments = self.decisions.segments
+        if segments is None or self.contract is None:
+            return self
+        if segments.column not in self.contract.columns:
+            declared = ", ".join(sorted(self.contract.columns))
+            raise Invalid(
+                f"the segment column '{segments.column}' is not in the contract (it declares"
+                f" {declared}); overrides are chosen by a contract column's value",
+                at="decisions.segments.column",
+            )
+        return self
+
 
 @dataclass(frozen=True)
 class ProjectSource:

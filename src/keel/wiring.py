@@ -22,6 +22,7 @@ from keel.config import PROJECT_FILE, ProjectFile, Settings, load_project
 from keel.data.contract import ColumnSpec, ColumnType, Contract, DataSchema
 from keel.data.ingest import Ingestor, head
 from keel.data.row_checks import check_rows
+from keel.decisions.frames import decide_frame
 from keel.decisions.policy import DecisionPolicy
 from keel.errors import ConfigError, InvalidInput
 from keel.identity.actor import Actor, require_role
@@ -253,10 +254,7 @@ class Keel:
 
     def _decide_rows(self, scores: F64, rows: pl.DataFrame) -> list[str | None]:
         """The decision policy on scores of ``rows``, reading the amount column it declares."""
-        policy = self.decision_policy()
-        column = policy.amount_column
-        amounts = rows[column].cast(pl.Float64).to_numpy() if column else None
-        return policy.decide_many(scores, amounts=amounts)
+        return decide_frame(self.decision_policy(), scores, rows)
 
     def recipe(self) -> Recipe:
         """The model and feature sections of keel.yaml."""

@@ -15,6 +15,7 @@ from tests.e2e.chromium import drawn_plots
 from keel.app.decisions import decision_kpis, replay_policy, tune_thresholds
 from keel.app.scaffold import scaffold
 from keel.app.traffic import request_records
+from keel.decisions import DecisionPolicy
 from keel.errors import ConfigError, InvalidInput
 from keel.identity.actor import Actor
 from keel.identity.roles import Role
@@ -202,3 +203,37 @@ def test_a_negative_constraint_names_its_key() -> None:
     with pytest.raises(ConfigError) as info:
         DecisionPolicy.parse({"costs": COSTS, "constraints": {"max_review_rate": -0.1}})
     assert info.value.path == "decisions.constraints.max_review_rate"
+
+
+def test_a_segment_override_decides_served_records_and_replays(keel: Keel) -> None:
+    """Records of one region are declined above a lower score; the predictor reads the region
+    from each record, and replaying the log under the segmented policy changes only them."""
+    overrides = {"north": {"thresholds": {"approve": "< 0.02", "decline": ">= 0.02"}}}
+    section = {
+        "costs": COSTS,
+        "ood": "review",
+        "segments": {"column": "region", "overrides": overrides},
+    }
+    policy = DecisionPolicy.parse(section)
+    registry = keel.registry()
+    head, _ = registry.status()
+    assert head is not None and head.state.champion is not None
+    predictor = Predictor(
+        registry.bundle(head.state.champion),
+        schema=keel.data_schema(),
+        policy=policy,
+        model="loan-default/v1",
+    )
+    frame = simulate_frame(rows=400, seed=32, start=datetime(2024, 4, 1), end=datetime(2024, 5, 1))
+    records = request_records(frame)
+    found = predictor.predict(records)
+    north = [(p, r) for p, r in zip(found, records, strict=True) if r["region"] == "north"]
+    assert north and all(
+        p.decision == ("approve" if p.score < 0.02 else "decline") or p.ood for p, _ in north
+    )
+    assert [p.decision for p in predictor.predict(records[:1])] == [found[0].decision]
+    path = keel.settings.project_dir / "segmented.yaml"
+    path.write_text(yaml.safe_dump({"decisions": section}))
+    replayed = replay_policy(keel, path).replay
+    assert replayed.changed > 0
+    assert replayed.candidate_shares["review"] < replayed.logged_shares["review"]

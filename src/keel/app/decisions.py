@@ -221,7 +221,14 @@ def replay_policy(
             source=str(policy_file),
             path="decisions.costs.amount",
         )
-    frame = _logged(keel, since, until, column)
+    by = candidate.segment_column
+    if by is not None and by not in keel.data_schema().specs:
+        raise ConfigError(
+            f"{policy_file}: the segment column '{by}' is not in the contract",
+            source=str(policy_file),
+            path="decisions.segments.column",
+        )
+    frame = _logged(keel, since, until, column, segment=by)
     amounts = frame["_amount"].to_numpy() if column else None
     found = replay(
         costs,
@@ -231,6 +238,7 @@ def replay_policy(
         ood=(frame["ood"].list.len().fill_null(0) > 0).to_numpy(),
         labels=frame["label"].fill_null(np.nan).to_numpy(),
         amounts=amounts,
+        segments=frame["_segment"].to_list() if by else None,
         confidence=confidence,
     )
     return ReplayReport(policy_file, since, until, found)
@@ -335,6 +343,7 @@ def _logged(
     until: datetime | None,
     amount: str | None,
     *,
+    segment: str | None = None,
     extra: tuple[str, ...] = (),
 ) -> pl.DataFrame:
     """Served predictions in the window with their latest outcome (and the amount input)."""
@@ -358,6 +367,11 @@ def _logged(
             columns.append("_amount")
             unpriced = pl.col("_amount").is_null()  # no amount: the row cannot be priced
             lazy = lazy.with_columns(pl.when(unpriced).then(None).otherwise("score").alias("score"))
+        if segment is not None:
+            lazy = lazy.with_columns(
+                pl.col("inputs").str.json_path_match(f"$.{segment}").alias("_segment")
+            )
+            columns.append("_segment")
         return join_outcomes(lazy, outcomes.scan()).select(columns).collect()
     finally:
         predictions.close()

@@ -15,7 +15,7 @@ answer, ending, if at all, in ``defer``: a decision that says "no model decided 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -52,6 +52,33 @@ class RiskControlSpec(Strict):
     confidence: float = Field(default=0.9, gt=0.0, lt=1.0)
 
 
+class SegmentRuleSpec(Strict):
+    """How one segment decides instead of the project-wide rule: thresholds or costs."""
+
+    thresholds: dict[str, str] | None = None
+    costs: CostsSpec | None = None
+
+    @field_validator("thresholds")
+    @classmethod
+    def _tile(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is not None:
+            _threshold_policy(value)
+        return value
+
+    @model_validator(mode="after")
+    def _decides(self) -> SegmentRuleSpec:
+        if self.thresholds is None and self.costs is None:
+            raise Invalid("give the segment's thresholds or costs.", at="")
+        return self
+
+
+class SegmentsSpec(Strict):
+    """``decisions.segments``: per-segment overrides, chosen by a contract column's value."""
+
+    column: str
+    overrides: dict[str, SegmentRuleSpec] = Field(min_length=1)
+
+
 class DecisionsSpec(Strict):
     """The ``decisions:`` section as written; ``policy()`` is what the service decides with."""
 
@@ -62,6 +89,7 @@ class DecisionsSpec(Strict):
     review: ReviewSpec = Field(default_factory=ReviewSpec)
     constraints: ConstraintsSpec = Field(default_factory=ConstraintsSpec)
     risk_control: RiskControlSpec | None = None
+    segments: SegmentsSpec | None = None
 
     @field_validator("thresholds")
     @classmethod
@@ -91,6 +119,7 @@ class DecisionsSpec(Strict):
                         " give it a cost for each outcome.",
                         at=f"thresholds.{action}",
                     )
+        self._check_segments()
         if self.ood is None:
             return self
         known = tuple(self.costs.actions) if self.costs else ()
@@ -103,12 +132,56 @@ class DecisionsSpec(Strict):
             )
         return self
 
+    def _check_segments(self) -> None:
+        """Overrides need a project-wide rule to override, decide only its actions, and read
+        the same amount column."""
+        if self.segments is None:
+            return
+        if self.thresholds is None and self.costs is None:
+            raise Invalid(
+                "overrides need project-wide thresholds or costs to override.", at="segments"
+            )
+        base = _rule(self.thresholds, self.costs)
+        for value, spec in self.segments.overrides.items():
+            at = f"segments.overrides.{value}"
+            rule = _rule(spec.thresholds, spec.costs)
+            extra = [a for a in rule.actions if a not in base.actions]
+            if extra:
+                raise Invalid(
+                    f"decides {', '.join(map(repr, extra))}, which the project-wide rule does not"
+                    f" ({', '.join(base.actions)}); a segment chooses among the same actions.",
+                    at=at,
+                )
+            if rule.amount_column not in (None, base.amount_column):
+                raise Invalid(
+                    f"reads the amount column {rule.amount_column!r}; the project-wide costs read"
+                    f" {base.amount_column!r}. Every segment prices with the same column.",
+                    at=f"{at}.costs.amount",
+                )
+
     def policy(self) -> DecisionPolicy:
         """The validated section as the policy the service decides with."""
         thresholds = None if self.thresholds is None else ThresholdPolicy.parse(self.thresholds)
         steps: tuple[FallbackStep, ...] = self.fallback  # type: ignore[assignment] # checked
         costs = self.costs.policy() if self.costs else None
-        return DecisionPolicy(thresholds, self.ood, steps, costs)
+        segments = None
+        if self.segments is not None:
+            rules = {
+                value: replace(
+                    _rule(spec.thresholds, spec.costs), ood_action=self.ood, fallback=steps
+                )
+                for value, spec in self.segments.overrides.items()
+            }
+            segments = Segments(self.segments.column, rules)
+        return DecisionPolicy(thresholds, self.ood, steps, costs, segments)
+
+
+def _rule(thresholds: dict[str, str] | None, costs: CostsSpec | None) -> DecisionPolicy:
+    """A rule of thresholds or costs (an override, or the project-wide one to compare with)."""
+    return DecisionPolicy(
+        None if thresholds is None else ThresholdPolicy.parse(thresholds),
+        costs=costs.policy() if costs else None,
+    )
 
 
 def _probability(score: float) -> float:
@@ -151,6 +224,15 @@ def _check_step(step: object, index: int, steps: Sequence[object], allowed: Sequ
 
 
 @dataclass(frozen=True)
+class Segments:
+    """Per-segment rules: a record whose ``column`` holds one of ``rules``' keys is decided by
+    that rule (the project-wide out-of-distribution action and fallback still apply)."""
+
+    column: str
+    rules: Mapping[str, DecisionPolicy]
+
+
+@dataclass(frozen=True)
 class DecisionPolicy:
     """Score -> action, with the out-of-distribution override and the fallback chain."""
 
@@ -158,6 +240,7 @@ class DecisionPolicy:
     ood_action: str | None = None
     fallback: tuple[FallbackStep, ...] = DEFAULT_FALLBACK
     costs: CostPolicy | None = None
+    segments: Segments | None = None
 
     @property
     def decides(self) -> bool:
@@ -172,8 +255,16 @@ class DecisionPolicy:
     @property
     def amount_column(self) -> str | None:
         """The record column deciding reads: a cost policy's amount (none when thresholds
-        decide and the costs only price)."""
-        return self.costs.amount if self.costs and self.thresholds is None else None
+        decide and the costs only price), here or in a segment's rule."""
+        if self.costs and self.thresholds is None:
+            return self.costs.amount
+        rules = self.segments.rules.values() if self.segments else ()
+        return next((r.amount_column for r in rules if r.amount_column), None)
+
+    @property
+    def segment_column(self) -> str | None:
+        """The record column whose value picks a segment's rule, if any."""
+        return self.segments.column if self.segments else None
 
     @classmethod
     def parse(cls, section: Mapping[str, Any] | DecisionsSpec | None) -> DecisionPolicy:
@@ -193,13 +284,24 @@ class DecisionPolicy:
         named = self.costs.actions if self.costs else named
         return (*named, DEFER) if DEFER in self.fallback else named
 
-    def decide(self, score: float, *, ood: bool = False, amount: float | None = None) -> str | None:
+    def decide(
+        self,
+        score: float,
+        *,
+        ood: bool = False,
+        amount: float | None = None,
+        segment: object = None,
+    ) -> str | None:
         """The action for one score (``None`` without thresholds or costs); a cost policy with
-        an amount column needs the record's ``amount``."""
+        an amount column needs the record's ``amount``, segment overrides its ``segment``."""
         if not self.decides:
             return None
         if ood and self.ood_action is not None:
             return self.ood_action
+        if self.segments is not None and segment is not None:
+            rule = self.segments.rules.get(str(segment))
+            if rule is not None:
+                return rule.decide(score, amount=amount)
         if self.thresholds is not None:
             return self.thresholds.decide(score)
         costs = self._costs()
@@ -212,10 +314,41 @@ class DecisionPolicy:
         scores: F64,
         ood: Sequence[bool] | npt.NDArray[np.bool_] | None = None,
         amounts: F64 | None = None,
+        segments: Sequence[object] | None = None,
     ) -> list[str | None]:
-        """``decide`` for many scores at once (vectorized over the scores)."""
+        """``decide`` for many scores at once (vectorized over the scores, then per segment)."""
         if not self.decides:
             return [None] * len(scores)
+        if self.segments is not None and segments is not None:
+            return self._by_segment(scores, ood, amounts, segments, self.segments)
+        return self._decide_all(scores, ood, amounts)
+
+    def _by_segment(
+        self,
+        scores: F64,
+        ood: Sequence[bool] | npt.NDArray[np.bool_] | None,
+        amounts: F64 | None,
+        segments: Sequence[object],
+        spec: Segments,
+    ) -> list[str | None]:
+        decided = np.asarray(self._decide_all(scores, None, amounts), dtype=object)
+        values = np.asarray([None if v is None else str(v) for v in segments], dtype=object)
+        for value, rule in spec.rules.items():
+            rows = np.flatnonzero(values == value)
+            if rows.size:
+                part = None if amounts is None else amounts[rows]
+                decided[rows] = rule.decide_many(scores[rows], amounts=part)
+        if ood is not None and self.ood_action is not None:
+            decided = np.where(np.asarray(ood, dtype=bool), self.ood_action, decided)
+        found: list[str | None] = decided.tolist()
+        return found
+
+    def _decide_all(
+        self,
+        scores: F64,
+        ood: Sequence[bool] | npt.NDArray[np.bool_] | None,
+        amounts: F64 | None,
+    ) -> list[str | None]:
         if self.thresholds is not None:
             actions = np.asarray(self.thresholds.actions, dtype=object)
             index = self.thresholds.indices(scores)

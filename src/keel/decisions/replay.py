@@ -85,6 +85,7 @@ def replay(
     ood: Sequence[bool] | npt.NDArray[np.bool_],
     labels: F64,
     amounts: F64 | None = None,
+    segments: Sequence[object] | None = None,
     confidence: float = 0.95,
 ) -> Replay:
     """Compare ``decisions`` (as logged) with ``candidate``'s on the same rows; ``labels`` is
@@ -94,7 +95,8 @@ def replay(
     p, old = scores[keep], logged[keep]
     amount = None if amounts is None else amounts[keep]
     flags = np.asarray(ood, dtype=bool)[keep]
-    new = _codes(costs, candidate.decide_many(p, flags, amount)) if p.size else old[:0]
+    kept = None if segments is None else [s for s, k in zip(segments, keep, strict=True) if k]
+    new = _codes(costs, candidate.decide_many(p, flags, amount, kept)) if p.size else old[:0]
     if (new < 0).any():
         unknown = sorted(set(candidate.actions) - set(costs.actions))
         raise InvalidInput(

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from keel.data.contract import DataSchema
 from keel.data.row_checks import check_rows
 from keel.decisions import DecisionPolicy
+from keel.decisions.frames import decide_frame
 from keel.models.bundle import ModelBundle
 
 Progress = Callable[[int], None]
@@ -60,10 +61,8 @@ class BatchScorer:
         if entity is not None and entity in frame.columns:
             columns[entity] = frame[entity]
         columns["score"] = pl.Series("score", scores, dtype=pl.Float64)
-        amount = self.policy.amount_column
-        amounts = frame[amount].cast(pl.Float64).to_numpy() if amount else None
         columns["decision"] = pl.Series(
-            "decision", self.policy.decide_many(scores, amounts=amounts), dtype=pl.String
+            "decision", decide_frame(self.policy, scores, frame), dtype=pl.String
         )
         columns["model"] = pl.Series("model", [self.model] * frame.height, dtype=pl.String)
         return pl.DataFrame(columns)

@@ -141,12 +141,16 @@ class Predictor:
         flags: Sequence[tuple[OodFlag, ...]],
         records: Records,
     ) -> list[str | None]:
-        column = self.policy.amount_column
+        column, by = self.policy.amount_column, self.policy.segment_column
         if len(values) == 1:  # one record: a Python walk over the bounds beats NumPy's setup
             amount = float(records[0][column]) if column else None  # type: ignore[arg-type]
-            return [self.policy.decide(values[0], ood=bool(flags[0]), amount=amount)]
+            segment = records[0].get(by) if by else None
+            return [
+                self.policy.decide(values[0], ood=bool(flags[0]), amount=amount, segment=segment)
+            ]
         amounts = amounts_of(records, column) if column else None
-        return self.policy.decide_many(scores, [bool(f) for f in flags], amounts)
+        segments = [record.get(by) for record in records] if by else None
+        return self.policy.decide_many(scores, [bool(f) for f in flags], amounts, segments)
 
     def _explain(self, matrix: FeatureMatrix, k: int) -> list[tuple[Contribution, ...]]:
         explanation = self.bundle.explain_matrix(matrix)

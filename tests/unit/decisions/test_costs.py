@@ -96,3 +96,21 @@ def test_the_amount_column_must_be_a_required_number_of_the_contract(
     with pytest.raises(ConfigError) as info:
         load_project(tmp_path / "keel.yaml")
     assert info.value.path == "decisions.costs.amount", info.value.message
+
+
+def test_the_segment_column_must_be_a_contract_column(tmp_path: Path) -> None:
+    config = yaml.safe_load(LOAN_YAML.read_text())
+    config["decisions"]["segments"] = {
+        "column": "branch",
+        "overrides": {"north": {"thresholds": {"approve": "< 0.1", "decline": ">= 0.1"}}},
+    }
+    config["decisions"]["thresholds"] = {"approve": "< 0.2", "decline": ">= 0.2"}
+    config["decisions"]["ood"] = "decline"
+    (tmp_path / "keel.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError) as info:
+        load_project(tmp_path / "keel.yaml")
+    assert info.value.path == "decisions.segments.column", info.value.message
+    assert "branch" in info.value.message
+    config["decisions"]["segments"]["column"] = "region"
+    (tmp_path / "keel.yaml").write_text(yaml.safe_dump(config))
+    assert load_project(tmp_path / "keel.yaml").decisions.policy().segment_column == "region"

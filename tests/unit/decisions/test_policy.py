@@ -79,3 +79,62 @@ def test_bad_sections_name_the_key(change: dict[str, Any], path: str, words: str
 def test_ood_needs_thresholds() -> None:
     with pytest.raises(ConfigError, match="none"):
         DecisionPolicy.parse({"ood": "review"})
+
+
+SEGMENTED = {
+    **SECTION,
+    "segments": {
+        "column": "purpose",
+        "overrides": {
+            "business": {
+                "thresholds": {"approve": "< 0.10", "review": "0.10..0.30", "decline": ">= 0.30"}
+            },
+            "car": {"thresholds": {"approve": "< 0.5", "decline": ">= 0.5"}},
+        },
+    },
+}
+
+
+def test_a_segment_override_decides_its_records_and_the_rest_keep_the_rule() -> None:
+    policy = DecisionPolicy.parse(SEGMENTED)
+    assert policy.segment_column == "purpose"
+    assert policy.decide(0.15, segment="business") == "review"
+    assert policy.decide(0.15, segment="car") == "approve"
+    assert policy.decide(0.15, segment="home") == "approve"  # no override: the project-wide rule
+    assert policy.decide(0.15) == "approve"
+    assert policy.decide(0.40, segment="car", ood=True) == "review"  # OOD still wins
+    scores = np.array([0.15, 0.15, 0.15, 0.40, 0.40, 0.35])
+    segments = ["business", "car", "home", "car", None, "business"]
+    ood = [False, False, False, True, False, False]
+    many = policy.decide_many(scores, ood, segments=segments)
+    one = [
+        policy.decide(s, ood=o, segment=g) for s, o, g in zip(scores, ood, segments, strict=True)
+    ]
+    assert many == one == ["review", "approve", "approve", "review", "review", "decline"]
+
+
+@pytest.mark.parametrize(
+    ("segments", "path"),
+    [
+        (
+            {
+                "column": "purpose",
+                "overrides": {"car": {"thresholds": {"yes": "< 1", "no": ">= 1"}}},
+            },
+            "decisions.segments.overrides.car",
+        ),
+        ({"column": "purpose", "overrides": {"car": {}}}, "decisions.segments.overrides.car"),
+        ({"column": "purpose", "overrides": {}}, "decisions.segments.overrides"),
+        ({"overrides": {"car": {"thresholds": {"approve": "< 1"}}}}, "decisions.segments.column"),
+    ],
+)
+def test_a_bad_override_names_its_key(segments: dict[str, Any], path: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        DecisionPolicy.parse({**SECTION, "segments": segments})
+    assert info.value.path == path, info.value.message
+
+
+def test_overrides_need_a_rule_to_override() -> None:
+    with pytest.raises(ConfigError) as info:
+        DecisionPolicy.parse({"segments": SEGMENTED["segments"]})
+    assert info.value.path == "decisions.segments"
