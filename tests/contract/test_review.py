@@ -296,3 +296,30 @@ def test_a_missed_deadline_opens_one_review_incident(project) -> None:  # type: 
     incidents = monitoring.list_incidents(rita)
     assert [(i.category, i.breaches) for i in incidents] == [("review", 3)]
     rita.close()
+
+
+def test_override_rates_are_broken_down_by_segment(project) -> None:  # type: ignore[no-untyped-def]
+    """Audited approvals of two regions: a reviewer overturns every northern one and upholds
+    every southern one; the rates per region say so (the benchmark's slices are the segments)."""
+    rita = _as(project, "rita")
+    records = [
+        replace(
+            _record(n, "approve"),
+            inputs={"application_id": f"a-{n}", "loan_amount": 1000.0, "region": region},
+        )
+        for n, region in zip(range(600, 640), ["north", "south"] * 20, strict=True)
+    ]
+    _log(rita, records)
+    review.sync_review(rita)
+    region_of = {r.prediction_id: r.inputs["region"] for r in records}
+    for item in review.list_items(rita, limit=100):
+        review.claim_item(rita, item.id)
+        overturn = region_of[item.prediction_id] == "north"
+        review.resolve_item(rita, item.id, decision="decline" if overturn else "approve")
+    by_region = review.review_stats(rita).stats.segment_overrides["region"]
+    assert set(by_region) == {"north", "south"}
+    assert by_region["north"].hits == by_region["north"].n > 0
+    assert by_region["south"].hits == 0 and by_region["south"].n > 0
+    shown = review.review_stats(rita).to_dict()["override_rate_by_segment"]["region"]
+    assert shown["north"]["n"] == by_region["north"].n
+    rita.close()

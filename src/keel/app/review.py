@@ -123,10 +123,44 @@ def review_stats(keel: Keel, actor: Actor, *, confidence: float = 0.95) -> Revie
     audit sample's estimate of automatic-decision accuracy."""
     queue = _queue(keel)
     items = queue.items(limit=1_000_000)
+    settled = {item.prediction_id for item in items if item.state is ItemState.RESOLVED}
     found = queue_stats(
-        items, queue.decisions(), utcnow(), review_action=queue.spec.action, confidence=confidence
+        items,
+        queue.decisions(),
+        utcnow(),
+        review_action=queue.spec.action,
+        confidence=confidence,
+        segments=_segment_values(keel, settled),
     )
     return ReviewStats(found)
+
+
+def _segment_columns(keel: Keel) -> tuple[str, ...]:
+    """The columns override rates are broken down by: the decision policy's segment column,
+    else the benchmark's slices."""
+    segments = keel.project.decisions.segments
+    return (segments.column,) if segments is not None else tuple(keel.project.benchmark.slices)
+
+
+def _segment_values(keel: Keel, prediction_ids: set[str]) -> dict[str, dict[str, str | None]]:
+    """Each settled item's prediction's values of the segment columns, from the logged inputs."""
+    columns = _segment_columns(keel)
+    if not columns or not prediction_ids:
+        return {}
+    log = keel.prediction_log()
+    try:
+        frame = (
+            log.scan()
+            .filter(pl.col("prediction_id").is_in(list(prediction_ids)))
+            .select(
+                "prediction_id",
+                *(pl.col("inputs").str.json_path_match(f"$.{c}").alias(c) for c in columns),
+            )
+            .collect()
+        )
+    finally:
+        log.close()
+    return {row.pop("prediction_id"): row for row in frame.iter_rows(named=True)}
 
 
 def _queue(keel: Keel) -> ReviewQueue:

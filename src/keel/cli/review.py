@@ -12,7 +12,7 @@ from rich.markup import escape
 from keel.app import review as use
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag
-from keel.cli.output import console, field_list, print_json, table
+from keel.cli.output import console, field_list, print_json, say, table
 from keel.decisions.queue import SyncOutcome
 from keel.decisions.review import ItemState, Reason, ReviewItem
 from keel.decisions.stats import Proportion
@@ -164,6 +164,9 @@ def stats(
     console.print(f"items: {shown} · overdue {found.overdue}")
     for reason, rate in found.overrides.items():
         console.print(f"override rate {reason}: {_proportion(rate)}")
+    for column, rates in found.segment_overrides.items():
+        for value, rate in rates.items():
+            say("override rate where {} is {}: {}", column, value, _proportion(rate))
     kappa = found.agreement
     if kappa.value is not None:
         console.print(

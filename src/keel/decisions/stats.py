@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import NormalDist
@@ -133,6 +133,8 @@ class QueueStats:
     agreement: Kappa
     audit_accuracy: Proportion
     note: str = field(default=SELECTED_SAMPLE)
+    segment_overrides: dict[str, dict[str, Proportion]] = field(default_factory=dict)
+    """Override rate of automatic decisions per value of each segment column."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -143,6 +145,10 @@ class QueueStats:
             "decisions": self.decisions,
             "agreement": self.agreement.to_dict(),
             "audit_accuracy": self.audit_accuracy.to_dict(),
+            "override_rate_by_segment": {
+                column: {value: rate.to_dict() for value, rate in rates.items()}
+                for column, rates in self.segment_overrides.items()
+            },
             "note": self.note,
         }
 
@@ -154,8 +160,10 @@ def queue_stats(
     *,
     review_action: str = "review",
     confidence: float = 0.95,
+    segments: Mapping[str, Mapping[str, str | None]] | None = None,
 ) -> QueueStats:
-    """Every number of ``keel review stats`` (see the module docstring)."""
+    """Every number of ``keel review stats`` (see the module docstring); ``segments`` maps a
+    prediction id to its values of the segment columns."""
     states: dict[str, int] = {}
     reasons: dict[str, int] = {}
     for item in items:
@@ -170,6 +178,9 @@ def queue_stats(
         decisions=_decisions(resolved),
         agreement=_agreement(decisions, confidence),
         audit_accuracy=audit_accuracy(resolved, confidence),
+        segment_overrides=_segment_overrides(
+            resolved, segments or {}, (review_action, "defer"), confidence
+        ),
     )
 
 
@@ -194,6 +205,27 @@ def _overrides(
             changed = sum(item.resolution != item.decision for item in mine)
             found[reason.value] = wilson(changed, len(mine), confidence)
     return found
+
+
+def _segment_overrides(
+    resolved: Sequence[ReviewItem],
+    segments: Mapping[str, Mapping[str, str | None]],
+    not_automatic: tuple[str, ...],
+    confidence: float,
+) -> dict[str, dict[str, Proportion]]:
+    """Override rates of automatic decisions (all reasons together) per segment value."""
+    counts: dict[str, dict[str, list[int]]] = {}
+    for item in resolved:
+        if item.decision in (None, *not_automatic):
+            continue
+        for column, value in segments.get(item.prediction_id, {}).items():
+            tally = counts.setdefault(column, {}).setdefault(str(value), [0, 0])
+            tally[0] += item.resolution != item.decision
+            tally[1] += 1
+    return {
+        column: {value: wilson(hits, n, confidence) for value, (hits, n) in sorted(found.items())}
+        for column, found in counts.items()
+    }
 
 
 def _decisions(resolved: Sequence[ReviewItem]) -> dict[str, dict[str, int]]:
