@@ -203,6 +203,7 @@ class Keel:
         from keel.training.service import Trainer  # noqa: PLC0415 - see TYPE_CHECKING
 
         project = self.project
+        review = project.decisions.review
         return Trainer(
             project=project.name,
             dataset=self.dataset,
@@ -220,7 +221,9 @@ class Keel:
             environment=current_environment(self.settings.project_dir),
             read_file=self._read_project_file,
             cards=ModelCards(),
-            reviewed=ReviewedLabels(project.decisions.review.labels, self._reviewed_labels),
+            reviewed=ReviewedLabels(
+                review.labels, self._reviewed_labels, weight=review.label_weight
+            ),
         )
 
     def _reviewed_labels(self, before: datetime) -> list[tuple[str, float]]:

@@ -323,3 +323,45 @@ def test_override_rates_are_broken_down_by_segment(project) -> None:  # type: ig
     shown = review.review_stats(rita).to_dict()["override_rate_by_segment"]["region"]
     assert shown["north"]["n"] == by_region["north"].n
     rita.close()
+
+
+def test_weighted_reviewed_labels_weigh_their_rows_and_are_never_stored(project) -> None:  # type: ignore[no-untyped-def]
+    """``labels: weight``: the same reviewed labels as ``use``, counting a quarter each; the run
+    records the weight, the model differs from the unweighted one, and the mark that says which
+    rows a reviewer labelled stays out of the frozen benchmark sets."""
+    folder, _, _ = project
+    rita = _as(project, "rita")
+    frame = simulate_frame(
+        rows=2000, seed=5, start=datetime(2024, 1, 1), end=datetime(2024, 3, 1)
+    ).with_columns(
+        pl.when(pl.int_range(pl.len()) < 200).then(None).otherwise(pl.col("defaulted"))
+        .alias("defaulted")
+    )  # fmt: skip
+    request = BatchInput(rita.dataset, "sim", "sim", None, False, "tester")
+    rita.ingestor().ingest(request, [Chunk(frame, False)])
+    unlabelled = frame["application_id"].head(200).to_list()
+    _log(rita, [replace(_record(n, "review"), entity_id=e) for n, e in enumerate(unlabelled)])
+    review.sync_review(rita)
+    for item in review.list_items(rita, limit=300):
+        review.claim_item(rita, item.id)
+        review.resolve_item(rita, item.id, decision="decline", label=1.0)
+    rita.close()
+    params = {"n_estimators": 10, "num_leaves": 7}
+    omar = _as(project, "omar")
+    plain = training.train(omar, params=params).run
+    omar.close()
+    config = yaml.safe_load((folder / "keel.yaml").read_text())
+    config["decisions"]["review"].update({"labels": "weight", "label_weight": 0.25})
+    (folder / "keel.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    omar = _as(project, "omar")
+    weighted = training.train(omar, params=params).run
+    recorded = weighted.metrics["reviewed_labels"]
+    assert recorded["policy"] == "weight" and recorded["weight"] == 0.25
+    assert recorded["used"] == plain.metrics["reviewed_labels"]["used"] == 200
+    assert "fitting rows weighted by review" in weighted.logs
+    assert weighted.model_sha256 != plain.model_sha256
+    with omar.reader() as unit:
+        frozen = unit.benchmarks.get(omar.project.name, "holdout")
+    assert frozen is not None
+    assert "_keel_reviewed" not in omar.rows.read(frozen.digest).columns
+    omar.close()

@@ -76,8 +76,11 @@ class ReviewSpec(Strict):
     lease_minutes: float = Field(default=30.0, gt=0.0, le=24 * 60)
     sla_hours: dict[Reason, float] = Field(default_factory=lambda: dict(DEFAULT_SLA_HOURS))
     double_review: DoubleReview = Field(default_factory=DoubleReview)
-    labels: Literal["use", "ignore"] = "use"
-    """Whether training fills missing labels with reviewers' labels (see docs/decisions.md)."""
+    labels: Literal["use", "ignore", "weight"] = "use"
+    """Whether training fills missing labels with reviewers' labels, and with ``weight`` gives
+    those rows ``label_weight`` (see docs/decisions.md)."""
+    label_weight: float = Field(default=0.5, gt=0.0, le=1.0)
+    """With ``labels: weight``: how much a reviewed label counts against one from the source."""
 
     @field_validator("sla_hours")
     @classmethod

@@ -107,12 +107,21 @@ class LightGBMEstimator:
         objective = "binary" if self.task == "binary" else "regression"
         return {**merged, **_FIXED, "objective": objective}, rounds
 
-    def fit(self, x: F64, y: F64, *, names: Sequence[str], categorical: Sequence[int] = ()) -> Self:
+    def fit(
+        self,
+        x: F64,
+        y: F64,
+        *,
+        names: Sequence[str],
+        categorical: Sequence[int] = (),
+        weights: F64 | None = None,
+    ) -> Self:
         check_matrix(x, y)
         params, rounds = self._train_params()
         data = lgb.Dataset(
             x,
             label=y,
+            weight=weights,
             feature_name=[_safe_name(n) for n in names],
             categorical_feature=list(categorical),
             free_raw_data=True,

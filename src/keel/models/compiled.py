@@ -100,7 +100,15 @@ class CompiledLightGBM:
         self._compiled = compiled
         self._threads = int(native.get_params()["num_threads"])
 
-    def fit(self, x: F64, y: F64, *, names: Sequence[str], categorical: Sequence[int] = ()) -> Self:
+    def fit(
+        self,
+        x: F64,
+        y: F64,
+        *,
+        names: Sequence[str],
+        categorical: Sequence[int] = (),
+        weights: F64 | None = None,
+    ) -> Self:
         raise InvalidInput("a compiled model is for inference only", path="model")
 
     def predict(self, x: F64) -> F64:

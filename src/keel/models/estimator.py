@@ -26,8 +26,17 @@ class Estimator(Protocol):
     kind: ModelKind
     task: Task
 
-    def fit(self, x: F64, y: F64, *, names: Sequence[str], categorical: Sequence[int] = ()) -> Self:
-        """Learn from ``x`` (rows, features) and targets ``y``; returns self."""
+    def fit(
+        self,
+        x: F64,
+        y: F64,
+        *,
+        names: Sequence[str],
+        categorical: Sequence[int] = (),
+        weights: F64 | None = None,
+    ) -> Self:
+        """Learn from ``x`` (rows, features) and targets ``y``, each row counting ``weights``
+        times (all 1 when None); returns self."""
         ...
 
     def predict(self, x: F64) -> F64:

@@ -36,7 +36,15 @@ class LinearEstimator:
     def get_params(self) -> dict[str, Any]:
         return {**DEFAULTS, **self.params, "seed": self.seed}
 
-    def fit(self, x: F64, y: F64, *, names: Sequence[str], categorical: Sequence[int] = ()) -> Self:
+    def fit(
+        self,
+        x: F64,
+        y: F64,
+        *,
+        names: Sequence[str],
+        categorical: Sequence[int] = (),
+        weights: F64 | None = None,
+    ) -> Self:
         check_matrix(x, y)
         if not np.isfinite(x).all():
             raise InvalidInput(
@@ -51,11 +59,12 @@ class LinearEstimator:
         strength, iterations = float(merged["C"]), int(merged["max_iter"])
         if self.task == "binary":
             model = LogisticRegression(C=strength, max_iter=iterations, random_state=self.seed)
-            model.fit(x, y)
+            model.fit(x, y, sample_weight=weights)
             self.coef_ = np.asarray(model.coef_[0], dtype=np.float64)
             self.intercept_ = float(model.intercept_[0])
         else:
-            ridge = Ridge(alpha=1.0 / strength, random_state=self.seed).fit(x, y)
+            ridge = Ridge(alpha=1.0 / strength, random_state=self.seed)
+            ridge.fit(x, y, sample_weight=weights)
             self.coef_ = np.asarray(ridge.coef_, dtype=np.float64)
             self.intercept_ = float(ridge.intercept_)
         return self

@@ -25,9 +25,11 @@ REVIEWED = "_keel_reviewed"
 class ReviewedLabels:
     """The project's policy for reviewed labels, and how to read them."""
 
-    policy: Literal["use", "ignore"]
+    policy: Literal["use", "ignore", "weight"]
     read: Callable[[datetime], list[tuple[str, float]]]
     """(entity id, label) of the reviews resolved with a label up to a time."""
+    weight: float = 1.0
+    """With ``policy == "weight"``: the training weight of a row labelled by a reviewer."""
 
 
 def fill_reviewed(
@@ -39,13 +41,17 @@ def fill_reviewed(
     column: str,
 ) -> tuple[pl.DataFrame, dict[str, Any]]:
     """``frame`` with missing ``column`` values filled from the reviewed labels, and the record
-    of what was used (policy, cutoff, labels available, labels used)."""
+    of what was used (policy, cutoff, labels available, labels used; the weight given to them
+    with ``weight``). With ``weight``, the rows filled are marked in the column ``REVIEWED``
+    (true), which training turns into weights and drops before anything is stored."""
     record: dict[str, Any] = {
         "policy": reviewed.policy,
         "before": cutoff.isoformat(),
         "available": 0,
         "used": 0,
     }
+    if reviewed.policy == "weight":
+        record["weight"] = reviewed.weight
     if reviewed.policy == "ignore" or entity is None:
         return frame, record
     found = reviewed.read(cutoff)
@@ -67,7 +73,22 @@ def fill_reviewed(
     )
     base = pl.col(column) if column in frame.columns else pl.lit(None, dtype=dtype)
     used = joined.select((base.is_null() & pl.col(REVIEWED).is_not_null()).sum()).item()
-    filled = joined.with_columns(base.fill_null(pl.col(REVIEWED).cast(dtype)).alias(column)).drop(
-        REVIEWED, "_keel_entity"
-    )
+    from_review = (base.is_null() & pl.col(REVIEWED).is_not_null()).alias(REVIEWED)
+    filled = joined.with_columns(
+        base.fill_null(pl.col(REVIEWED).cast(dtype)).alias(column), from_review
+    ).drop("_keel_entity")
+    if reviewed.policy != "weight":
+        filled = filled.drop(REVIEWED)
     return filled, {**record, "used": int(used)}
+
+
+def review_weights(frame: pl.DataFrame, weight: float) -> Any:
+    """Training weights of ``frame``'s rows: ``weight`` where a reviewer gave the label, else
+    1 (None when no row is marked, so training is unweighted and unchanged)."""
+    if REVIEWED not in frame.columns or not frame[REVIEWED].any():
+        return None
+    return (
+        frame.select(pl.when(pl.col(REVIEWED)).then(weight).otherwise(1.0).cast(pl.Float64))
+        .to_series()
+        .to_numpy()
+    )

@@ -34,7 +34,7 @@ from keel.models.ports import ArtifactStore
 from keel.training.benchmarks import FileReader, cut, freeze_or_load, where_mask
 from keel.training.card import CardRenderer
 from keel.training.ports import BenchmarkRepo, RunRepo
-from keel.training.reviewed import ReviewedLabels, fill_reviewed
+from keel.training.reviewed import REVIEWED, ReviewedLabels, fill_reviewed, review_weights
 from keel.training.runs import Environment, Run, RunStatus
 from keel.training.spec import BenchmarkSpec, ModelSpec, default_metrics
 
@@ -203,11 +203,15 @@ class Trainer:
     def _fit(self, run: Run, recipe: Recipe, tell: Say, log: list[str], cutoff: datetime) -> Run:
         tell("reading data")
         frame, reviewed = self._labelled(run, log, cutoff)
+        weights = None
+        if REVIEWED in frame.columns:  # labels: weight; the mark is not data, never stored
+            weights = review_weights(frame, float(reviewed["weight"]) if reviewed else 1.0)
+            frame = frame.drop(REVIEWED)
         tell("freezing benchmark sets")
         sets = self._benchmarks(frame, run)
         pool = self._training_rows(frame, sets, recipe, log)
         tell(f"training {recipe.model.kind} on {pool.size:,} rows")
-        bundle = self._train_bundle(frame, pool, recipe, log)
+        bundle = self._train_bundle(frame, pool, recipe, log, weights)
         tell("evaluating on the benchmark sets")
         metrics = self._evaluate(bundle, sets)
         if reviewed is not None:
@@ -373,9 +377,15 @@ class Trainer:
         return ids
 
     def _train_bundle(
-        self, frame: pl.DataFrame, pool: np.ndarray, recipe: Recipe, log: list[str]
+        self,
+        frame: pl.DataFrame,
+        pool: np.ndarray,
+        recipe: Recipe,
+        log: list[str],
+        weights: np.ndarray | None = None,
     ) -> ModelBundle:
-        """Fit on ``frame``'s rows at ``pool`` positions, less a random calibration split."""
+        """Fit on ``frame``'s rows at ``pool`` positions, less a random calibration split;
+        ``weights`` (one per row of ``frame``) weigh the fitting rows."""
         model = recipe.model
         order = np.random.default_rng(model.seed).permutation(pool.size)
         n_cal = int(pool.size * model.calibration_fraction) if self.target.task == "binary" else 0
@@ -387,7 +397,16 @@ class Trainer:
         matrix = pipeline.fit_transform(train)
         estimator = make_estimator(model.kind, self.target.task, model.params, seed=model.seed)
         y = self.target.labels(train[self.target.column])
-        estimator.fit(matrix.values, y, names=matrix.names, categorical=matrix.categorical)
+        fit_weights = None if weights is None else weights[fit_rows]
+        estimator.fit(
+            matrix.values,
+            y,
+            names=matrix.names,
+            categorical=matrix.categorical,
+            weights=fit_weights,
+        )
+        if fit_weights is not None:
+            log.append(f"{int((fit_weights != 1.0).sum())} fitting rows weighted by review")
         calibrator = Calibrator(method=model.calibration if n_cal else "none")
         if n_cal:
             raw = estimator.predict(pipeline.transform(calibration).values)

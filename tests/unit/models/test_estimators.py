@@ -124,3 +124,23 @@ def test_calibration_repairs_overconfident_scores(method: Method) -> None:
     assert after < before / 3
     restored = Calibrator.from_dict(calibrator.to_dict())
     np.testing.assert_array_equal(restored.apply(overconfident), calibrator.apply(overconfident))
+
+
+@pytest.mark.parametrize("kind", ["lightgbm", "logistic"], ids=["lightgbm", "logistic"])
+def test_weights_of_one_change_nothing_and_lighter_rows_count_less(kind: str) -> None:
+    """Rows whose label is flipped pull the model toward them less when they weigh less."""
+    x, y = _data()
+    x = np.nan_to_num(x)
+    flipped = y.copy()
+    noisy = x[:, 0] > 1.0
+    flipped[noisy] = 0.0  # wrong labels on the rows where the truth is mostly 1
+    params = {"n_estimators": 40, "num_leaves": 7}
+
+    def fit(weights: np.ndarray | None) -> np.ndarray:
+        model = make_estimator(kind, "binary", params, seed=2)
+        return model.fit(x, flipped, names=NAMES, weights=weights).predict(x[noisy])
+
+    plain, ones = fit(None), fit(np.ones(y.size))
+    np.testing.assert_allclose(ones, plain, rtol=1e-9)
+    light = fit(np.where(noisy, 0.1, 1.0))
+    assert light.mean() > plain.mean() + 0.05
