@@ -237,3 +237,23 @@ def test_a_segment_override_decides_served_records_and_replays(keel: Keel) -> No
     replayed = replay_policy(keel, path).replay
     assert replayed.changed > 0
     assert replayed.candidate_shares["review"] < replayed.logged_shares["review"]
+
+
+def test_the_monitor_stores_decision_kpis_and_a_breached_limit_opens_an_incident(
+    keel: Keel,
+) -> None:
+    from keel.app.monitoring import list_incidents, run_monitor, write_report
+    from keel.decisions.kpi_limits import KpiLimitsSpec
+
+    limits = KpiLimitsSpec.model_validate({"shares": {"approve": {"max": 0.01}}})
+    section = keel.project.decisions.model_copy(update={"kpi_limits": limits})
+    limited = replace(keel, project=keel.project.model_copy(update={"decisions": section}))
+    outcome = run_monitor(limited, flush=True)
+    stored = [c.results["decisions"] for c in outcome.chunks]
+    assert sum(k["rows"] for k in stored) == 3000
+    assert all(k["expected_cost"] is not None for k in stored)
+    assert all("shares.approve" in k["intervals"] for k in stored)
+    incidents = [i for i in list_incidents(limited) if i.category == "decisions"]
+    assert len(incidents) == 1 and "approve" in incidents[0].title
+    page = write_report(limited, keel.settings.project_dir / "monitor.html").out
+    assert "Decision KPIs over time" in page.read_text()

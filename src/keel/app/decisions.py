@@ -255,16 +255,8 @@ def decision_kpis(keel: Keel, actor: Actor) -> list[ChunkKpis]:
     frame = _logged(
         keel, None, None, costs.amount if costs else None, extra=("prediction_id", "time")
     )
-    with keel.reader() as unit:
-        settled = unit.review_items.find(
-            keel.project.name, states=(ItemState.RESOLVED,), limit=10_000_000
-        )
     action = keel.project.decisions.review.action
-    overridden = {
-        item.prediction_id: item.resolution != item.decision
-        for item in settled
-        if item.decision not in (None, action, "defer")
-    }
+    overridden = _overridden_decisions(keel)
     chunks = split_chunks(frame, keel.monitor_spec().chunk, now=utcnow(), flush=True)
     return [
         chunk_kpis(
@@ -275,6 +267,21 @@ def decision_kpis(keel: Keel, actor: Actor) -> list[ChunkKpis]:
         )
         for c in chunks
     ]
+
+
+def _overridden_decisions(keel: Keel) -> dict[str, bool]:
+    """Prediction id of each settled review item that had an automatic decision -> whether the
+    reviewer changed it."""
+    action = keel.project.decisions.review.action
+    with keel.reader() as unit:
+        settled = unit.review_items.find(
+            keel.project.name, states=(ItemState.RESOLVED,), limit=10_000_000
+        )
+    return {
+        item.prediction_id: item.resolution != item.decision
+        for item in settled
+        if item.decision not in (None, action, "defer")
+    }
 
 
 def _read_policy(path: Path) -> DecisionPolicy:

@@ -29,6 +29,7 @@ from keel.types import utcnow
 from keel.wiring import Keel
 
 if TYPE_CHECKING:
+    from keel.decisions.kpi_limits import DecisionKpiCheck
     from keel.monitoring.monitor import Reference
     from keel.monitoring.reference import Kind
     from keel.monitoring.service import MonitorService, RunOutcome
@@ -49,7 +50,26 @@ def run_monitor(keel: Keel, actor: Actor, *, flush: bool = False) -> RunOutcome:
     previous = service.watermark()
     frame = _logged(keel, reference, previous)
     chunks = split_chunks(frame, spec.chunk, now=utcnow(), flush=flush)
-    return service.run(chunks, ChunkChecker(spec, reference), actor, previous=previous)
+    checker = ChunkChecker(spec, reference, extra=_decision_checks(keel))
+    return service.run(chunks, checker, actor, previous=previous)
+
+
+def _decision_checks(keel: Keel) -> list[DecisionKpiCheck]:
+    """The decision KPIs of each chunk (and their limits), when the policy decides."""
+    from keel.app.decisions import _overridden_decisions  # noqa: PLC0415
+    from keel.decisions.kpi_limits import DecisionKpiCheck  # noqa: PLC0415
+
+    policy, section = keel.decision_policy(), keel.project.decisions
+    if not policy.decides:
+        return []
+    return [
+        DecisionKpiCheck(
+            costs=policy.costs,
+            review_action=section.review.action,
+            overridden=_overridden_decisions(keel),
+            limits=section.kpi_limits,
+        )
+    ]
 
 
 @dataclass(frozen=True)

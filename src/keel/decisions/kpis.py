@@ -18,12 +18,14 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from keel.decisions.costs import CostPolicy
 from keel.decisions.stats import Proportion, wilson
 
 AMOUNT = "_amount"
+F64 = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,18 @@ def _costs(frame: pl.DataFrame, costs: CostPolicy | None) -> tuple[float | None,
     """Expected cost per priced record, realized cost per labelled one, and how many those are."""
     if costs is None:
         return None, None, int(frame["label"].is_not_null().sum())
+    expected, realized = cost_rows(frame, costs)
+    if not expected.size:
+        return None, None, 0
+    return (
+        float(expected.mean()),
+        float(realized.mean()) if realized.size else None,
+        int(realized.size),
+    )
+
+
+def cost_rows(frame: pl.DataFrame, costs: CostPolicy) -> tuple[F64, F64]:
+    """Each priced record's expected cost, and each labelled priced record's realized cost."""
     index = {action: i for i, action in enumerate(costs.actions)}
     codes = (
         frame["decision"].replace_strict(index, default=-1, return_dtype=pl.Int64).fill_null(-1)
@@ -101,15 +115,11 @@ def _costs(frame: pl.DataFrame, costs: CostPolicy | None) -> tuple[float | None,
     if amounts is not None:
         keep &= np.isfinite(amounts)
     if not keep.any():
-        return None, None, 0
+        return np.empty(0), np.empty(0)
     chosen, amount = codes[keep], None if amounts is None else amounts[keep]
     expected = costs.expected(scores[keep], amount)[np.arange(chosen.size), chosen]
     labels = frame["label"].fill_null(np.nan).to_numpy()[keep]
     known = np.isfinite(labels)
     part = None if amount is None else amount[known]
     realized = costs.realized(chosen[known], labels[known], part)
-    return (
-        float(expected.mean()),
-        float(realized.mean()) if realized.size else None,
-        int(known.sum()),
-    )
+    return np.asarray(expected, dtype=np.float64), np.asarray(realized, dtype=np.float64)

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from pydantic import Field, field_validator, model_validator
 
 from keel.decisions.costs import CostPolicy, CostsSpec
+from keel.decisions.kpi_limits import KpiLimitsSpec
 from keel.decisions.review import ReviewSpec
 from keel.decisions.thresholds import F64, PATH, ThresholdPolicy
 from keel.errors import ConfigError, InvalidInput
@@ -90,6 +91,7 @@ class DecisionsSpec(Strict):
     constraints: ConstraintsSpec = Field(default_factory=ConstraintsSpec)
     risk_control: RiskControlSpec | None = None
     segments: SegmentsSpec | None = None
+    kpi_limits: KpiLimitsSpec | None = None
 
     @field_validator("thresholds")
     @classmethod
@@ -120,6 +122,7 @@ class DecisionsSpec(Strict):
                         at=f"thresholds.{action}",
                     )
         self._check_segments()
+        self._check_kpi_limits()
         if self.ood is None:
             return self
         known = tuple(self.costs.actions) if self.costs else ()
@@ -157,6 +160,19 @@ class DecisionsSpec(Strict):
                     f"reads the amount column {rule.amount_column!r}; the project-wide costs read"
                     f" {base.amount_column!r}. Every segment prices with the same column.",
                     at=f"{at}.costs.amount",
+                )
+
+    def _check_kpi_limits(self) -> None:
+        """A share limit must name an action the policy can give."""
+        if self.kpi_limits is None:
+            return
+        known = set(self.policy().actions) if self.thresholds or self.costs else set()
+        for action in self.kpi_limits.shares:
+            if action not in known:
+                raise Invalid(
+                    f"{action!r} is not an action of this policy"
+                    f" ({', '.join(sorted(known)) or 'it decides nothing'}).",
+                    at=f"kpi_limits.shares.{action}",
                 )
 
     def policy(self) -> DecisionPolicy:

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -60,12 +60,25 @@ class Reference:
     threshold: float = 0.5
 
 
+class ChunkCheck(Protocol):
+    """A check a layer above monitoring adds to every chunk (the decision KPIs, for one): its
+    results are stored under ``name`` with the chunk's, its breaches open incidents."""
+
+    @property
+    def name(self) -> str: ...
+
+    def check(self, chunk: Chunk) -> tuple[dict[str, Any], list[Breach]]: ...
+
+
 class ChunkChecker:
     """Fitted once on the reference, then run on every chunk of a monitor run."""
 
-    def __init__(self, spec: MonitorSpec, reference: Reference) -> None:
+    def __init__(
+        self, spec: MonitorSpec, reference: Reference, *, extra: Sequence[ChunkCheck] = ()
+    ) -> None:
         self.spec = spec
         self.reference = reference
+        self.extra = tuple(extra)
         columns = [*reference.features, SCORE]
         kinds = {**reference.kinds, SCORE: "numeric"}
         self.profile = build_reference(reference.frame, columns=columns, kinds=kinds)
@@ -153,6 +166,9 @@ class ChunkChecker:
                 )
         breaches += self._performance(chunk, results)
         breaches += self._slo(chunk, results)
+        for added in self.extra:
+            results[added.name], found_extra = added.check(chunk)
+            breaches += found_extra
         return results, breaches
 
     def _limits(self, rows: int) -> QualityLimits:

@@ -38,6 +38,8 @@ def render_history(
     ]
     if chunks:
         sections.append("<h2>Performance over time</h2>" + _performance_svg(chunks))
+    if any("decisions" in c.results for c in chunks):
+        sections.append("<h2>Decision KPIs over time</h2>" + _decision_svgs(chunks))
     if drifted:
         sections.append(
             "<h2>Drifted features</h2>"
@@ -139,6 +141,41 @@ def _performance_svg(chunks: Sequence[ChunkResult]) -> str:
         ("reference", reference, REFERENCE_COLOUR, True),
     ]
     return keys + line_svg(lines, [c.label for c in chunks], y_label=metric, width=720)
+
+
+RATE_COLOURS = ("#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
+
+
+def _decision_svgs(chunks: Sequence[ChunkResult]) -> str:
+    """Each action's share and the override rate, then expected and realized cost per record,
+    over the chunks."""
+    kpis = [c.results.get("decisions", {}) for c in chunks]
+    labels = [c.label for c in chunks]
+    actions = sorted({a for k in kpis for a in k.get("shares", {})})
+    rates: list[Series] = [
+        (
+            f"share {a}",
+            [k.get("shares", {}).get(a, 0.0) if k else None for k in kpis],
+            colour,
+            False,
+        )
+        for a, colour in zip(actions, RATE_COLOURS, strict=False)
+    ]
+    rates.append(
+        ("override rate", [k.get("override_rate", {}).get("value") for k in kpis], "#7f7f7f", False)
+    )
+    costs: list[Series] = [
+        ("expected cost", [k.get("expected_cost") for k in kpis], ESTIMATE_COLOUR, False),
+        ("realized cost", [k.get("realized_cost") for k in kpis], REALIZED_COLOUR, False),
+    ]
+    keys = legend(*((colour, BOX, name) for name, _, colour, _ in rates))
+    parts = [keys + line_svg(rates, labels, y_label="share of records", width=720)]
+    if any(v is not None for _, points, _, _ in costs for v in points):
+        parts.append(
+            legend(*((colour, BOX, name) for name, _, colour, _ in costs))
+            + line_svg(costs, labels, y_label="cost per record", width=720)
+        )
+    return "".join(parts)
 
 
 def _incidents_table(incidents: Sequence[Incident]) -> str:
