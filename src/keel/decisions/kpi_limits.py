@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -39,8 +39,10 @@ from keel.decisions.costs import CostPolicy
 from keel.decisions.kpis import AMOUNT, chunk_kpis, cost_rows
 from keel.decisions.stats import wilson
 from keel.monitoring.incidents import Breach
-from keel.monitoring.monitor import Chunk
 from keel.schema import Invalid, Strict
+
+if TYPE_CHECKING:  # the monitor's checks load only when a monitor run needs them
+    from keel.monitoring.monitor import Chunk
 
 CATEGORY = "decisions"
 
