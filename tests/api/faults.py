@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -36,9 +37,35 @@ class PrivatePostgres:
     def stop(self) -> None:
         self._ctl("stop", "-w", "-t", "60", "-m", "fast")
 
+    def pause(self) -> None:
+        """Freeze the server and its backends (SIGSTOP): connections hang, as behind a network
+        partition, instead of being refused."""
+        self._signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, sig: int) -> None:
+        lines = (self.folder / "data" / "postmaster.pid").read_text().splitlines()
+        postmaster = int(lines[0])
+        for pid in [postmaster, *_children(postmaster)]:
+            os.kill(pid, sig)
+
     def _ctl(self, *args: str) -> None:
         _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.folder / "data"), "-l",
                      str(self.folder / "server.log"), *args)
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def _as_postgres(*command: str) -> None:

@@ -98,6 +98,12 @@ def test_postgresql_stopped_for_30_s_under_load_answers_logs_everything_and_says
             counts, probes = outage(server, load, OUTAGE_SECONDS)
             database.start()
             wait_until(lambda: "degraded" not in readiness(server)[1], timeout=30, every=0.5)
+            database.pause()  # then frozen: reads hang instead of failing
+            try:
+                frozen, frozen_probes = outage(server, load, 15.0)
+            finally:
+                database.resume()
+            wait_until(lambda: "degraded" not in readiness(server)[1], timeout=30, every=0.5)
             load.wait_for(len(load.answered) + 50)
         finally:
             load.stop()
@@ -105,6 +111,10 @@ def test_postgresql_stopped_for_30_s_under_load_answers_logs_everything_and_says
     assert load.failures == [] and set(load.statuses) == {200}, load.statuses
     assert min(counts) > 0, f"answers per second while stopped: {counts}"
     assert any("degraded" in body for body in probes[:10]), probes[:10]
+    # Regression: the API-key cache read the database on the event loop every five seconds
+    # (with no users too), so a database that hangs stalled every request with it.
+    assert min(frozen) > 0, f"answers per second while frozen: {frozen}"
+    assert any("degraded" in body for body in frozen_probes[:10]), frozen_probes[:10]
     assert code in (0, -signal.SIGTERM)
     assert_all_logged(folder, load.answered)
 
