@@ -12,7 +12,9 @@ LightGBM model promoted); one worker, the log acknowledging after ``fdatasync``.
    worker's resident memory (RSS, from ``/proc``); at the end, RSS at the start and the end of
    the run and the growth per minute between them (a least-squares slope over the samples).
 3. **Burst**: ten times the capacity for ``--burst-seconds``: the share shed with 503 (each
-   must carry ``Retry-After``) and the latency of the answers that were accepted.
+   must carry ``Retry-After``) and the latency of the answers that were accepted. These
+   latencies also count from when each request was due, so they include the generator's own
+   backlog when it cannot send ten times the capacity on time (it shares the cores).
 
 Then the worker is stopped and its log read: every acknowledged prediction id must be in it.
 The load generator runs in its own process (asyncio on uvloop, raw keep-alive sockets); the
@@ -140,7 +142,8 @@ class OpenLoop:
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
         i = n * 101
         while (due := await queue.get()) is not None:
-            status, body, retry = await _exchange(reader, writer, self.requests[i % len(self.requests)])
+            request = self.requests[i % len(self.requests)]
+            status, body, retry = await _exchange(reader, writer, request)
             i += 1
             self.samples.append((due, status, time.perf_counter() - due, retry))
             if status == 200:

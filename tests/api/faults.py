@@ -52,8 +52,14 @@ class PrivatePostgres:
             os.kill(pid, sig)
 
     def _ctl(self, *args: str) -> None:
-        _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.folder / "data"), "-l",
-                     str(self.folder / "server.log"), *args)
+        _as_postgres(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.folder / "data"),
+            "-l",
+            str(self.folder / "server.log"),
+            *args,
+        )
 
 
 def _children(parent: int) -> list[int]:
@@ -83,8 +89,16 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
     server = PrivatePostgres(folder, free_port())
-    _as_postgres(str(PG_BIN / "initdb"), "-D", str(folder / "data"), "-U", "postgres",
-                 "--auth=trust", "-E", "UTF8")
+    _as_postgres(
+        str(PG_BIN / "initdb"),
+        "-D",
+        str(folder / "data"),
+        "-U",
+        "postgres",
+        "--auth=trust",
+        "-E",
+        "UTF8",
+    )
     server.start()
     try:
         yield server
