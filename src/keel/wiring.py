@@ -119,10 +119,16 @@ class Keel:
         """Parquet parts of datasets and quarantine, on the blob store."""
         return BlobRowStore(self.blobs, scratch=self.settings.state_dir / "tmp")
 
-    def prediction_log(self, durability: Durability = "fsync") -> PredictionLog:
+    def prediction_log(
+        self, durability: Durability = "fsync", *, segment_bytes: int = SEGMENT_BYTES
+    ) -> PredictionLog:
         """The durable log of every answer the prediction service gave (open it, then close it)."""
-        root = self.settings.state_dir / "predictions"
-        return PredictionLog(root, durability=durability, parts=self._log_parts("predictions"))
+        return PredictionLog(
+            self.settings.state_dir / "predictions",
+            durability=durability,
+            segment_bytes=segment_bytes,
+            parts=self._log_parts("predictions"),
+        )
 
     def outcome_log(
         self, durability: Durability = "fsync", *, segment_bytes: int = SEGMENT_BYTES

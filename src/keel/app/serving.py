@@ -41,6 +41,7 @@ from keel.serving.guard import ASGIApp
 from keel.serving.metrics import ServingMetrics
 from keel.serving.outcomes import OutcomeWriter
 from keel.serving.predictor import Predictor
+from keel.serving.readiness import Readiness
 from keel.serving.routing import Wanted
 from keel.serving.service import PredictionService
 from keel.serving.settings import ServeSettings
@@ -130,7 +131,9 @@ def build_serving(keel: Keel, actor: Actor, settings: ServeSettings) -> Serving:
     listener = ReleaseListener(keel.db.url) if keel.db.dialect == "postgresql" else None
     follower = _follower(keel, policy, settings, listener)
     follower.start()
-    predictions = keel.prediction_log(settings.durability)
+    predictions = keel.prediction_log(
+        settings.durability, segment_bytes=settings.log_segment_mb << 20
+    )
     outcomes = keel.outcome_log(settings.durability)
     predictions.start()  # make the first segment now, not inside the first request
     stop_shipping = _ship(settings.ship_seconds, predictions, outcomes)
@@ -173,6 +176,7 @@ def build_serving(keel: Keel, actor: Actor, settings: ServeSettings) -> Serving:
         metrics=metrics,
         settings=settings,
         records_schema=openapi_records_schema(checker),
+        readiness=Readiness(follower, lambda: predictions.failure, predictions.recover),
         close=close,
     )
 
@@ -226,7 +230,9 @@ def _access(keel: Keel) -> Access:
         with keel.reader() as unit:
             return unit.users.count()
 
-    return Access(lookup=user, count=users)
+    access = Access(lookup=user, count=users)
+    access.prime()  # the first request never waits for the database
+    return access
 
 
 def _ship(every: float, *logs: SegmentLog[Any]) -> Callable[[], None]:

@@ -23,6 +23,7 @@ from keel.serving.follower import ReleaseFollower
 from keel.serving.guard import ASGIApp, Guard, direct_routes
 from keel.serving.metrics import ServingMetrics
 from keel.serving.outcomes import OutcomeWriter
+from keel.serving.readiness import Readiness
 from keel.serving.rendering import ErrorRenderer
 from keel.serving.routes import add_routes
 from keel.serving.service import PredictionService
@@ -41,6 +42,7 @@ class Serving:
     metrics: ServingMetrics
     settings: ServeSettings
     records_schema: dict[str, Any]
+    readiness: Readiness
     close: Callable[[], None]
 
 

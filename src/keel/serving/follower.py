@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -60,6 +61,20 @@ class ReleaseFollower:
         self.current = ServingSet(release=None, champion=None)
         self.refused: Refusal | None = None
         self.swaps = 0
+        self.checked_at = time.monotonic()
+        """When the release was last read (monotonic seconds)."""
+        self.failure: str | None = None
+        """Why the last attempt to read the release failed (for the log: a public probe never
+        shows it); None once one succeeds."""
+
+    def degraded(self) -> str | None:
+        """Why the service cannot follow its release right now, or None when it can: the last
+        read failed, or none succeeded for three polls (and at least five seconds), as when a
+        locked database keeps the read waiting. The loaded models answer all the same."""
+        stale = time.monotonic() - self.checked_at
+        if self.failure is None and stale <= max(5.0, 3 * self._poll):
+            return None
+        return f"the project database has not been read for {stale:.0f} s"
 
     def start(self) -> None:
         """Load the current release now (callers may serve at once), then follow it."""
@@ -75,6 +90,7 @@ class ReleaseFollower:
     def refresh(self) -> bool:
         """Swap if the release changed; True when a new set was installed."""
         head = self._head()
+        self.checked_at, self.failure = time.monotonic(), None
         seq = head.seq if head is not None else None
         if seq == self._seen:
             return False
@@ -113,9 +129,16 @@ class ReleaseFollower:
                     self._stop.wait(self._poll)
                 if not self._stop.is_set():
                     self.refresh()
-            except Exception:  # the follower must outlive a database hiccup
-                log.exception("following the release failed; retrying")
+            except Exception as error:  # the follower must outlive a database outage
+                if self.failure is None:
+                    log.exception("following the release failed; retrying")
+                self.failure = _first_line(error)
                 self._stop.wait(self._poll)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 def _refreeze() -> None:

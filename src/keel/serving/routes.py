@@ -76,7 +76,7 @@ def _add_probes(app: FastAPI, serving: Serving) -> None:
 
     @app.get("/v2/health/ready")
     async def ready_v2() -> Response:
-        return _readiness(serving)
+        return await _readiness(serving)
 
     @app.get("/healthz")
     async def healthz() -> Response:
@@ -84,7 +84,7 @@ def _add_probes(app: FastAPI, serving: Serving) -> None:
 
     @app.get("/readyz")
     async def readyz() -> Response:
-        return _readiness(serving)
+        return await _readiness(serving)
 
 
 def _add_model_routes(app: FastAPI, serving: Serving) -> None:
@@ -147,13 +147,9 @@ def _release_body(serving: Serving) -> dict[str, Any]:
     }
 
 
-def _readiness(serving: Serving) -> Response:
-    current = serving.follower.current
-    if not current.ready:
-        refused = serving.follower.refused
-        reason = "no model is loaded" + (f"; refused {refused.summary()}" if refused else "")
-        return json_response({"ready": False, "reason": reason}, 503)
-    return json_response({"ready": True, "release": current.release})
+async def _readiness(serving: Serving) -> Response:
+    body, status = await serving.readiness.answer()
+    return json_response(body, status)
 
 
 def _known(name: str, project: str) -> None:

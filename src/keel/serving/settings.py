@@ -64,6 +64,13 @@ class ServeSettings:
     model_threads: int = _option(
         4, "--model-threads", "Threads per worker that run the models.", min=1, max=256
     )
+    log_segment_mb: int = _option(
+        64,
+        "--log-segment-mb",
+        "Size of each prediction log file, taken on disk up front (so a full disk shows early).",
+        min=1,
+        max=4096,
+    )
     ship_seconds: float = _option(
         60.0, "--ship", "On an object store: seconds between log parts shipped to it.", min=0.5
     )

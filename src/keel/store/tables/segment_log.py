@@ -243,6 +243,24 @@ class SegmentLog(Generic[R]):
         return table.height
 
     @property
+    def failure(self) -> str | None:
+        """Why this process's last write failed (e.g. "No space left on device"); None after
+        one succeeds. While it fails, appends fail: nothing unwritten is acknowledged."""
+        writer = self._writer
+        return writer.failure if writer is not None and writer.pid == os.getpid() else None
+
+    def recover(self) -> bool:
+        """After a failed write, try to open a segment again (the disk may have room now);
+        True when the log can take appends. Rows are never retried: their callers were told."""
+        if self.failure is None:
+            return True
+        try:
+            self._open().start()
+        except StorageUnavailable:
+            return False
+        return True
+
+    @property
     def stats(self) -> LogStats:
         """What this process's writer has done so far (zero before the first append)."""
         writer = self._writer
@@ -304,6 +322,7 @@ class _Segment:
             sync_folder(folder)
         except BaseException:
             os.close(self.fd)
+            tmp.unlink(missing_ok=True)  # a disk that filled up gets its space back
             raise
         self.opened = time.monotonic()
 
@@ -360,15 +379,22 @@ class _Writer:
         self._closed = False
         self.appends = 0
         self.groups = 0
+        self.failure: str | None = None
         self._thread: threading.Thread | None = None
         if log.durability == "fsync":
             self._thread = threading.Thread(target=self._run, name="keel-log-sync", daemon=True)
             self._thread.start()
 
     def start(self) -> None:
-        with self._io, _storage("open", self.log.root):
-            if self._segment is None:
-                self._segment = self._next(0)
+        with self._io:
+            try:
+                with _storage("open", self.log.root):
+                    if self._segment is None:
+                        self._segment = self._next(0)
+            except StorageUnavailable as error:
+                self.failure = _failure(error)
+                raise
+            self.failure = None
 
     def submit(self, payload: bytes) -> Future[None]:
         future: Future[None] = Future()
@@ -428,9 +454,11 @@ class _Writer:
         except Exception as exc:  # the writer thread must outlive any failure
             self._abandon()
             error = exc if isinstance(exc, StorageUnavailable) else StorageUnavailable(str(exc))
+            self.failure = _failure(error)
             for future in waiting:
                 future.set_exception(error)
             return
+        self.failure = None
         for future in waiting:
             future.set_result(None)
 
@@ -451,7 +479,7 @@ class _Writer:
 
     def _next(self, incoming: int) -> _Segment:
         spare, self._spare = self._spare, None
-        if spare is not None:
+        if spare is not None and spare.exception() is None:  # else made on a full disk: retry
             segment = spare.result()
             if segment.fits(incoming):
                 return segment
@@ -478,6 +506,14 @@ class _Writer:
                 spare.result().discard()
             if segment is not None:
                 segment.close()
+
+
+def _failure(error: StorageUnavailable) -> str:
+    """The operating system's word for a failed write, without the log's path."""
+    cause = error.__cause__
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    return error.message
 
 
 def _in_background(root: Path, capacity: int) -> Future[_Segment]:
