@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 
@@ -15,7 +16,14 @@ from keel.errors import InvalidInput, NotFound
 from keel.identity.roles import Role
 from keel.serving.checks import InvalidRecords
 from keel.serving.guard import REQUEST_ID, REQUEST_ID_CHARS
-from keel.serving.inference import InferRequest, infer_response, model_metadata, tensor_problems
+from keel.serving.inference import (
+    InferRequest,
+    infer_response,
+    input_kinds,
+    model_metadata,
+    server_metadata,
+    tensor_problems,
+)
 from keel.serving.parsing import explain_count, json_object, only
 from keel.serving.rendering import json_response, request_id
 
@@ -90,6 +98,12 @@ def _add_probes(app: FastAPI, serving: Serving) -> None:
 def _add_model_routes(app: FastAPI, serving: Serving) -> None:
     service, project = serving.service, serving.project
     anyone = [Depends(serving.access.needs(Role.VIEWER))]
+    kinds = input_kinds(serving.records_schema)
+
+    @app.get("/v2", dependencies=anyone)
+    async def server() -> Response:
+        """Open Inference Protocol V2 server metadata: name, version, extensions."""
+        return json_response(server_metadata())
 
     @app.get("/v2/models/{name}", dependencies=anyone)
     async def metadata(name: str) -> Response:
@@ -97,11 +111,25 @@ def _add_model_routes(app: FastAPI, serving: Serving) -> None:
         current = serving.follower.current
         return json_response(model_metadata(project, current, serving.records_schema))
 
+    @app.get("/v2/models/{name}/ready", dependencies=anyone)
+    async def model_ready(name: str) -> Response:
+        """200 while a model of the release is loaded and answering, else 503 with the reason."""
+        _known(name, project)
+        readiness = _readiness(serving)  # the server's readiness, named after the model
+        body = {"name": project, **orjson.loads(bytes(readiness.body))}
+        return json_response(body, readiness.status_code)
+
     @app.post("/v2/models/{name}/infer", dependencies=anyone)
     async def infer(name: str, request: Request) -> Response:
         """Open Inference Protocol V2: columnar inputs named after the contract's columns."""
         _known(name, project)
-        parsed = InferRequest.parse(json_object(await request.body()))
+        if "inference-header-content-length" in request.headers:
+            raise InvalidInput(
+                "binary tensor data is not supported; send each tensor's data as JSON",
+                path="body",
+                hint="tritonclient: set_data_from_numpy(array, binary_data=False)",
+            )
+        parsed = InferRequest.parse(json_object(await request.body()), kinds)
         try:
             records = service.check(parsed.records())
         except InvalidRecords as error:
