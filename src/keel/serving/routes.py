@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from keel.errors import InvalidInput, NotFound
 from keel.identity.roles import Role
 from keel.serving.checks import InvalidRecords
+from keel.serving.contract_schema import OUTCOMES_SCHEMA, infer_schema
 from keel.serving.guard import REQUEST_ID, REQUEST_ID_CHARS
 from keel.serving.inference import (
     InferRequest,
@@ -46,12 +47,7 @@ def _add_predictions(app: FastAPI, serving: Serving) -> None:
     @app.post(
         "/v1/predict",
         dependencies=anyone,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": serving.records_schema}},
-            }
-        },
+        openapi_extra=_body(serving.records_schema),
     )
     async def predict(request: Request) -> Response:
         """Score one or many records: score, decision, model, optional top-k contributions."""
@@ -68,13 +64,18 @@ def _add_predictions(app: FastAPI, serving: Serving) -> None:
             headers={"x-request-id": named},
         )
 
-    @app.post("/v1/outcomes", dependencies=operators, status_code=202)
+    @app.post(
+        "/v1/outcomes",
+        dependencies=operators,
+        status_code=202,
+        openapi_extra=_body(OUTCOMES_SCHEMA),
+    )
     async def outcomes(request: Request) -> Response:
         """Labels or reviewers' decisions that arrived later, by prediction id or entity id."""
         body = json_object(await request.body())
         only(body, "outcomes")
         stored = await serving.outcomes.record(body.get("outcomes"), source="api")
-        return json_response({"accepted": stored}, status=202)
+        return json_response(stored.to_dict(), status=202)
 
 
 def _add_probes(app: FastAPI, serving: Serving) -> None:
@@ -99,6 +100,7 @@ def _add_model_routes(app: FastAPI, serving: Serving) -> None:
     service, project = serving.service, serving.project
     anyone = [Depends(serving.access.needs(Role.VIEWER))]
     kinds = input_kinds(serving.records_schema)
+    tensors = infer_schema(kinds)
 
     @app.get("/v2", dependencies=anyone)
     async def server() -> Response:
@@ -119,7 +121,7 @@ def _add_model_routes(app: FastAPI, serving: Serving) -> None:
         body = {"name": project, **orjson.loads(bytes(readiness.body))}
         return json_response(body, readiness.status_code)
 
-    @app.post("/v2/models/{name}/infer", dependencies=anyone)
+    @app.post("/v2/models/{name}/infer", dependencies=anyone, openapi_extra=_body(tensors))
     async def infer(name: str, request: Request) -> Response:
         """Open Inference Protocol V2: columnar inputs named after the contract's columns."""
         _known(name, project)
@@ -182,6 +184,11 @@ def _readiness(serving: Serving) -> Response:
         reason = "no model is loaded" + (f"; refused {refused.summary()}" if refused else "")
         return json_response({"ready": False, "reason": reason}, 503)
     return json_response({"ready": True, "release": current.release})
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    """A route's JSON request body, as the OpenAPI document declares it."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def _known(name: str, project: str) -> None:
