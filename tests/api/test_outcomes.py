@@ -123,11 +123,11 @@ def test_an_unknown_prediction_id_is_counted_unmatched_and_joins_once_logged(
 def test_an_entity_outcome_before_any_prediction_joins_the_later_prediction(
     client: httpx.Client, records: list[dict[str, Any]], shared_project: Path
 ) -> None:
-    record = {**records[52], "application_id": "entity-seen-later"}
-    outcome = {"entity_id": "entity-seen-later", "decision": "decline"}
+    record = {**records[52], "application_id": "a-9999999901"}
+    outcome = {"entity_id": "a-9999999901", "decision": "decline"}
     body = client.post("/v1/outcomes", json={"outcomes": [outcome]}).json()
     assert (body["matched"], body["unmatched"]) == (0, 1)
-    assert body["unmatched_ids"] == ["entity:entity-seen-later"]
+    assert body["unmatched_ids"] == ["entity:a-9999999901"]
     [answer] = client.post("/v1/predict", json={"records": [record]}).json()["predictions"]
     assert _joined(shared_project)[answer["id"]]["outcome_decision"] == "decline"
     again = client.post("/v1/outcomes", json={"outcomes": [outcome]}).json()
