@@ -269,7 +269,11 @@ def test_oip_v2_errors_name_the_tensor(client: httpx.Client, records: list[dict[
     inputs = [
         {
             "name": k,
-            "datatype": "FP64" if isinstance(v, float) else "BYTES",
+            "datatype": "FP64"
+            if isinstance(v, float)
+            else "INT64"
+            if isinstance(v, int)
+            else "BYTES",
             "shape": [1],
             "data": [v],
         }

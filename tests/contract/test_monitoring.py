@@ -262,7 +262,10 @@ def test_an_opened_incident_is_posted_to_the_webhook(keel: Keel) -> None:
     try:
         path = keel.settings.project_dir / "keel.yaml"
         config = yaml.safe_load(path.read_text())
-        config["monitoring"]["notify"] = {"webhook": f"http://127.0.0.1:{server.server_port}/h"}
+        config["monitoring"]["notify"] = {
+            "webhook": f"http://127.0.0.1:{server.server_port}/h",
+            "allow_networks": ["127.0.0.1/32"],
+        }
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         keel.project = load_project(path)
         serve_offline(keel, traffic(26, drift=-1.5), labels=False)

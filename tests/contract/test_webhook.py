@@ -12,6 +12,8 @@ import pytest
 from keel.errors import ConfigError
 from keel.store.webhook import Webhook
 
+LOCAL = ("127.0.0.1/32",)  # the test servers listen on loopback, refused unless allowed
+
 
 class Endpoint:
     """Answers each POST with the next status of ``script`` (the last one repeats)."""
@@ -49,13 +51,15 @@ def endpoint(request: pytest.FixtureRequest) -> Iterator[Endpoint]:
 
 @pytest.mark.parametrize("endpoint", [([500, 503, 200], 0.0)], indirect=True)
 def test_server_errors_are_retried_until_delivered(endpoint: Endpoint) -> None:
-    sent = Webhook(endpoint.url, retries=3, pause_seconds=0.01).send({"hello": 1})
+    sent = Webhook(endpoint.url, allow_networks=LOCAL, retries=3, pause_seconds=0.01).send(
+        {"hello": 1}
+    )
     assert (sent.delivered, sent.attempts, sent.status) == (True, 3, 200)
 
 
 @pytest.mark.parametrize("endpoint", [([404], 0.0)], indirect=True)
 def test_a_refusal_is_not_retried(endpoint: Endpoint) -> None:
-    sent = Webhook(endpoint.url, retries=3, pause_seconds=0.01).send({})
+    sent = Webhook(endpoint.url, allow_networks=LOCAL, retries=3, pause_seconds=0.01).send({})
     assert (sent.delivered, sent.attempts, sent.error) == (False, 1, "HTTP 404")
     assert endpoint.calls == 1
 
@@ -63,7 +67,9 @@ def test_a_refusal_is_not_retried(endpoint: Endpoint) -> None:
 @pytest.mark.parametrize("endpoint", [([200], 0.8)], indirect=True)
 def test_a_hung_endpoint_times_out_on_every_attempt(endpoint: Endpoint) -> None:
     started = time.monotonic()
-    sent = Webhook(endpoint.url, timeout_seconds=0.2, retries=1, pause_seconds=0.01).send({})
+    sent = Webhook(
+        endpoint.url, allow_networks=LOCAL, timeout_seconds=0.2, retries=1, pause_seconds=0.01
+    ).send({})
     assert not sent.delivered and sent.attempts == 2
     assert sent.error is not None and "timed out" in sent.error.lower()
     assert time.monotonic() - started < 1.5

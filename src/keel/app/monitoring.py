@@ -141,7 +141,12 @@ def _monitor_service(keel: Keel, spec: MonitorSpec | None = None) -> MonitorServ
 
     notify = (spec or _spec(keel)).notify
     webhook = (
-        Webhook(notify.webhook, timeout_seconds=notify.timeout_seconds, retries=notify.retries)
+        Webhook(
+            notify.webhook,
+            timeout_seconds=notify.timeout_seconds,
+            retries=notify.retries,
+            allow_networks=tuple(notify.allow_networks),
+        )
         if notify.webhook
         else None
     )

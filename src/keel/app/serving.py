@@ -13,7 +13,7 @@ import gc
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -39,7 +39,7 @@ from keel.serving.contract_schema import openapi_records_schema
 from keel.serving.follower import ReleaseFollower
 from keel.serving.guard import ASGIApp
 from keel.serving.metrics import ServingMetrics
-from keel.serving.outcomes import OutcomeWriter
+from keel.serving.outcomes import Matcher, OutcomeWriter
 from keel.serving.predictor import Predictor
 from keel.serving.readiness import Readiness
 from keel.serving.routing import Wanted
@@ -47,6 +47,7 @@ from keel.serving.service import PredictionService
 from keel.serving.settings import ServeSettings
 from keel.store.sources import open_source
 from keel.store.sql.notify import ReleaseListener
+from keel.store.tables.outcome_log import matched
 from keel.store.tables.segment_log import SegmentLog
 from keel.types import utcnow
 from keel.wiring import Keel
@@ -170,7 +171,9 @@ def build_serving(keel: Keel, actor: Actor, settings: ServeSettings) -> Serving:
     return Serving(
         project=project.name,
         service=service,
-        outcomes=OutcomeWriter(outcomes, target.kind, target.positive, utcnow),
+        outcomes=OutcomeWriter(
+            outcomes, target.kind, target.positive, utcnow, _matcher(predictions)
+        ),
         follower=follower,
         access=_access(keel),
         metrics=metrics,
@@ -179,6 +182,15 @@ def build_serving(keel: Keel, actor: Actor, settings: ServeSettings) -> Serving:
         readiness=Readiness(follower, lambda: predictions.failure, predictions.recover),
         close=close,
     )
+
+
+def _matcher(predictions: SegmentLog[Any]) -> Matcher:
+    """Which prediction and entity ids the prediction log holds (parts and live segments)."""
+
+    def found(ids: Collection[str], entities: Collection[str]) -> tuple[set[str], set[str]]:
+        return matched(predictions.scan(), ids, entities)
+
+    return found
 
 
 def _follower(

@@ -79,6 +79,9 @@ class SloSpec(Strict):
 
 class NotifySpec(Strict):
     webhook: str | None = None
+    allow_networks: list[str] = Field(default_factory=list)
+    """Destinations refused by default (loopback, link-local, metadata services) that the
+    webhook may reach all the same, as addresses or networks: ``[127.0.0.1/32]``."""
     timeout_seconds: float = Field(default=5.0, gt=0.0, le=120.0)
     retries: int = Field(default=3, ge=0, le=10)
 

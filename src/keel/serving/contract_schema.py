@@ -61,3 +61,65 @@ def openapi_records_schema(checker: RecordChecker) -> dict[str, Any]:
         "required": ["records"],
         "additionalProperties": False,
     }
+
+
+OUTCOMES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "outcomes": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 10_000,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": ["string", "integer"]},
+                    "prediction_id": {"type": ["string", "integer"]},
+                    "entity_id": {"type": ["string", "integer"]},
+                    "label": {},
+                    "decision": {"type": "string"},
+                },
+                "additionalProperties": False,
+            },
+        }
+    },
+    "required": ["outcomes"],
+    "additionalProperties": False,
+}
+"""The body of ``/v1/outcomes`` (``keel.serving.outcomes`` checks the rest: an id or an entity
+id, a label or a decision, a label the target allows)."""
+
+
+def infer_schema(kinds: dict[str, str]) -> dict[str, Any]:
+    """The body of ``/v2/models/{name}/infer``: one tensor per input, by name."""
+    tensor = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "enum": sorted(kinds)},
+            "datatype": {"type": "string"},
+            "shape": {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 2},
+            "data": {"type": "array"},
+            "parameters": {"type": "object"},
+        },
+        "required": ["name", "datatype", "shape", "data"],
+        "additionalProperties": False,
+    }
+    output = {
+        "type": "object",
+        "properties": {
+            "name": {"enum": ["score", "decision", "prediction_id", "model"]},
+            "parameters": {"type": "object"},
+        },
+        "required": ["name"],
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "inputs": {"type": "array", "minItems": 1, "items": tensor},
+            "outputs": {"type": "array", "minItems": 1, "items": output},
+            "parameters": {"type": "object"},
+        },
+        "required": ["inputs"],
+        "additionalProperties": False,
+    }

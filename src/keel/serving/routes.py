@@ -8,14 +8,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 
 from keel.errors import InvalidInput, NotFound
 from keel.identity.roles import Role
 from keel.serving.checks import InvalidRecords
+from keel.serving.contract_schema import OUTCOMES_SCHEMA, infer_schema
 from keel.serving.guard import REQUEST_ID, REQUEST_ID_CHARS
-from keel.serving.inference import InferRequest, infer_response, model_metadata, tensor_problems
+from keel.serving.inference import (
+    InferRequest,
+    infer_response,
+    input_kinds,
+    model_metadata,
+    server_metadata,
+    tensor_problems,
+)
 from keel.serving.parsing import explain_count, json_object, only
 from keel.serving.rendering import json_response, request_id
 
@@ -38,12 +47,7 @@ def _add_predictions(app: FastAPI, serving: Serving) -> None:
     @app.post(
         "/v1/predict",
         dependencies=anyone,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": serving.records_schema}},
-            }
-        },
+        openapi_extra=_body(serving.records_schema),
     )
     async def predict(request: Request) -> Response:
         """Score one or many records: score, decision, model, optional top-k contributions."""
@@ -60,13 +64,18 @@ def _add_predictions(app: FastAPI, serving: Serving) -> None:
             headers={"x-request-id": named},
         )
 
-    @app.post("/v1/outcomes", dependencies=operators, status_code=202)
+    @app.post(
+        "/v1/outcomes",
+        dependencies=operators,
+        status_code=202,
+        openapi_extra=_body(OUTCOMES_SCHEMA),
+    )
     async def outcomes(request: Request) -> Response:
         """Labels or reviewers' decisions that arrived later, by prediction id or entity id."""
         body = json_object(await request.body())
         only(body, "outcomes")
         stored = await serving.outcomes.record(body.get("outcomes"), source="api")
-        return json_response({"accepted": stored}, status=202)
+        return json_response(stored.to_dict(), status=202)
 
 
 def _add_probes(app: FastAPI, serving: Serving) -> None:
@@ -90,6 +99,13 @@ def _add_probes(app: FastAPI, serving: Serving) -> None:
 def _add_model_routes(app: FastAPI, serving: Serving) -> None:
     service, project = serving.service, serving.project
     anyone = [Depends(serving.access.needs(Role.VIEWER))]
+    kinds = input_kinds(serving.records_schema)
+    tensors = infer_schema(kinds)
+
+    @app.get("/v2", dependencies=anyone)
+    async def server() -> Response:
+        """Open Inference Protocol V2 server metadata: name, version, extensions."""
+        return json_response(server_metadata())
 
     @app.get("/v2/models/{name}", dependencies=anyone)
     async def metadata(name: str) -> Response:
@@ -97,11 +113,25 @@ def _add_model_routes(app: FastAPI, serving: Serving) -> None:
         current = serving.follower.current
         return json_response(model_metadata(project, current, serving.records_schema))
 
-    @app.post("/v2/models/{name}/infer", dependencies=anyone)
+    @app.get("/v2/models/{name}/ready", dependencies=anyone)
+    async def model_ready(name: str) -> Response:
+        """200 while a model of the release is loaded and answering, else 503 with the reason."""
+        _known(name, project)
+        readiness = await _readiness(serving)  # the server's readiness, named after the model
+        body = {"name": project, **orjson.loads(bytes(readiness.body))}
+        return json_response(body, readiness.status_code)
+
+    @app.post("/v2/models/{name}/infer", dependencies=anyone, openapi_extra=_body(tensors))
     async def infer(name: str, request: Request) -> Response:
         """Open Inference Protocol V2: columnar inputs named after the contract's columns."""
         _known(name, project)
-        parsed = InferRequest.parse(json_object(await request.body()))
+        if "inference-header-content-length" in request.headers:
+            raise InvalidInput(
+                "binary tensor data is not supported; send each tensor's data as JSON",
+                path="body",
+                hint="tritonclient: set_data_from_numpy(array, binary_data=False)",
+            )
+        parsed = InferRequest.parse(json_object(await request.body()), kinds)
         try:
             records = service.check(parsed.records())
         except InvalidRecords as error:
@@ -150,6 +180,11 @@ def _release_body(serving: Serving) -> dict[str, Any]:
 async def _readiness(serving: Serving) -> Response:
     body, status = await serving.readiness.answer()
     return json_response(body, status)
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    """A route's JSON request body, as the OpenAPI document declares it."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def _known(name: str, project: str) -> None:

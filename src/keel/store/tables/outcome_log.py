@@ -10,6 +10,8 @@ binary target (the service maps the target's ``positive`` value to 1), the value
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import polars as pl
 
 from keel.predictions.records import OutcomeRecord
@@ -65,6 +67,19 @@ def join_outcomes(predictions: pl.LazyFrame, outcomes: pl.LazyFrame) -> pl.LazyF
         pl.when(named).then(pl.col(name)).otherwise(pl.col(f"{name}_entity")).alias(name)
         for name in OUTCOME_COLUMNS
     ).drop(f"{name}_entity" for name in OUTCOME_COLUMNS)
+
+
+def matched(
+    predictions: pl.LazyFrame, prediction_ids: Collection[str], entity_ids: Collection[str]
+) -> tuple[set[str], set[str]]:
+    """Which of these prediction ids, and which of these entity ids, the prediction log holds
+    (the outcomes naming them join a prediction now; the others once one is logged)."""
+    ids = pl.col("prediction_id").is_in(list(prediction_ids))
+    entities = pl.col("entity_id").is_in(list(entity_ids))
+    found = predictions.select("prediction_id", "entity_id").filter(ids | entities).collect()
+    by_id = set(found.filter(ids)["prediction_id"].to_list())
+    by_entity = set(found.filter(entities)["entity_id"].to_list())
+    return by_id, by_entity
 
 
 def _latest() -> pl.Expr:
