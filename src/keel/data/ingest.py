@@ -317,7 +317,9 @@ class Ingestor:
             # the target may be absent until labels arrive: its nulls are not a broken feed
             observed = {k: v for k, v in result.observed.items() if k != self.schema.target}
             factor = self.schema.contract.unit_change_factor
-            tally.fail(check_against_profile(observed, reference, factor=factor))
+            tally.fail(
+                check_against_profile(observed, reference, factor=factor, specs=self.schema.specs)
+            )
 
     def _chunk_ids(self, frame: pl.DataFrame) -> pl.Series | None:
         entity = self.schema.entity
