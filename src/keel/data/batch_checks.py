@@ -64,7 +64,10 @@ def _missing(name: str, unexpected: list[str], role: str | None = None) -> Batch
         message = f"column '{name}' is declared in the contract but missing from the batch"
         fallback = "send the column or remove it from the contract"
     else:
-        message = f"column '{name}' is the {role} column (keel.yaml '{role}') but is missing from the batch"
+        message = (
+            f"column '{name}' is the {role} column (keel.yaml '{role}')"
+            " but is missing from the batch"
+        )
         fallback = f"send the column, or change '{role}' in keel.yaml"
     return BatchReason(
         BatchCode.MISSING_COLUMN, message, column=name, hint=hint if renamed else fallback
