@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import polars as pl
+from tests.unit.data.conftest import typed_rows
 
 from keel.data import BatchCode, Contract, DataSchema, profile_frame, validate_batch
-from tests.unit.data.conftest import typed_rows
 
 
 def _reason(frame: pl.DataFrame, schema: DataSchema, now: datetime, code: BatchCode) -> str:
