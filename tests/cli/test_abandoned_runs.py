@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import Keel
-from tests.cli.test_training_cli import Trained, cache, trained  # noqa: F401 - fixtures
+from tests.cli.test_training_cli import Trained, cache, trained  # noqa: F401 - fixtures used below
 
 pytestmark = pytest.mark.slow
 
@@ -45,8 +45,16 @@ def _killed_while_training(project: Path) -> None:
     child.wait(timeout=60)
 
 
-def test_a_killed_training_run_is_abandoned_not_running(keel: Keel, trained: Trained) -> None:
-    project = trained.path
+def _trained(request: pytest.FixtureRequest) -> Path:
+    """A copy of the training tests' project with run r-0001 (their ``trained`` fixture)."""
+    made: Trained = request.getfixturevalue("trained")
+    return made.path
+
+
+def test_a_killed_training_run_is_abandoned_not_running(
+    keel: Keel, request: pytest.FixtureRequest
+) -> None:
+    project = _trained(request)
     _killed_while_training(project)
     assert _status(project, "r-0002") == "running"  # nothing could record its end
 
@@ -65,9 +73,9 @@ def test_a_killed_training_run_is_abandoned_not_running(keel: Keel, trained: Tra
     assert "training.run.abandoned" in events.out, events.out[-2000:]
 
 
-def test_a_live_run_stays_running(keel: Keel, trained: Trained) -> None:
+def test_a_live_run_stays_running(keel: Keel, request: pytest.FixtureRequest) -> None:
     """The check never abandons a run whose process is alive (this process stands for it)."""
-    project = trained.path
+    project = _trained(request)
     db = project / ".keel" / "keel.db"
     with sqlite3.connect(db) as conn:
         (environment,) = conn.execute("SELECT environment FROM runs WHERE id='r-0001'").fetchone()
