@@ -68,6 +68,7 @@ def test_a_killed_training_run_is_abandoned_not_running(
 
     again = keel("train", "--param", "n_estimators=5", cwd=project)
     assert again.code == 0, again.err
+    assert "code: not a git checkout" in again.out  # the project folder is not in git
     assert _status(project, "r-0002") == "abandoned"  # recorded when the next run started
     events = keel("audit", "log", "--json", cwd=project)
     assert "training.run.abandoned" in events.out, events.out[-2000:]

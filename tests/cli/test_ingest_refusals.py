@@ -31,3 +31,11 @@ def test_unusable_files_are_refused_with_what_is_wrong(keel: Keel, project: Path
         assert "Traceback" not in result.err
     versions = keel("data", "versions", "--json", cwd=project)
     assert versions.code == 0 and versions.json() == [], versions.out
+
+
+def test_data_versions_say_who_made_each_version(keel: Keel, project: Path) -> None:
+    ingested = keel("ingest", "data/sample.csv", "--json", cwd=project)
+    assert ingested.code == 0, ingested.err
+    listed = keel("data", "versions", cwd=project)
+    row = next(line for line in listed.out.splitlines() if "v1" in line)
+    assert "local-admin · features from data/sample.csv" in row, listed.out
