@@ -1,5 +1,5 @@
 """``python -m keel`` is the ``keel`` command."""
 
-from keel.cli.app import main
+from keel.cli.entry import main
 
 main()

@@ -10,6 +10,7 @@ first ``keel monitor run`` a week later.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -88,6 +89,23 @@ class ProjectFile(Strict):
                 f"timestamp column '{self.timestamp}' is declared as {declared.type.value};"
                 " declare it as {type: datetime} (with coerce: true for text timestamps)",
                 at="timestamp",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _target_is_a_contract_column(self) -> ProjectFile:
+        """With a contract, the target must be one of its columns: otherwise batches without it
+        are accepted (labels may come later) and only ``keel train`` finds it missing."""
+        if self.contract is None or not self.contract.columns:
+            return self
+        column = self.target.column
+        if column not in self.contract.columns:
+            close = difflib.get_close_matches(column, list(self.contract.columns), n=1)
+            fix = f"did you mean '{close[0]}'? Or declare" if close else "declare"
+            raise Invalid(
+                f"target column '{column}' is not a column of the contract; {fix} it in"
+                " contract.columns (nullable: true if labels arrive later)",
+                at="target.column",
             )
         return self
 

@@ -223,9 +223,10 @@ def test_a_contract_file_is_read_and_checked_at_load(tmp_path: Path) -> None:
 
 
 def test_a_contract_file_may_hold_a_contract_key(tmp_path: Path) -> None:
-    (tmp_path / "c.yaml").write_text("contract:\n  columns: {id: {type: string}}\n")
+    columns = "{id: {type: string}, y: {type: int}}"
+    (tmp_path / "c.yaml").write_text(f"contract:\n  columns: {columns}\n")
     project = load_project(write(tmp_path, MINIMAL + "contract: {file: c.yaml}\n"))
-    assert project.contract is not None and list(project.contract.columns) == ["id"]
+    assert project.contract is not None and list(project.contract.columns) == ["id", "y"]
 
 
 def test_problems_in_the_contract_file_name_that_file(tmp_path: Path) -> None:

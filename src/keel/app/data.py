@@ -237,6 +237,43 @@ def list_versions(keel: Keel, actor: Actor) -> list[DatasetVersion]:
 
 
 @dataclass(frozen=True)
+class VersionOrigin(Result):
+    """Who or what made a version: the actor, the kind of batch, and its file or query."""
+
+    version: int
+    actor: str
+    kind: str
+    uri: str
+    replay_of: str | None = None
+
+    @property
+    def text(self) -> str:
+        """``ana · features from 2024-01.csv`` or ``ana · replay of b-…``."""
+        what = f"replay of {self.replay_of}" if self.replay_of else f"{self.kind} from {self.uri}"
+        return f"{self.actor} · {what}"
+
+
+@use_case(Role.VIEWER, action="listing dataset versions")
+def version_origins(keel: Keel, actor: Actor) -> tuple[VersionOrigin, ...]:
+    """For every version, who made it and from which batch kind and source, oldest first."""
+    with keel.reader() as unit:
+        versions = unit.datasets.list(keel.dataset)
+        batches = {b.id: b for b in unit.batches.list(keel.dataset)}
+    found: list[VersionOrigin] = []
+    for version in versions:
+        batch = batches.get(version.batch_id)
+        if batch is None:
+            found.append(VersionOrigin(version.version, "?", "?", version.batch_id))
+            continue
+        found.append(
+            VersionOrigin(
+                version.version, batch.actor, batch.kind.value, batch.uri, batch.replay_of
+            )
+        )
+    return tuple(found)
+
+
+@dataclass(frozen=True)
 class SourceBatch(Result):
     """A batch that a version's rows came from, and the file or query it read."""
 

@@ -3,6 +3,7 @@ users, and read and verify its audit trail."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from keel.app.session import open_project
 from keel.app.use_case import offline, query, use_case
 from keel.audit.chain import ChainReport, verify_chain
 from keel.audit.events import AuditEvent
-from keel.errors import PermissionDenied, Unauthenticated
+from keel.errors import PermissionDenied, StorageUnavailable, Unauthenticated
 from keel.identity.actor import Actor
 from keel.identity.roles import Role
 from keel.identity.service import add_user, revoke_user
@@ -39,8 +40,44 @@ def init(directory: Path, example: str = "loan") -> Created:
     """Create a project from an example, with its database migrated and ready.
 
     No one can be asked before the project exists: whoever may write to the folder creates it,
-    and acts as its local admin (as ``git init`` does), which the audit trail records.
+    and acts as its local admin (as ``git init`` does), which the audit trail records. A folder
+    that cannot be written (permissions, a full disk) is ``StorageUnavailable``, and whatever
+    was created before the failure is removed: no half-made project is left behind.
     """
+    made = _missing_folders(directory)
+    empty = directory.is_dir() and not any(directory.iterdir())
+    try:
+        return _init(directory, example)
+    except BaseException as error:
+        if made or empty:  # never touch a folder that held files before
+            _remove_created(directory, made)
+        if isinstance(error, OSError):
+            raise StorageUnavailable(
+                f"cannot create the project in {directory}: {error.strerror or error}",
+                hint="pick a folder you can write to, with free space; nothing was left there",
+            ) from error
+        raise
+
+
+def _missing_folders(directory: Path) -> list[Path]:
+    """``directory`` and its ancestors that do not exist yet, outermost first."""
+    missing = [p for p in (directory, *directory.parents) if not p.exists()]
+    return missing[::-1]
+
+
+def _remove_created(directory: Path, made: list[Path]) -> None:
+    """Undo a failed init: remove the folders it made, or empty the (empty) one it was given."""
+    if made:
+        shutil.rmtree(made[0], ignore_errors=True)
+    elif directory.is_dir():
+        for child in directory.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+
+
+def _init(directory: Path, example: str) -> Created:
     project_file = scaffold(directory, example)
     if example == "loan":
         write_simulation(

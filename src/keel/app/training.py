@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,7 +23,8 @@ from keel.data.ingest import head, iter_version
 from keel.errors import InvalidInput
 from keel.identity.actor import Actor
 from keel.identity.roles import Role
-from keel.training.runs import Run
+from keel.store.provenance import is_gone
+from keel.training.runs import Run, RunStatus
 from keel.wiring import Keel
 
 if TYPE_CHECKING:
@@ -90,21 +91,59 @@ def train(
         seed=seed,
         tags=tags,
     )
+    _mark_abandoned(keel, actor)
     return RunSummary(keel.trainer().train(request, say=say))
 
 
 @use_case(Role.VIEWER, action="listing runs")
 def list_runs(keel: Keel, actor: Actor, *, limit: int = 20) -> list[RunSummary]:
-    """The project's training runs, newest first."""
+    """The project's training runs, newest first; a run whose process is gone shows as
+    abandoned (it is recorded so when the next run starts)."""
     with keel.reader() as unit:
-        return [RunSummary(run) for run in unit.runs.list(keel.project.name, limit=limit)]
+        runs = unit.runs.list(keel.project.name, limit=limit)
+    return [RunSummary(_as_seen(run)) for run in runs]
 
 
 @use_case(Role.VIEWER, action="reading a run")
 def show_run(keel: Keel, actor: Actor, run_id: str) -> RunSummary:
     """One run: inputs, environment, metrics, artifacts, logs."""
     with keel.reader() as unit:
-        return RunSummary(unit.runs.get(run_id))
+        return RunSummary(_as_seen(unit.runs.get(run_id)))
+
+
+def _as_seen(run: Run) -> Run:
+    """The run, abandoned if it says running but the process that ran it has ended."""
+    process = run.environment.process
+    if run.status is not RunStatus.RUNNING or process is None or not is_gone(process):
+        return run
+    return replace(
+        run,
+        status=RunStatus.ABANDONED,
+        error=f"the process that ran it (pid {process.pid} on {process.host}) ended"
+        " without finishing it",
+    )
+
+
+def _mark_abandoned(keel: Keel, actor: Actor) -> None:
+    """Record as abandoned every running run whose process is gone, before a new run starts."""
+    with keel.reader() as unit:
+        runs = unit.runs.list(keel.project.name, limit=_RUNS_CHECKED)
+    gone = [seen for run in runs if (seen := _as_seen(run)) is not run]
+    if not gone:
+        return
+    with keel.unit() as unit:
+        for run in gone:
+            unit.runs.finish(replace(run, finished_at=datetime.now(UTC)))
+            unit.audit.append(
+                actor=actor.name,
+                action="training.run.abandoned",
+                subject=f"run:{run.id}",
+                details={"error": run.error},
+            )
+
+
+_RUNS_CHECKED = 500
+"""How many of the newest runs a new run checks for abandoned ones."""
 
 
 @dataclass(frozen=True)
@@ -237,6 +276,7 @@ def reproduce(keel: Keel, actor: Actor, run_id: str, *, say: Say | None = None) 
         tags=("reproduction",),
         reviewed_before=_reviewed_before(original),
     )
+    _mark_abandoned(keel, actor)
     again = keel.trainer(Recipe.from_dict(original.params)).train(request, say=say)
     found = Reproduction(
         run_id=original.id,
@@ -269,7 +309,8 @@ def _reviewed_before(run: Run) -> datetime:
 
 def _environment_changes(a: Run, b: Run) -> tuple[str, ...]:
     ea, eb = a.environment.to_dict(), b.environment.to_dict()
-    return tuple(f"{key}: {ea[key]} → {eb[key]}" for key in ea if ea[key] != eb[key])
+    keys = [key for key in ea if key != "process"]  # which process ran it is not reproduced
+    return tuple(f"{key}: {ea[key]} → {eb.get(key)}" for key in keys if ea[key] != eb.get(key))
 
 
 @dataclass(frozen=True)
@@ -368,6 +409,7 @@ def tune(
     trial is a run, and the best is tagged ``best``."""
     from keel.training.tuning import tune as tune_study  # noqa: PLC0415
 
+    _mark_abandoned(keel, actor)
     trainer = keel.trainer()
     search = trainer.recipe.model.search
     total = trials or search.trials

@@ -20,6 +20,7 @@ from keel.cli import (
     decisions,
     demo,
     drift,
+    gc,
     labels,
     monitor,
     project,
@@ -50,6 +51,7 @@ app.command()(project.status)
 app.command()(check.check)
 app.command()(demo.demo)
 app.add_typer(db.app, name="db")
+app.command()(gc.gc)
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.add_typer(contract.app, name="contract")

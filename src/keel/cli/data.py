@@ -88,13 +88,14 @@ def versions(ctx: typer.Context, json: JsonFlag = False) -> None:
     if json:
         print_json([v.to_dict() for v in found])
         return
+    made_by = {origin.version: origin.text for origin in use.version_origins(keel)}
     rows = [
         (
             v.label,
             f"{v.rows:,}",
             v.sha256[:12],
             ", ".join(sorted({p.batch_id for p in v.parts})[-3:]),
-            v.batch_id,
+            made_by.get(v.version, v.batch_id),
             v.created_at.isoformat()[:19].replace("T", " "),
         )
         for v in found

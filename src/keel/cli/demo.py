@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -18,9 +19,17 @@ def demo(
         typer.Option("--dir", help="Folder for the demo project (default: a new temp folder)."),
     ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep/--no-keep",
+            help="Keep the demo project to explore afterwards (default), or remove a temp one.",
+        ),
+    ] = True,
 ) -> None:
     """Run every step of the closed loop that exists, on a fresh embedded project."""
     folder = (directory or Path(tempfile.mkdtemp(prefix="keel-demo-"))).resolve()
+    say("{}", f"demo project folder: {folder}", err=True)
 
     def done(step: DemoStep) -> None:
         if not json:
@@ -28,10 +37,17 @@ def demo(
 
     with console.status("starting") as spinner:
         summary = run_demo(folder, starting=spinner.update, done=done)
+    if not keep and directory is None:
+        shutil.rmtree(folder, ignore_errors=True)
+        say("{}", f"removed the demo project folder {folder} (--no-keep)", err=True)
+        if json:
+            print_json(summary.to_dict())
+        return
     if json:
         print_json(summary.to_dict())
         return
     table("Demo summary", ["", ""], [("project folder", str(folder)), *summary.summary])
+    say("{}", f"The project is kept in {folder}; remove it with: rm -rf {folder}")
     say(
         "{}",
         f"Explore it: cd {folder} && export KEEL_API_KEY=$(cat {DEMO_KEYS}/ada)"

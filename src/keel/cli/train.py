@@ -74,11 +74,12 @@ def show_run(summary: use.RunSummary, *, json: bool) -> None:
         return
     run = summary.run
     env = run.environment
-    say(
-        "{}",
-        f"run {run.id} · data v{run.data_version} · code {(env.code_version or 'none')[:7]}"
-        f" ({'dirty' if env.code_dirty else 'clean'}) · {run.duration_s or 0:.1f} s",
+    code = (
+        f"code {env.code_version[:7]} ({'dirty' if env.code_dirty else 'clean'})"
+        if env.code_version
+        else "code: not a git checkout"
     )
+    say("{}", f"run {run.id} · data v{run.data_version} · {code} · {run.duration_s or 0:.1f} s")
     for name, metrics in run.metrics.get("benchmarks", {}).items():
         rows = [
             (m, f"{e['value']:.4f}", interval(e), e.get("method", ""), f"{e['n']:,}")

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 
 from keel.data.casting import is_castable
-from keel.data.contract import DataSchema
+from keel.data.contract import ColumnSpec, ColumnType, DataSchema
 from keel.data.profile import Profile
 from keel.data.reasons import BatchCode, BatchReason
 from keel.data.row_checks import ColumnObservation
@@ -26,7 +26,7 @@ def check_columns(
     expected = schema.expected
     missing = [n for n in expected if n not in columns and n not in schema.optional_columns]
     unexpected = [n for n in columns if n not in expected]
-    reasons = [_missing(name, unexpected) for name in missing]
+    reasons = [_missing(name, unexpected, _role(name, schema)) for name in missing]
     reasons.extend(_unexpected(name, missing) for name in unexpected)
     reasons.extend(_type_changes(columns, schema, from_text=from_text))
     return reasons
@@ -43,15 +43,34 @@ def likely_rename(name: str, candidates: list[str]) -> str | None:
     return close[0] if close else None
 
 
-def _missing(name: str, unexpected: list[str]) -> BatchReason:
-    """A declared column is absent; point at an unexpected column that may be it, renamed."""
+def _role(name: str, schema: DataSchema) -> str | None:
+    """The keel.yaml key that names ``name`` when the contract does not declare it, else None."""
+    if name in schema.contract.columns:
+        return None
+    roles = {schema.entity: "entity", schema.timestamp: "timestamp", schema.target: "target"}
+    return roles.get(name)
+
+
+def _missing(name: str, unexpected: list[str], role: str | None = None) -> BatchReason:
+    """An expected column is absent; point at an unexpected column that may be it, renamed.
+
+    ``role`` is the keel.yaml key (``entity``, ``timestamp``) that names a column the contract
+    itself does not declare, so the message says where the expectation comes from.
+    """
     renamed = likely_rename(name, unexpected)
-    hint = f"was '{name}' renamed to '{renamed}'? rename it back or update the contract"
+    where = "keel.yaml" if role else "the contract"
+    hint = f"was '{name}' renamed to '{renamed}'? rename it back or update {where}"
+    if role is None:
+        message = f"column '{name}' is declared in the contract but missing from the batch"
+        fallback = "send the column or remove it from the contract"
+    else:
+        message = (
+            f"column '{name}' is the {role} column (keel.yaml '{role}')"
+            " but is missing from the batch"
+        )
+        fallback = f"send the column, or change '{role}' in keel.yaml"
     return BatchReason(
-        BatchCode.MISSING_COLUMN,
-        f"column '{name}' is declared in the contract but missing from the batch",
-        column=name,
-        hint=hint if renamed else "send the column or remove it from the contract",
+        BatchCode.MISSING_COLUMN, message, column=name, hint=hint if renamed else fallback
     )
 
 
@@ -134,21 +153,52 @@ def check_timestamps(
 
 
 def check_against_profile(
-    observed: Mapping[str, ColumnObservation], reference: Profile, *, factor: float
+    observed: Mapping[str, ColumnObservation],
+    reference: Profile,
+    *,
+    factor: float,
+    specs: Mapping[str, ColumnSpec] | None = None,
 ) -> list[BatchReason]:
-    """A unit change (median moved by ``factor`` either way) or a column gone all-null."""
+    """A unit change (median moved by ``factor`` either way) or a column with no usable value.
+
+    A column whose values all arrived but none could be read (``specs`` says as what) is not
+    called null: the reason names the type or the allowed values, with an example value.
+    """
     reasons: list[BatchReason] = []
     for name, seen in observed.items():
         ref = reference.columns.get(name)
         if ref is None:
             continue
         if seen.rows and seen.nulls == seen.rows and ref.null_count < ref.count:
-            message = f"column '{name}' is entirely null; the reference had values"
-            reasons.append(BatchReason(BatchCode.ALL_NULL, message, column=name))
+            reasons.append(_no_usable_value(name, seen, (specs or {}).get(name)))
         ratio = _median_ratio(seen.median, ref.median)
         if ratio is not None and not 1 / factor <= ratio <= factor:
             reasons.append(_unit_change(name, seen.median, ref.median, ratio))
     return reasons
+
+
+def _no_usable_value(name: str, seen: ColumnObservation, spec: ColumnSpec | None) -> BatchReason:
+    """All null after parsing: either nothing arrived, or what arrived could not be read."""
+    if not seen.unread:
+        message = f"column '{name}' is entirely null; the reference had values"
+        return BatchReason(BatchCode.ALL_NULL, message, column=name)
+    example = repr(seen.example) if seen.example is not None else "?"
+    share = f"{seen.unread} of {seen.rows}"
+    if spec is not None and spec.type is ColumnType.CATEGORY and spec.values:
+        allowed = ", ".join(spec.values)
+        message = (
+            f"column '{name}' has no allowed value: {share} values are not in the contract's"
+            f" categories (e.g. {example}; allowed: {allowed})"
+        )
+        hint = f"add the new categories to contract.columns.{name}.values, or fix the producer"
+    else:
+        kind = spec.type.value if spec is not None else "its declared type"
+        message = (
+            f"column '{name}' has no value that reads as {kind}: {share} values do not"
+            f" (e.g. {example})"
+        )
+        hint = "fix the producer, or set coerce: true if text values are expected"
+    return BatchReason(BatchCode.ALL_NULL, message, column=name, hint=hint)
 
 
 def _median_ratio(new: float | None, old: float | None) -> float | None:

@@ -97,6 +97,8 @@ def _range(values: pl.Series, kind: ColumnType, margin: float) -> dict[str, Any]
     if finite.is_empty():
         return {}
     low, high = float(finite.min()), float(finite.max())  # type: ignore[arg-type]
+    if kind is ColumnType.INT and set(finite.unique().to_list()) <= {0.0, 1.0}:
+        return {"min": 0, "max": 1}  # a 0/1 flag or target: widening it would allow a 2
     pad = (high - low) * margin
     new_low = low - pad if low < 0 else max(low - pad, 0.0)
     new_high = high + pad if high > 0 else min(high + pad, 0.0)

@@ -36,7 +36,7 @@ from keel.data.quarantine import Manifest, StoredPart, quarantined_rows, raw_row
 from keel.data.reasons import REASONS_COLUMN, ROW_COLUMN, BatchReason, RowCode
 from keel.data.row_checks import check_rows
 from keel.data.versions import Batch, BatchKind, BatchStatus, DatasetVersion, Part, version_hash
-from keel.errors import Conflict
+from keel.errors import Conflict, InvalidInput
 
 Progress = Callable[[int], None]
 """Called with the number of rows read so far, after each chunk."""
@@ -143,6 +143,12 @@ class Ingestor:
         reference = self._profile(parent)
         existing = self._existing_ids(parent)
         tally = self._stream(chunks, existing, reference, progress)
+        if tally.rows == 0 and not tally.failures:
+            raise InvalidInput(
+                f"{batch.uri} has no rows (a header at most): there is nothing to ingest",
+                path="file",
+                hint="check the export that wrote it; nothing was stored",
+            )
         return self._commit(batch, tally, parent)
 
     def replay(
@@ -317,7 +323,9 @@ class Ingestor:
             # the target may be absent until labels arrive: its nulls are not a broken feed
             observed = {k: v for k, v in result.observed.items() if k != self.schema.target}
             factor = self.schema.contract.unit_change_factor
-            tally.fail(check_against_profile(observed, reference, factor=factor))
+            tally.fail(
+                check_against_profile(observed, reference, factor=factor, specs=self.schema.specs)
+            )
 
     def _chunk_ids(self, frame: pl.DataFrame) -> pl.Series | None:
         entity = self.schema.entity

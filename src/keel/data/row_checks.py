@@ -50,6 +50,10 @@ class ColumnObservation:
     rows: int
     nulls: int
     median: float | None
+    unread: int = 0
+    """Rows whose raw value was present but could not be read (wrong type, not an allowed value)."""
+    example: str | None = None
+    """The first such raw value, as text, to show in a message."""
 
 
 @dataclass(frozen=True)
@@ -271,7 +275,7 @@ def _plan(
         guard=_guard(checks, schema),
         checks=checks,
         accepted=_accepted_exprs(frame, schema, parsed),
-        stats=_stat_exprs(schema, parsed, frame.height),
+        stats=_stat_exprs(schema, parsed, frame.height, frame.schema),
     )
 
 
@@ -400,12 +404,18 @@ def _stride(rows: int) -> int:
     return max(1, rows // 65_536)
 
 
-def _stat_exprs(schema: DataSchema, parsed: dict[str, Parsed], rows: int) -> list[pl.Expr]:
-    """Nulls and (sampled) median per declared column, for the batch checks."""
+def _stat_exprs(
+    schema: DataSchema, parsed: dict[str, Parsed], rows: int, raw_schema: pl.Schema
+) -> list[pl.Expr]:
+    """Nulls, unreadable values (count and first) and (sampled) median per declared column."""
     exprs: list[pl.Expr] = []
-    for name in parsed:
+    for name, item in parsed.items():
         value = _value(name)
+        unread = ~item.missing & value.is_null()
         exprs.append(value.null_count().alias(f"n:{name}"))
+        exprs.append(unread.sum().alias(f"u:{name}"))
+        example = _raw_text(name, raw_schema).filter(unread).first()
+        exprs.append(example.alias(f"e:{name}"))
         if schema.specs[name].is_numeric:
             sample = value.gather_every(_stride(rows)).cast(pl.Float64)
             exprs.append(sample.filter(sample.is_finite()).median().alias(f"q:{name}"))
@@ -433,7 +443,10 @@ def _observed(counts: pl.DataFrame, rows: int, schema: DataSchema) -> dict[str, 
             continue
         nulls = int(counts[f"n:{name}"].sum())
         median = counts[f"q:{name}"].median() if f"q:{name}" in counts.columns else None
-        observed[name] = ColumnObservation(rows, nulls, _as_float(median))
+        unread = int(counts[f"u:{name}"].sum())
+        examples = counts[f"e:{name}"].drop_nulls()
+        example = str(examples[0]) if len(examples) else None
+        observed[name] = ColumnObservation(rows, nulls, _as_float(median), unread, example)
     return observed
 
 

@@ -98,6 +98,6 @@ def _row_based(
         )
     if reference is not None:
         failures += check_against_profile(
-            rows.observed, reference, factor=contract.unit_change_factor
+            rows.observed, reference, factor=contract.unit_change_factor, specs=schema.specs
         )
     return failures

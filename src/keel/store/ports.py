@@ -55,3 +55,7 @@ class ByteStore(Protocol):
     def list(self, prefix: str) -> list[str]:
         """The keys under ``prefix`` (a folder-like ``a/b/``), sorted; empty if none."""
         ...
+
+    def stat(self, key: str) -> tuple[int, float | None]:
+        """(size in bytes, last modified as a POSIX time or None if unknown); ``NotFound``."""
+        ...

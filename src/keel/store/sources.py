@@ -46,6 +46,12 @@ class Source:
 
 def open_source(path: Path) -> Source:
     """Describe a file source, checking it exists and that its format is one Keel reads."""
+    if path.is_dir():
+        raise InvalidInput(
+            f"{path} is a directory, not a file",
+            path="file",
+            hint="name one file; ingest each file of a folder with its own 'keel ingest'",
+        )
     if not path.is_file():
         raise InvalidInput(f"no such file: {path}", path="file")
     fmt = FORMATS.get(path.suffix.lower())
@@ -140,11 +146,31 @@ def _guarded_call(path: Path, call: Any) -> Any:
 
 def _unreadable(path: Path, exc: Exception) -> InvalidInput:
     detail = str(exc).splitlines()[0][:300]
+    if "utf8" in detail.lower().replace("-", "") or "utf-8" in detail.lower():
+        detail = _bad_utf8(path) or detail
     return InvalidInput(
         f"cannot read {path.name}: {detail}",
         path="file",
         hint="fix or re-export the file; nothing from it was stored",
     )
+
+
+def _bad_utf8(path: Path) -> str | None:
+    """Where the first byte sequence that is not UTF-8 sits: line, column and byte offset."""
+    offset, line = 0, 1
+    with path.open("rb") as handle:
+        for raw in handle:
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                at = offset + exc.start
+                return (
+                    f"line {line} is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at byte"
+                    f" {at:,} of the file, column {exc.start + 1}); re-export it as UTF-8"
+                )
+            offset += len(raw)
+            line += 1
+    return None
 
 
 def _rechunk(frames: Iterator[pl.DataFrame], chunk_rows: int) -> Iterator[pl.DataFrame]:

@@ -12,6 +12,30 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    ABANDONED = "abandoned"
+    """The process that ran it ended (killed, crashed, machine lost) before recording an end."""
+
+
+@dataclass(frozen=True)
+class RunProcess:
+    """The process that runs a run: enough to tell later whether it is still alive.
+
+    ``started`` identifies the process instance (boot id and start time where the system says
+    them), so that a pid reused by another process is not taken for the run's.
+    """
+
+    host: str
+    pid: int
+    started: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "pid": self.pid, "started": self.started}
+
+    @classmethod
+    def from_dict(cls, body: Any) -> RunProcess | None:
+        if not isinstance(body, dict) or "pid" not in body:
+            return None
+        return cls(str(body.get("host", "")), int(body["pid"]), body.get("started"))
 
 
 @dataclass(frozen=True)
@@ -23,15 +47,20 @@ class Environment:
     packages_sha256: str
     python: str
     keel_version: str
+    process: RunProcess | None = None
+    """The process training in this environment (not part of what reproduces a run)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "code_version": self.code_version,
             "code_dirty": self.code_dirty,
             "packages_sha256": self.packages_sha256,
             "python": self.python,
             "keel_version": self.keel_version,
         }
+        if self.process is not None:
+            body["process"] = self.process.to_dict()
+        return body
 
     @classmethod
     def from_dict(cls, body: dict[str, Any]) -> Environment:
@@ -41,6 +70,7 @@ class Environment:
             str(body.get("packages_sha256", "")),
             str(body.get("python", "")),
             str(body.get("keel_version", "")),
+            RunProcess.from_dict(body.get("process")),
         )
 
 

@@ -28,7 +28,8 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from keel.schema import Strict, validate_section
+from keel.schema import Invalid, Strict, validate_section
+from keel.training.param_names import unknown_params
 
 Scalar = int | float | str | bool
 
@@ -59,6 +60,21 @@ class ModelSpec(Strict):
     seed: int = 42
     train: RowFilter | None = None
     search: SearchSpec = Field(default_factory=SearchSpec)
+
+    @model_validator(mode="after")
+    def _known_params(self) -> ModelSpec:
+        """A parameter the model kind does not know would be ignored: refuse it when the file
+        is read, not when ``keel train`` runs (a typo would train the defaults)."""
+        for at, names in (("params", self.params), ("search.space", self.search.space)):
+            unknown = unknown_params(self.kind, names)
+            if unknown:
+                listed = ", ".join(repr(name) for name in unknown)
+                raise Invalid(
+                    f"unknown parameter(s) {listed} for model.kind '{self.kind}'; use its"
+                    " parameter names (e.g. learning_rate, num_leaves, n_estimators)",
+                    at=at,
+                )
+        return self
 
 
 class BenchmarkSetSpec(Strict):

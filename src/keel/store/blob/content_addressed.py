@@ -73,6 +73,19 @@ class ContentAddressedStore:
     def exists(self, digest: str) -> bool:
         return self.backend.exists(self._key(digest))
 
+    def digests(self) -> list[str]:
+        """Every digest the store holds, sorted."""
+        names = (key.rsplit("/", 1)[-1] for key in self.backend.list("sha256/"))
+        return sorted(name for name in names if DIGEST.fullmatch(name))
+
+    def stat(self, digest: str) -> tuple[int, float | None]:
+        """(size in bytes, last modified POSIX time or None) of a stored blob."""
+        return self.backend.stat(self._key(digest))
+
+    def delete(self, digest: str) -> None:
+        """Remove a blob (garbage collection only: content may be shared by many records)."""
+        self.backend.delete(self._key(digest))
+
     @staticmethod
     def _key(digest: str) -> str:
         if not DIGEST.fullmatch(digest):

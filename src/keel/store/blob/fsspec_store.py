@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,11 @@ class FsspecByteStore:
         keys = (str(path).lstrip("/")[len(root) + 1 :] for path in found)
         return sorted(key for key in keys if key.startswith(prefix))
 
+    def stat(self, key: str) -> tuple[int, float | None]:
+        with self._io("stat", key):
+            info = self.fs.info(self._path(key))
+        return int(info.get("size") or 0), modified_time(info)
+
     def _path(self, key: str) -> str:
         return f"{self.root}/{key}"
 
@@ -108,3 +114,15 @@ class FsspecByteStore:
                 f"could not {verb} '{key}' in the store at {self.url}: {exc.strerror or exc}",
                 hint="check that the store URL is reachable and writable",
             ) from exc
+
+
+def modified_time(info: dict[str, Any]) -> float | None:
+    """The last-modified time in an fsspec ``info()`` answer, as a POSIX time, if it has one
+    (local files: ``mtime``; S3: ``LastModified``; memory: ``created``)."""
+    for name in ("mtime", "LastModified", "last_modified", "created"):
+        value = info.get(name)
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, datetime):
+            return value.timestamp()
+    return None

@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from keel.errors import ConfigError, NotFound, StorageUnavailable
+from keel.store.blob.fsspec_store import modified_time
 
 OPTIONS = ("endpoint_url", "region", "conditional_writes")
 CONNECT_SECONDS = 3
@@ -93,6 +94,11 @@ class ObjectByteStore:
         start, under = len(self._path("")), self._path(prefix)
         # a filer-backed server (SeaweedFS) may list a folder left empty as an entry
         return sorted(path[start:] for path in found if path.startswith(under))
+
+    def stat(self, key: str) -> tuple[int, float | None]:
+        with self._io("stat", key):
+            info = self.fs.info(self._path(key))
+        return int(info.get("size") or 0), modified_time(info)
 
     def _path(self, key: str) -> str:
         return f"{self.root}/{key}" if self.root else f"{self.bucket}/{key}"

@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from keel.errors import Conflict, InvalidInput, KeelError, StorageUnavailable
 from keel.store.uri import database_url
@@ -45,18 +45,24 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with translate_errors(), self.engine.connect() as conn, conn.begin():
+        with translate_errors(self.file), self.engine.connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with translate_errors(), self.engine.connect() as conn:
+        with translate_errors(self.file), self.engine.connect() as conn:
             conn.info[WRITE_FLAG] = True
             try:
                 with conn.begin():
                     yield conn
             finally:
                 conn.info.pop(WRITE_FLAG, None)
+
+    @property
+    def file(self) -> str | None:
+        """The database file of an embedded (SQLite) database, else None."""
+        path = sa.make_url(self.url).database if self.is_embedded else None
+        return path if path and path != ":memory:" else None
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -91,9 +97,14 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+_DAMAGED = ("file is not a database", "malformed", "disk image")
+"""SQLite's words for a database file whose bytes are not a database."""
+
+
 @contextmanager
-def translate_errors() -> Iterator[None]:
-    """Map driver errors to Keel families without leaking SQL or credentials."""
+def translate_errors(file: str | None = None) -> Iterator[None]:
+    """Map driver errors to Keel families without leaking SQL or credentials; ``file`` names
+    an embedded database's file, so that a damaged one is named."""
     try:
         yield
     except KeelError:
@@ -107,7 +118,13 @@ def translate_errors() -> Iterator[None]:
             f"a number is too large: the largest the database holds is {2**63 - 1:,}",
             hint="check the id or version you typed",
         ) from exc
-    except (OperationalError, ProgrammingError) as exc:
+    except (OperationalError, ProgrammingError, DatabaseError) as exc:
+        if file is not None and any(word in str(exc.orig).lower() for word in _DAMAGED):
+            raise StorageUnavailable(
+                f"the metadata database {file} is damaged: {str(exc.orig).splitlines()[0]}",
+                hint="restore it from a backup, or move it aside and run 'keel db upgrade'"
+                " to start an empty one",
+            ) from exc
         raise StorageUnavailable(
             f"the metadata database failed: {type(exc.orig).__name__}",
             hint="check KEEL_DATABASE_URL, that the server is up, and run 'keel db upgrade'",

@@ -37,7 +37,7 @@ def _script_config() -> Config:
 
 def current_revision(db: Database) -> str | None:
     """The revision the database is at, or None if it was never migrated."""
-    with translate_errors(), db.engine.connect() as conn:
+    with translate_errors(db.file), db.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -45,7 +45,7 @@ def upgrade(db: Database) -> tuple[str | None, str]:
     """Migrate to the newest revision; returns (before, after). Safe to run repeatedly."""
     before = current_revision(db)
     _refuse_newer(before)
-    with translate_errors():
+    with translate_errors(db.file):
         command.upgrade(alembic_config(db), "head")
     return before, head_revision()
 
