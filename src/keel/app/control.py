@@ -327,3 +327,28 @@ def _interval(found: Mapping[str, Any] | None) -> dict[str, float | None] | None
     if found is None:
         return None
     return {k: None if found.get(k) is None else float(found[k]) for k in ("value", "low", "high")}
+
+
+WARMED = (
+    "keel.monitoring.service",
+    "keel.app.monitoring",
+    "keel.app.review",
+    "keel.app.agent",
+    "keel.app.queries",
+    "keel.decisions.queue",
+    "keel.store.webhook",
+)
+"""The modules the pages load on their first use; ``warm_up`` loads them at start-up."""
+
+
+@query(action="warming up the control plane")
+def warm_up(keel: Keel) -> None:
+    """Load what the first requests would otherwise load (the monitor's modules take seconds)
+    and open the metadata database once, so the first request after start-up is as fast as
+    the next."""
+    import importlib  # noqa: PLC0415
+
+    for name in WARMED:
+        importlib.import_module(name)
+    with keel.reader() as unit:
+        unit.users.all()

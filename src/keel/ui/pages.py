@@ -76,6 +76,12 @@ templates = Environment(
 )
 
 
+def warm_templates() -> None:
+    """Compile every template now rather than on its page's first request."""
+    for name in templates.list_templates(extensions=["html"]):
+        templates.get_template(name)
+
+
 def add_pages(app: FastAPI) -> None:
     """Mount the static files and add every page to ``app``."""
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from keel.api import create_api, finish
 from keel.api.guard import ASGIApp
-from keel.app.control import ControlSettings
+from keel.app.control import ControlSettings, warm_up
 from keel.app.session import open_project
-from keel.ui.pages import add_pages
+from keel.ui.pages import add_pages, warm_templates
 
 
 def from_environment() -> ASGIApp:
@@ -20,6 +20,8 @@ def from_environment() -> ASGIApp:
     try:
         app = create_api(keel, settings)
         add_pages(app)
+        warm_up(keel)  # before uvicorn listens: the first request does not pay for imports
+        warm_templates()
         return finish(app, settings)
     except BaseException:
         keel.close()
