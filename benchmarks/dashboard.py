@@ -118,8 +118,7 @@ def main() -> None:
                 login(client, keys["vera"])
                 first = timed(client, "/")
                 print(
-                    f"first page after start-up: {first:,.0f} ms"
-                    f"  (load {os.getloadavg()[0]:.2f})"
+                    f"first page after start-up: {first:,.0f} ms  (load {os.getloadavg()[0]:.2f})"
                 )
                 print(f"{'page':<26}{'median ms':>10}{'worst ms':>10}{'limit':>8}  verdict  load")
                 worst_all = 0.0

@@ -57,6 +57,7 @@ def test_reject_a_promotion_with_a_note(site: tuple[Plane, Browser, Path]) -> No
     browser.goto(url + "/models/2")
     browser.submit("#reject", fill={"#reject-note": f"calibration off {MARKUP}"})
     assert "v2 rejected; the champion stays" in browser.text("#flash")
+    browser.screenshot(screens / "rejected.png")
     browser.goto(url + "/")
     assert (browser.text("#champion"), browser.text("#pending")) == ("v1", "0")
     browser.goto(url + "/audit")

@@ -489,7 +489,11 @@ def resolve_review(request: Request, item: int, form: FormData) -> Response:
         except ValueError:
             raise InvalidInput("label must be a number", path="body.label") from None
         done = review.resolve_item(
-            page.keel, item, decision=form.get("decision", ""), label=label, note=form.get("note", "")
+            page.keel,
+            item,
+            decision=form.get("decision", ""),
+            label=label,
+            note=form.get("note", ""),
         )
         return _back("/review", f"item {item} reviewed: now {done.state.value}")
 
