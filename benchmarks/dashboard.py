@@ -100,6 +100,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--settle", type=float, default=10.0, help="seconds between start-up and the first page"
+    )
     args = parser.parse_args()
     from tests.control.conftest import _build, start_control_server  # noqa: PLC0415
 
@@ -112,15 +115,21 @@ def main() -> None:
         logged = grow_log(folder, args.rows)
         grown = time.perf_counter() - start
         print(f"project built in {built:.1f} s; log grown to {logged:,} rows in {grown:.1f} s")
+        start = time.perf_counter()
         server = start_control_server(folder)
+        listening = time.perf_counter() - start
         try:
             with httpx.Client(base_url=server.url, timeout=120) as client:
+                time.sleep(args.settle)
                 login(client, keys["vera"])
                 first = timed(client, "/")
+                second = timed(client, "/")
                 print(
-                    f"first page after start-up: {first:,.0f} ms  (load {os.getloadavg()[0]:.2f})"
+                    f"server listening after {listening:.1f} s; {args.settle:g} s later the first"
+                    f" page took {first:,.0f} ms, the second {second:,.0f} ms"
+                    f"  (load {os.getloadavg()[0]:.2f})"
                 )
-                print(f"{'page':<26}{'median ms':>10}{'worst ms':>10}{'limit':>8}  verdict  load")
+                print(f"{'page':<38}{'median ms':>10}{'worst ms':>10}{'limit':>8}  verdict  load")
                 worst_all = 0.0
                 for path in PAGES:
                     times = [timed(client, path) for _ in range(args.repeat)]
@@ -128,7 +137,7 @@ def main() -> None:
                     worst_all = max(worst_all, median)
                     verdict = "ok" if median < LIMIT_MS else "SLOW"
                     print(
-                        f"{path:<26}{median:>10.1f}{worst:>10.1f}{LIMIT_MS:>8.0f}  {verdict:<7}"
+                        f"{path:<38}{median:>10.1f}{worst:>10.1f}{LIMIT_MS:>8.0f}  {verdict:<7}"
                         f"  {os.getloadavg()[0]:.2f}"
                     )
                 print(f"slowest median {worst_all:.1f} ms against the {LIMIT_MS:.0f} ms limit")
