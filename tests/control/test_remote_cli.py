@@ -51,6 +51,8 @@ def both(plane: Plane, tmp_path: Path, user: str, *args: str) -> tuple[object, o
         ("vera", ("incidents", "ack", "1", "--note", "mine")),  # refused: exit 5
         ("ana", ("incidents", "resolve", "99", "--note", "x")),  # no such incident: exit 3
         ("vera", ("release", "status")),
+        ("vera", ("data", "versions")),
+        ("vera", ("data", "versions", "--json")),
         ("vera", ("release", "status", "--json")),
         ("omar", ("approve", "v2", "--note", "mine")),  # the requester: refused, exit 5
         ("vera", ("release", "rollback")),  # a viewer: refused, exit 5
@@ -64,6 +66,8 @@ def both(plane: Plane, tmp_path: Path, user: str, *args: str) -> tuple[object, o
         "viewer-refused",
         "not-found",
         "release-status",
+        "data-versions",
+        "data-versions-json",
         "release-status-json",
         "approve-own-refused",
         "rollback-viewer-refused",

@@ -23,6 +23,7 @@ from keel import errors
 from keel.app.registry import ReleaseStatus
 from keel.app.use_case import offline
 from keel.audit.chain import ChainReport
+from keel.data.versions import DatasetVersion, Part
 from keel.monitoring.incidents import Incident, IncidentStatus, Severity
 from keel.registry.approvals import Approval, Promotion, PromotionRequest, RequestStatus
 from keel.registry.releases import Release, ReleaseState
@@ -306,4 +307,29 @@ def _approval(body: dict[str, Any]) -> Approval:
         approver=body["approver"],
         note=body["note"],
         at=datetime.fromisoformat(body["at"]),
+    )
+
+
+# ---------------------------------------------------------------- data
+
+
+@offline(action="listing data versions")
+def list_versions(remote: Remote) -> list[DatasetVersion]:
+    """``GET /api/v1/data/versions`` (every page), oldest first."""
+    return [_version(body) for body in remote.listing("/api/v1/data/versions")]
+
+
+def _version(body: dict[str, Any]) -> DatasetVersion:
+    return DatasetVersion(
+        dataset=body["dataset"],
+        version=int(body["version"]),
+        parent=body.get("parent"),
+        sha256=body["sha256"],
+        rows=int(body["rows"]),
+        schema=dict(body["schema"]),
+        parts=tuple(Part.from_dict(p) for p in body["parts"]),
+        batch_id=body["batch_id"],
+        profile_digest=body["profile_digest"],
+        created_at=datetime.fromisoformat(body["created_at"]),
+        batches=tuple(body.get("batches") or ()),
     )
