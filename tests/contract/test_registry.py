@@ -15,7 +15,7 @@ from tests.contract.conftest import ingest_simulated, loan_project
 
 from keel.config import Settings, load_project
 from keel.data.contract import DataSchema
-from keel.errors import Conflict, IntegrityError, PermissionDenied, PolicyViolation
+from keel.errors import Conflict, IntegrityError, InvalidInput, PermissionDenied, PolicyViolation
 from keel.identity.actor import Actor
 from keel.identity.roles import Role
 from keel.registry.approvals import RequestStatus
@@ -326,3 +326,23 @@ def test_concurrent_promotions_never_fork_the_history(keel: Keel) -> None:
     for before, after in itertools.pairwise(history):
         assert after.state.champion != before.state.champion  # no promotion was applied twice
         assert after.state.previous_champion == before.state.champion
+
+
+def test_a_rejection_needs_an_approver_and_a_note_and_keeps_the_champion(keel: Keel) -> None:
+    registry = with_policy(keel, ReleasePolicy(approvals=1))
+    v1 = registered(keel)
+    registry.gate(v1, OPERATOR)
+    request = registry.promote(v1, ALICE).request
+    assert request is not None
+    with pytest.raises(PermissionDenied, match="approver role"):
+        registry.reject(v1, OPERATOR, note="no")
+    with pytest.raises(InvalidInput, match="needs a note"):
+        registry.reject(v1, BOB, note="  ")
+    rejected = registry.reject(v1, BOB, note="calibration is off")
+    assert (rejected.id, rejected.status) == (request.id, RequestStatus.REJECTED)
+    assert registry.status() == (None, [])
+    assert audit_actions(keel)[-1] == "registry.reject"
+    with pytest.raises(Conflict, match="no promotion of v1 is waiting"):
+        registry.approve(v1, BOB)
+    again = registry.promote(v1, ALICE).request  # the version may be requested again
+    assert again is not None and again.id != request.id

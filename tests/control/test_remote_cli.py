@@ -50,8 +50,30 @@ def both(plane: Plane, tmp_path: Path, user: str, *args: str) -> tuple[object, o
         ("vera", ("incidents", "list", "--status", "open")),
         ("vera", ("incidents", "ack", "1", "--note", "mine")),  # refused: exit 5
         ("ana", ("incidents", "resolve", "99", "--note", "x")),  # no such incident: exit 3
+        ("vera", ("release", "status")),
+        ("vera", ("data", "versions")),
+        ("vera", ("data", "versions", "--json")),
+        ("vera", ("release", "status", "--json")),
+        ("omar", ("approve", "v2", "--note", "mine")),  # the requester: refused, exit 5
+        ("vera", ("release", "rollback")),  # a viewer: refused, exit 5
+        ("ana", ("release", "promote", "loan-default/v9")),  # no such version: exit 3
+        ("ana", ("release", "promote", "other/v2")),  # another project's version: exit 2
     ],
-    ids=["list-json", "audit-verify", "list-text", "viewer-refused", "not-found"],
+    ids=[
+        "list-json",
+        "audit-verify",
+        "list-text",
+        "viewer-refused",
+        "not-found",
+        "release-status",
+        "data-versions",
+        "data-versions-json",
+        "release-status-json",
+        "approve-own-refused",
+        "rollback-viewer-refused",
+        "promote-not-found",
+        "promote-other-project",
+    ],
 )
 def test_local_and_remote_print_the_same(
     plane: Plane, tmp_path: Path, user: str, args: tuple[str, ...]
@@ -80,3 +102,21 @@ def test_a_bad_key_remotely_is_unauthenticated(plane: Plane, tmp_path: Path) -> 
     done = keel("incidents", "list", cwd=tmp_path, key="keel_wrong", url=plane.server.url)
     assert done.returncode == 8
     assert "error: the API key is unknown or revoked" in done.stderr
+
+
+def test_release_changes_remotely_land_on_the_servers_project(plane: Plane, tmp_path: Path) -> None:
+    url = plane.server.url
+    approved = keel("approve", "v2", "--note", "ok", cwd=tmp_path, key=plane.keys["root"], url=url)
+    assert approved.returncode == 0, approved.stderr
+    assert approved.stdout.startswith("v2 is champion · release rel-"), approved.stdout
+    assert "(previous champion v1)" in approved.stdout
+    local = keel("release", "status", cwd=plane.folder, key=plane.keys["vera"])
+    assert "loan-default/v2" in local.stdout
+    back = keel(
+        "release", "rollback", "--reason", "soon", cwd=tmp_path, key=plane.keys["ana"], url=url
+    )
+    assert back.returncode == 0, back.stderr
+    assert "loan-default/v1" in back.stdout
+    again = keel("release", "promote", "v2", cwd=tmp_path, key=plane.keys["ana"], url=url)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("promotion p-"), again.stdout

@@ -144,6 +144,18 @@ def approve(
     return done
 
 
+@router.post("/models/{version}/reject", tags=["registry"])
+@uses(registry.reject)
+def reject(version: Number, body: NoteBody, keel: Caller) -> Json:
+    return registry.reject(keel, version, note=body.note).to_dict()
+
+
+@router.get("/monitor/performance", tags=["monitoring"])
+@uses(control.performance_series)
+def monitor_performance(keel: Caller, chunks: Annotated[int, Query(ge=1, le=1000)] = 200) -> Json:
+    return control.performance_series(keel, chunks=chunks).to_dict()
+
+
 # ---------------------------------------------------------------- release
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +125,27 @@ class Overview(Result):
     pending: tuple[PromotionRequest, ...]
     incidents: tuple[Incident, ...]
     actor: Actor
+    slo: tuple[SloPanel, ...] = ()
+    kpis: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SloPanel(Result):
+    """One service-level objective: its limit and the newest monitored chunk's measure."""
+
+    name: str
+    limit: float | None
+    value: float | None
+    chunk: str | None
+
+    @property
+    def met(self) -> bool | None:
+        if self.limit is None or self.value is None:
+            return None
+        return self.value <= self.limit
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "met": self.met}
 
 
 @use_case(Role.VIEWER, action="reading the overview")
@@ -138,7 +159,62 @@ def overview(keel: Keel, actor: Actor) -> Overview:
         for status in (IncidentStatus.OPEN, IncidentStatus.ACKED)
         for i in list_incidents(keel, status)
     ]
-    return Overview(keel.project.name, head, tuple(pending), tuple(live), actor)
+    slo, kpis = _service_levels(keel)
+    kpis["review_backlog"] = _review_backlog(keel)
+    return Overview(keel.project.name, head, tuple(pending), tuple(live), actor, slo, kpis)
+
+
+REVIEW_COUNTED = 1000
+"""The overview counts at most this many open review items (it shows "1000+" beyond)."""
+KPI_CHUNKS = 50
+"""The overview's KPIs cover the newest this many monitored chunks."""
+
+
+def _service_levels(keel: Keel) -> tuple[tuple[SloPanel, ...], dict[str, Any]]:
+    """The SLO panels and KPIs, from the newest stored chunk results (never the log)."""
+    from keel.monitoring.service import MonitorService  # noqa: PLC0415
+
+    spec = keel.monitor_spec()
+    service = MonitorService(keel.project.name, keel.unit, keel.reader, utcnow, None)
+    recent = sorted(service.chunks(limit=KPI_CHUNKS), key=lambda c: c.start)
+    newest = recent[-1] if recent else None
+    measured = (newest.results.get("slo") if newest else None) or {}
+    limits = spec.slo.model_dump()
+    names = ("p50_ms", "p99_ms", "fallback_rate", "ood_rate", "defer_rate")
+    slo = tuple(
+        SloPanel(name, limits.get(name), measured.get(name), newest.label if newest else None)
+        for name in names
+    )
+    metric = spec.performance.metric
+
+    def last(kind: str) -> float | None:
+        for chunk in reversed(recent):
+            found = (chunk.results.get(kind) or {}).get("metrics", {}).get(metric)
+            if found is not None and found.get("value") is not None:
+                return float(found["value"])
+        return None
+
+    kpis: dict[str, Any] = {
+        "metric": metric,
+        "monitored_rows": sum(c.rows for c in recent),
+        "chunks": len(recent),
+        "estimated": last("estimated"),
+        "realized": last("realized"),
+        "breaching_chunks": sum(1 for c in recent if c.breaches),
+    }
+    return slo, kpis
+
+
+def _review_backlog(keel: Keel) -> str:
+    """Open and claimed review items, counted up to ``REVIEW_COUNTED``."""
+    from keel.app.review import list_items  # noqa: PLC0415 - a plane of its own
+    from keel.decisions.review import ItemState  # noqa: PLC0415
+
+    found = sum(
+        len(list_items(keel, state=state, limit=REVIEW_COUNTED + 1))
+        for state in (ItemState.OPEN, ItemState.CLAIMED)
+    )
+    return f"{REVIEW_COUNTED}+" if found > REVIEW_COUNTED else str(found)
 
 
 @dataclass(frozen=True)
@@ -182,3 +258,97 @@ def drift_series(keel: Keel, actor: Actor, *, chunks: int = 200) -> list[DriftSe
             )
             found.setdefault((feature, name), []).append(point)
     return [DriftSeries(f, s, tuple(points)) for (f, s), points in sorted(found.items())]
+
+
+@dataclass(frozen=True)
+class ChunkPerformance(Result):
+    """One monitored chunk's stored performance, calibration and service-level results."""
+
+    chunk: str
+    start: str
+    rows: int
+    estimated: dict[str, float | None] | None  # value, low, high of the monitored metric
+    realized: dict[str, float | None] | None  # value, low, high, labelled
+    reference: float | None
+    calibration: dict[str, Any] | None  # mean_predicted, observed_rate, ece, ece_threshold
+    slo: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class PerformanceSeries(Result):
+    """The monitored metric over the chunks (oldest first) and the SLO limits it is held to."""
+
+    metric: str
+    points: tuple[ChunkPerformance, ...]
+    slo_limits: dict[str, float | None]
+
+
+@use_case(Role.VIEWER, action="reading monitor results")
+def performance_series(keel: Keel, actor: Actor, *, chunks: int = 200) -> PerformanceSeries:
+    """Estimated against realized performance, calibration and SLO measures per chunk, from
+    the monitor's stored chunk results (the prediction log is not read)."""
+    from keel.monitoring.service import MonitorService  # noqa: PLC0415
+
+    spec = keel.monitor_spec()
+    metric = spec.performance.metric
+    service = MonitorService(keel.project.name, keel.unit, keel.reader, utcnow, None)
+    points = []
+    for chunk in sorted(service.chunks(limit=chunks), key=lambda c: c.start):
+        found = chunk.results
+        estimated = (found.get("estimated") or {}).get("metrics", {}).get(metric)
+        realized_all = found.get("realized") or {}
+        realized = realized_all.get("metrics", {}).get(metric)
+        calibration = found.get("calibration")
+        points.append(
+            ChunkPerformance(
+                chunk.label,
+                chunk.start.isoformat(),
+                chunk.rows,
+                _interval(estimated),
+                None
+                if realized is None
+                else {**_interval(realized), "labelled": realized_all.get("labelled")},  # type: ignore[dict-item]
+                (found.get("reference") or {}).get(metric),
+                None
+                if calibration is None
+                else {
+                    k: calibration.get(k)
+                    for k in ("rows", "mean_predicted", "observed_rate", "ece", "ece_threshold")
+                }
+                | {"holds": bool(calibration.get("holds"))},
+                dict(found.get("slo") or {}),
+            )
+        )
+    limits = spec.slo.model_dump()
+    return PerformanceSeries(metric, tuple(points), limits)
+
+
+def _interval(found: Mapping[str, Any] | None) -> dict[str, float | None] | None:
+    if found is None:
+        return None
+    return {k: None if found.get(k) is None else float(found[k]) for k in ("value", "low", "high")}
+
+
+WARMED = (
+    "keel.monitoring.service",
+    "keel.app.monitoring",
+    "keel.app.review",
+    "keel.app.agent",
+    "keel.app.queries",
+    "keel.decisions.queue",
+    "keel.store.webhook",
+)
+"""The modules the pages load on their first use; ``warm_up`` loads them at start-up."""
+
+
+@query(action="warming up the control plane")
+def warm_up(keel: Keel) -> None:
+    """Load what the first requests would otherwise load (the monitor's modules take seconds)
+    and open the metadata database once, so the first request after start-up is as fast as
+    the next."""
+    import importlib  # noqa: PLC0415
+
+    for name in WARMED:
+        importlib.import_module(name)
+    with keel.reader() as unit:
+        unit.users.all()

@@ -147,6 +147,13 @@ def approve(keel: Keel, actor: Actor, version: int, *, note: str = "") -> Promot
     return keel.registry().approve(version, actor, note=note)
 
 
+@_naming_the_version(Role.APPROVER, action="rejecting vN")
+def reject(keel: Keel, actor: Actor, version: int, *, note: str) -> PromotionRequest:
+    """Turn the pending promotion of a version down with a written note; the champion stays
+    and the version may be requested again."""
+    return keel.registry().reject(version, actor, note=note)
+
+
 @use_case(Role.OPERATOR, action="promoting a model", writes=True)
 def promote(keel: Keel, actor: Actor, version: int, *, override: str | None = None) -> Promotion:
     """Make a version champion, or open a promotion that waits for the approvals needed;

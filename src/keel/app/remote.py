@@ -20,9 +20,13 @@ from datetime import datetime
 from typing import Any
 
 from keel import errors
+from keel.app.registry import ReleaseStatus
 from keel.app.use_case import offline
 from keel.audit.chain import ChainReport
+from keel.data.versions import DatasetVersion, Part
 from keel.monitoring.incidents import Incident, IncidentStatus, Severity
+from keel.registry.approvals import Approval, Promotion, PromotionRequest, RequestStatus
+from keel.registry.releases import Release, ReleaseState
 
 TIMEOUT_SECONDS = 60.0
 FAMILIES: dict[str, type[errors.KeelError]] = {
@@ -57,12 +61,39 @@ class Remote:
     def __repr__(self) -> str:
         return f"Remote(url={self.url!r}, api_key={'***' if self.api_key else None})"
 
-    def call(self, method: str, path: str, body: object = None, **query: str) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        *,
+        if_match: str | None = None,
+        **query: str,
+    ) -> Any:
         """One request; a problem answer raises the Keel error of its family."""
+        return self._send(method, path, body, if_match=if_match, **query)[0]
+
+    def release_tag(self) -> str:
+        """The release's ETag now: a release change sends it back as ``If-Match``, so the
+        server refuses it if someone else changed the release in between."""
+        headers = self._send("GET", "/api/v1/release")[1]
+        return next((v for k, v in headers.items() if k.lower() == "etag"), "")
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        *,
+        if_match: str | None = None,
+        **query: str,
+    ) -> tuple[Any, Mapping[str, str]]:
         url = self.url.rstrip("/") + path
         if query:
             url += "?" + urllib.parse.urlencode(query)
         headers = {"Accept": "application/json"}
+        if if_match is not None:
+            headers["If-Match"] = if_match
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         data = None
@@ -71,7 +102,7 @@ class Remote:
         request = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310 - the URL is the operator's KEEL_URL
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:  # noqa: S310
-                return json.loads(answer.read())
+                return json.loads(answer.read()), dict(answer.headers.items())
         except urllib.error.HTTPError as error:
             raise _error(error.code, error.read(), path) from None
         except (urllib.error.URLError, TimeoutError, OSError) as error:
@@ -171,4 +202,134 @@ def verify_audit(remote: Remote) -> ChainReport:
         head_hash=str(body["head_hash"]),
         first_bad_seq=body.get("first_bad_event"),
         reason=body.get("reason"),
+    )
+
+
+# ---------------------------------------------------------------- release
+
+
+@offline(action="reading the project's name")
+def project_name(remote: Remote) -> str:
+    """The name of the server's project (a version reference may name it)."""
+    return str(remote.call("GET", "/api/v1/status")["project"])
+
+
+@offline(action="reading the release")
+def release_status(remote: Remote) -> ReleaseStatus:
+    """``GET /api/v1/release``: the current release and the promotions awaiting approval."""
+    body = remote.call("GET", "/api/v1/release")
+    release = _release(body) if body.get("release") else None
+    return ReleaseStatus(release, tuple(_request(p) for p in body["pending"]))
+
+
+@offline(action="promoting a model", writes=True)
+def promote(remote: Remote, version: int, *, override: str | None = None) -> Promotion:
+    """``POST /api/v1/release/promote`` with the release's current tag."""
+    body = {"version": version, "override": override}
+    tag = remote.release_tag()
+    return _promotion(remote.call("POST", "/api/v1/release/promote", body, if_match=tag))
+
+
+@offline(action="approving a promotion", writes=True)
+def approve(remote: Remote, version: int, *, note: str = "") -> Promotion:
+    """``POST /api/v1/models/{version}/approve`` with the release's current tag."""
+    tag = remote.release_tag()
+    path = f"/api/v1/models/{version}/approve"
+    return _promotion(remote.call("POST", path, {"note": note}, if_match=tag))
+
+
+@offline(action="rolling back a release", writes=True)
+def rollback(remote: Remote, *, reason: str | None = None) -> Release:
+    """``POST /api/v1/release/rollback`` with the release's current tag."""
+    tag = remote.release_tag()
+    body = remote.call("POST", "/api/v1/release/rollback", {"reason": reason}, if_match=tag)
+    return _release(body)
+
+
+def _promotion(body: dict[str, Any]) -> Promotion:
+    return Promotion(
+        _release(body["release"]) if body.get("release") else None,
+        _request(body["request"]) if body.get("request") else None,
+        [_approval(a) for a in body.get("approvals", [])],
+    )
+
+
+def _seq(text: str | None) -> int:
+    """The number of ``rel-0004``, ``p-0002`` or ``g-0003`` (0 for None)."""
+    return int(text.rsplit("-", 1)[1]) if text else 0
+
+
+def _release(body: dict[str, Any]) -> Release:
+    canary = body.get("canary") or {}
+    state = ReleaseState(
+        champion=body.get("champion"),
+        shadow=tuple(body.get("shadow") or ()),
+        canary=canary.get("version"),
+        canary_share=float(canary.get("share", 0.0)),
+        previous_champion=body.get("previous_champion"),
+    )
+    return Release(
+        project="",  # the server's project; the faces show what to_dict shows
+        seq=int(body["seq"]),
+        parent=_seq(body.get("parent")),
+        state=state,
+        action=body["action"],
+        actor=body["actor"],
+        created_at=datetime.fromisoformat(body["created_at"]),
+        subject=body.get("subject"),
+        reason=body.get("reason"),
+        restores=_seq(body.get("restores")),
+        details=dict(body.get("details") or {}),
+    )
+
+
+def _request(body: dict[str, Any]) -> PromotionRequest:
+    closed = body.get("closed_at")
+    return PromotionRequest(
+        project="",
+        seq=_seq(body["promotion"]),
+        version=int(body["model_version"]),
+        gate_seq=_seq(body["gate_result"]),
+        requester=body["requester"],
+        needed=int(body["approvals_needed"]),
+        status=RequestStatus(body["status"]),
+        created_at=datetime.fromisoformat(body["created_at"]),
+        override=body.get("override"),
+        closed_at=datetime.fromisoformat(closed) if closed else None,
+    )
+
+
+def _approval(body: dict[str, Any]) -> Approval:
+    return Approval(
+        request_seq=_seq(body["promotion"]),
+        version=int(body["model_version"]),
+        gate_seq=_seq(body["gate_result"]),
+        approver=body["approver"],
+        note=body["note"],
+        at=datetime.fromisoformat(body["at"]),
+    )
+
+
+# ---------------------------------------------------------------- data
+
+
+@offline(action="listing data versions")
+def list_versions(remote: Remote) -> list[DatasetVersion]:
+    """``GET /api/v1/data/versions`` (every page), oldest first."""
+    return [_version(body) for body in remote.listing("/api/v1/data/versions")]
+
+
+def _version(body: dict[str, Any]) -> DatasetVersion:
+    return DatasetVersion(
+        dataset=body["dataset"],
+        version=int(body["version"]),
+        parent=body.get("parent"),
+        sha256=body["sha256"],
+        rows=int(body["rows"]),
+        schema=dict(body["schema"]),
+        parts=tuple(Part.from_dict(p) for p in body["parts"]),
+        batch_id=body["batch_id"],
+        profile_digest=body["profile_digest"],
+        created_at=datetime.fromisoformat(body["created_at"]),
+        batches=tuple(body.get("batches") or ()),
     )

@@ -83,8 +83,15 @@ def show_result(result: IngestResult, *, json: bool) -> None:
 @app.command("versions")
 def versions(ctx: typer.Context, json: JsonFlag = False) -> None:
     """Every version of the project's dataset, oldest first."""
-    keel = open_project(ctx)
-    found = use.list_versions(keel)
+    import os  # noqa: PLC0415
+
+    from keel.app import remote as remote_plane  # noqa: PLC0415
+
+    if (remote := remote_plane.remote_from(os.environ)) is not None:
+        dataset, found = remote_plane.project_name(remote), remote_plane.list_versions(remote)
+    else:
+        keel = open_project(ctx)
+        dataset, found = keel.dataset, use.list_versions(keel)
     if json:
         print_json([v.to_dict() for v in found])
         return
@@ -100,9 +107,7 @@ def versions(ctx: typer.Context, json: JsonFlag = False) -> None:
         )
         for v in found
     ]
-    table(
-        keel.dataset, ["version", "rows", "sha256", "batches (last 3)", "made by", "created"], rows
-    )
+    table(dataset, ["version", "rows", "sha256", "batches (last 3)", "made by", "created"], rows)
 
 
 @app.command("show")

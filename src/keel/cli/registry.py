@@ -156,6 +156,12 @@ def approve(
     json: JsonFlag = False,
 ) -> None:
     """Approve the pending promotion of a version (an approver other than the requester)."""
+    if (remote := _remote()) is not None:
+        from keel.app import remote as remote_plane  # noqa: PLC0415
+
+        number = parse_version_ref(version, remote_plane.project_name(remote))
+        _show_promotion(remote_plane.approve(remote, number, note=note), number, json=json)
+        return
     keel = open_project(ctx)
     number = parse_version_ref(version, keel.project.name)
     outcome = use.approve(keel, number, note=note)
@@ -165,15 +171,20 @@ def approve(
 @release_app.command("status")
 def status(ctx: typer.Context, json: JsonFlag = False) -> None:
     """The current release: champion, shadows, canary, and promotions awaiting approval."""
-    keel = open_project(ctx)
-    found = use.release_status(keel)
+    if (remote := _remote()) is not None:
+        from keel.app import remote as remote_plane  # noqa: PLC0415
+
+        project, found = remote_plane.project_name(remote), remote_plane.release_status(remote)
+    else:
+        keel = open_project(ctx)
+        project, found = keel.project.name, use.release_status(keel)
     if json:
         print_json(found.to_dict())
         return
     if found.release is None:
         console.print("nothing released yet · next: keel release promote VERSION")
     else:
-        _show_release(found.release, keel.project.name)
+        _show_release(found.release, project)
     for request in found.pending:
         say(
             "{}",
@@ -222,6 +233,13 @@ def promote(
     json: JsonFlag = False,
 ) -> None:
     """Make a version champion, or open a promotion that waits for the approvals needed."""
+    if (remote := _remote()) is not None:
+        from keel.app import remote as remote_plane  # noqa: PLC0415
+
+        number = parse_version_ref(version, remote_plane.project_name(remote))
+        done = remote_plane.promote(remote, number, override=override)
+        _show_promotion(done, number, json=json)
+        return
     keel = open_project(ctx)
     number = parse_version_ref(version, keel.project.name)
     outcome = use.promote(keel, number, override=override)
@@ -267,6 +285,12 @@ def rollback(
     json: JsonFlag = False,
 ) -> None:
     """Undo the last release change: the state before it serves again, in one step."""
+    if (remote := _remote()) is not None:
+        from keel.app import remote as remote_plane  # noqa: PLC0415
+
+        done = remote_plane.rollback(remote, reason=reason)
+        _print_release(done, remote_plane.project_name(remote), json=json)
+        return
     keel = open_project(ctx)
     release = use.rollback(keel, reason=reason)
     _print_release(release, keel.project.name, json=json)
@@ -313,6 +337,15 @@ def _show_release(release: Release, project: str) -> None:
             ("previous", _v(state.previous_champion)),
         ]
     )
+
+
+def _remote() -> Any:
+    """The control plane to call when ``KEEL_URL`` is set (see ``keel.app.remote``)."""
+    import os  # noqa: PLC0415
+
+    from keel.app import remote as remote_plane  # noqa: PLC0415
+
+    return remote_plane.remote_from(os.environ)
 
 
 def _v(version: int | None) -> str:

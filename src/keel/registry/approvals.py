@@ -18,6 +18,7 @@ class RequestStatus(StrEnum):
     PENDING = "pending"
     APPLIED = "applied"
     INVALIDATED = "invalidated"  # a newer gate result replaced the one it was tied to
+    REJECTED = "rejected"  # an approver turned it down, with a note
 
 
 @dataclass(frozen=True)

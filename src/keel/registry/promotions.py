@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from keel.errors import Conflict
+from keel.errors import Conflict, InvalidInput
 from keel.identity.actor import Actor, require_role
 from keel.identity.roles import Role
 from keel.registry.approvals import (
@@ -128,6 +128,26 @@ class Promotions:
             unit.promotions.close(self.project, request.seq, RequestStatus.APPLIED, self.clock())
             applied = replace(request, status=RequestStatus.APPLIED, closed_at=self.clock())
             return Promotion(release, applied, given)
+
+    def reject(self, version: int, actor: Actor, *, note: str) -> PromotionRequest:
+        """Turn the pending promotion of ``version`` down with a written ``note`` (an approver,
+        or the requester withdrawing it); the champion stays."""
+        require_role(actor, Role.APPROVER, action=f"rejecting v{version}")
+        if not note.strip():
+            raise InvalidInput("a rejection needs a note saying why", path="note")
+        with self.write() as unit:
+            model = unit.models.get(self.project, version)
+            request = unit.promotions.pending(self.project, version)
+            if request is None:
+                raise Conflict(f"no promotion of v{version} is waiting for approval")
+            unit.promotions.close(self.project, request.seq, RequestStatus.REJECTED, self.clock())
+            unit.audit.append(
+                actor=actor.name,
+                action="registry.reject",
+                subject=f"model:{model.label}",
+                details={"promotion": request.id, "requester": request.requester, "note": note},
+            )
+            return replace(request, status=RequestStatus.REJECTED, closed_at=self.clock())
 
     def _approvable(self, unit: RegistryUnit, version: int) -> tuple[PromotionRequest, GateResult]:
         """The pending request of ``version``, still tied to its latest gate result."""

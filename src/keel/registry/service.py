@@ -167,6 +167,9 @@ class Registry:
     def approve(self, version: int, actor: Actor, *, note: str = "") -> Promotion:
         return self.promotions.approve(version, actor, note=note)
 
+    def reject(self, version: int, actor: Actor, *, note: str) -> PromotionRequest:
+        return self.promotions.reject(version, actor, note=note)
+
     def status(self) -> tuple[Release | None, list[PromotionRequest]]:
         return self.rollout.status()
 

@@ -25,7 +25,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from keel.api.auth import PUBLIC, SESSION_COOKIE, project, uses
 from keel.api.release_tag import check_if_match, release_tag
 from keel.api.schemas import ID_PATTERN
-from keel.app import control, data, logins, monitoring, queries, registry, training
+from keel.app import agent as agent_plane
+from keel.app import control, data, logins, monitoring, queries, registry, review, training
 from keel.app import project as project_plane
 from keel.app.result import jsonable
 from keel.app.session import as_caller
@@ -42,6 +43,8 @@ NAV = (
     ("/releases", "Releases"),
     ("/incidents", "Incidents"),
     ("/monitoring", "Monitoring"),
+    ("/review", "Review"),
+    ("/agent", "Agent"),
     ("/data", "Data"),
     ("/lineage", "Lineage"),
     ("/audit", "Audit"),
@@ -71,6 +74,12 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def warm_templates() -> None:
+    """Compile every template now rather than on its page's first request."""
+    for name in templates.list_templates(extensions=["html"]):
+        templates.get_template(name)
 
 
 def add_pages(app: FastAPI) -> None:
@@ -228,13 +237,60 @@ def models(request: Request) -> Response:
     return _guarded(build)(request)
 
 
-@uses(logins.session_actor, registry.show_model, registry.release_status)
+@uses(logins.session_actor, registry.show_model, registry.release_status, training.card)
 def model(request: Request, version: int) -> Response:
     def build(page: _Page) -> Response:
         detail = registry.show_model(page.keel, version).to_dict()
         status = registry.release_status(page.keel).to_dict()
         pending = [p for p in status["pending"] if p["model_version"] == version]
-        return page.render("model.html", model=detail, pending=pending, tag=release_tag(page.keel))
+        try:
+            card = training.card(page.keel, detail["run_id"]).text
+        except KeelError:
+            card = None
+        others = [m.model.version for m in registry.list_models(page.keel)]
+        return page.render(
+            "model.html",
+            model=detail,
+            pending=pending,
+            tag=release_tag(page.keel),
+            card=card,
+            others=[v for v in others if v != version],
+        )
+
+    return _guarded(build)(request)
+
+
+@uses(logins.session_actor, registry.show_model, training.compare)
+def compare(
+    request: Request,
+    a: Annotated[int, Query(ge=1, le=2**31 - 1)],
+    b: Annotated[int, Query(ge=1, le=2**31 - 1)],
+) -> Response:
+    def build(page: _Page) -> Response:
+        first = registry.show_model(page.keel, a).to_dict()
+        second = registry.show_model(page.keel, b).to_dict()
+        diff = training.compare(page.keel, first["run_id"], second["run_id"]).to_dict()
+        gates = _gate_rows(first, second)
+        return page.render("compare.html", a=first, b=second, diff=diff, gates=gates)
+
+    return _guarded(build)(request)
+
+
+def _gate_rows(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    """The gate checks of both versions side by side, by check name."""
+    checks: dict[str, dict[str, Any]] = {}
+    for side, detail in (("a", a), ("b", b)):
+        for check in (detail.get("gate") or {}).get("checks", []):
+            checks.setdefault(check["name"], {"name": check["name"]})[side] = check
+    return list(checks.values())
+
+
+@uses(logins.session_actor, registry.reject)
+def reject(request: Request, version: int, form: FormData) -> Response:
+    def build(page: _Page) -> Response:
+        page.check_csrf(form.get("csrf", ""))
+        done = registry.reject(page.keel, version, note=form.get("note", ""))
+        return _back(f"/models/{version}", f"{done.id} of v{version} rejected; the champion stays")
 
     return _guarded(build)(request)
 
@@ -322,11 +378,12 @@ def resolve(request: Request, seq: int, form: FormData) -> Response:
     return _guarded(build)(request)
 
 
-@uses(logins.session_actor, control.drift_series)
+@uses(logins.session_actor, control.drift_series, control.performance_series)
 def monitoring_page(request: Request) -> Response:
     def build(page: _Page) -> Response:
         series = [s.to_dict() for s in control.drift_series(page.keel)]
-        return page.render("monitoring.html", series=series)
+        performance = control.performance_series(page.keel).to_dict()
+        return page.render("monitoring.html", series=series, performance=performance)
 
     return _guarded(build)(request)
 
@@ -391,6 +448,102 @@ def runs(request: Request) -> Response:
     return _guarded(build)(request)
 
 
+# ---------------------------------------------------------------- review queue
+
+
+@uses(logins.session_actor, review.list_items, review.review_stats)
+def review_page(
+    request: Request,
+    state: Annotated[str | None, Query(pattern=r"^(open|claimed|resolved|escalated)$")] = None,
+) -> Response:
+    def build(page: _Page) -> Response:
+        from keel.decisions.review import ItemState  # noqa: PLC0415
+
+        wanted = ItemState(state) if state else None
+        items = [i.to_dict() for i in review.list_items(page.keel, state=wanted, limit=100)]
+        return page.render("review.html", items=items, state=state or "", me=page.keel.actor().name)
+
+    return _guarded(build)(request)
+
+
+@uses(logins.session_actor, review.claim_item)
+def claim(request: Request, form: FormData) -> Response:
+    def build(page: _Page) -> Response:
+        page.check_csrf(form.get("csrf", ""))
+        wanted = form.get("item", "")
+        if wanted and not wanted.isdigit():
+            raise InvalidInput("item must be a number", path="body.item")
+        item = review.claim_item(page.keel, int(wanted) if wanted else None)
+        return _back("/review", f"item {item.id} claimed until {item.to_dict().get('lease_until')}")
+
+    return _guarded(build)(request)
+
+
+@uses(logins.session_actor, review.resolve_item)
+def resolve_review(request: Request, item: int, form: FormData) -> Response:
+    def build(page: _Page) -> Response:
+        page.check_csrf(form.get("csrf", ""))
+        raw = form.get("label", "").strip()
+        try:
+            label = float(raw) if raw else None
+        except ValueError:
+            raise InvalidInput("label must be a number", path="body.label") from None
+        done = review.resolve_item(
+            page.keel,
+            item,
+            decision=form.get("decision", ""),
+            label=label,
+            note=form.get("note", ""),
+        )
+        return _back("/review", f"item {item} reviewed: now {done.state.value}")
+
+    return _guarded(build)(request)
+
+
+@uses(logins.session_actor, review.release_item)
+def release_review(request: Request, item: int, form: FormData) -> Response:
+    def build(page: _Page) -> Response:
+        page.check_csrf(form.get("csrf", ""))
+        review.release_item(page.keel, item)
+        return _back("/review", f"item {item} handed back to the queue")
+
+    return _guarded(build)(request)
+
+
+# ---------------------------------------------------------------- agent
+
+
+@uses(logins.session_actor, agent_plane.status, agent_plane.plan, agent_plane.history)
+def agent_page(request: Request) -> Response:
+    def build(page: _Page) -> Response:
+        state = agent_plane.status(page.keel).to_dict()
+        planned = agent_plane.plan(page.keel).to_dict()
+        journal = [a.to_dict() for a in agent_plane.history(page.keel, limit=50)]
+        return page.render("agent.html", status=state, plan=planned, journal=journal)
+
+    return _guarded(build)(request)
+
+
+@uses(logins.session_actor, agent_plane.pause)
+def agent_pause(request: Request, form: FormData) -> Response:
+    def build(page: _Page) -> Response:
+        page.check_csrf(form.get("csrf", ""))
+        agent_plane.pause(page.keel, reason=form.get("reason") or None)
+        return _back("/agent", "the agent is paused: it starts nothing more")
+
+    return _guarded(build)(request)
+
+
+@uses(logins.session_actor, agent_plane.resume)
+def agent_resume(request: Request, form: FormData) -> Response:
+    def build(page: _Page) -> Response:
+        page.check_csrf(form.get("csrf", ""))
+        agent_plane.resume(page.keel)
+        return _back("/agent", "the agent resumed: its next pass goes on")
+
+    return _guarded(build)(request)
+
+
 ROUTES: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/login", ["GET"], login_form),
     ("/login", ["POST"], login),
@@ -399,6 +552,8 @@ ROUTES: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/models", ["GET"], models),
     ("/models/{version:int}", ["GET"], model),
     ("/models/{version:int}/approve", ["POST"], approve),
+    ("/models/{version:int}/reject", ["POST"], reject),
+    ("/models/compare", ["GET"], compare),
     ("/releases", ["GET"], releases),
     ("/releases/rollback", ["POST"], rollback),
     ("/incidents", ["GET"], incidents),
@@ -411,4 +566,11 @@ ROUTES: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/lineage", ["GET"], lineage),
     ("/audit", ["GET"], audit),
     ("/runs", ["GET"], runs),
+    ("/review", ["GET"], review_page),
+    ("/review/claim", ["POST"], claim),
+    ("/review/{item:int}/resolve", ["POST"], resolve_review),
+    ("/review/{item:int}/release", ["POST"], release_review),
+    ("/agent", ["GET"], agent_page),
+    ("/agent/pause", ["POST"], agent_pause),
+    ("/agent/resume", ["POST"], agent_resume),
 ]
