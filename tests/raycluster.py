@@ -7,6 +7,7 @@ the processes of this cluster only, found by the sessions of the two ``ray start
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -79,10 +80,8 @@ class RayCluster:
     def stop(self) -> None:
         for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
             for pid in self.processes():
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
             deadline = time.monotonic() + wait
             while self.processes() and time.monotonic() < deadline:
                 time.sleep(0.1)

@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+import yaml
 from polars.testing import assert_frame_equal
 
 from keel.simulate import simulate_frame
@@ -44,7 +45,9 @@ def keel_json(*args: str, cwd: Path, cluster: RayCluster | None = None) -> Any:
 
 def mixed_file(folder: Path, rows: int, *, seed: int, bad_every: int = 97) -> Path:
     """Simulated applications, every ``bad_every``-th with a negative income (a reject)."""
-    frame = simulate_frame(rows=rows, seed=seed, start=datetime(2024, 5, 1), end=datetime(2024, 6, 1))
+    frame = simulate_frame(
+        rows=rows, seed=seed, start=datetime(2024, 5, 1), end=datetime(2024, 6, 1)
+    )
     bad = frame.with_columns(
         pl.when(pl.int_range(pl.len()) % bad_every == 5)
         .then(-5.0)
@@ -156,3 +159,43 @@ def test_a_worker_killed_mid_score_costs_a_retry_not_the_output(
     assert_frame_equal(pl.read_parquet(local["out"]), pl.read_parquet(out))
     assert_frame_equal(pl.read_parquet(local["rejects"]), pl.read_parquet(ray["rejects"]))
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_ray_tune_trains_each_trial_as_a_task_and_records_it(
+    cluster: RayCluster, project: Path
+) -> None:
+    config = yaml.safe_load((project / "keel.yaml").read_text())
+    config["model"]["params"]["n_estimators"] = 20
+    config["model"]["search"] = {
+        "trials": 10,
+        "space": {"num_leaves": [7, 15], "learning_rate": [0.05, 0.2, "log"]},
+    }
+    (project / "keel.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    titles: set[str] = set()
+    done = threading.Event()
+
+    def watch() -> None:  # the trials train in the cluster's worker processes
+        while not done.is_set():
+            titles.update(str(pid) for pid in cluster.workers("ray::_train_trial"))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        body = keel_json("tune", "--trials", "4", "--executor", "ray", cwd=project, cluster=cluster)
+    finally:
+        done.set()
+        watcher.join()
+    assert titles, "no trial ran in a worker of the cluster"
+    trials = body["trials"]
+    ids = [t["run_id"] for t in trials]
+    assert len(trials) == 4 and len(set(ids)) == 4
+    assert body["best"] == max(trials, key=lambda t: t["roc_auc"])["run_id"]
+    for trial in trials:
+        shown = keel_json("runs", "show", trial["run_id"], cwd=project)
+        assert shown["status"] == "succeeded"
+        assert f"study:{body['study']}" in shown["tags"]
+        assert shown["params"]["model"]["params"]["num_leaves"] == trial["params"]["num_leaves"]
+        assert 7 <= trial["params"]["num_leaves"] <= 15
+    best = keel_json("runs", "show", body["best"], cwd=project)
+    assert "best" in best["tags"]

@@ -68,7 +68,9 @@ def score_on_ray(
     """Score ``chunks`` as Ray tasks on the connected cluster; the same files and summary as
     ``scorer.run`` over the same chunks."""
     window = IN_FLIGHT_PER_CPU * cluster_cpus(ray_api) + 1
-    results = _in_order(ray_api, scorer, chunks, checked=checked, from_text=from_text, window=window)
+    results = _in_order(
+        ray_api, scorer, chunks, checked=checked, from_text=from_text, window=window
+    )
     return scorer.write(results, out=out, rejects=rejects, progress=progress)
 
 
