@@ -118,15 +118,19 @@ def _node(
         )
 
 
-def start_cluster(timeout: float = 120.0) -> RayCluster:
-    """Start the head node, then a worker node joining it; return once both are up."""
+def start_cluster(timeout: float = 120.0, *, workers: int = 1) -> RayCluster:
+    """Start the head node, then ``workers`` worker nodes joining it; return once all are up."""
     temp_dir = Path(tempfile.mkdtemp(prefix="keel-ray-", dir="/tmp"))  # short: socket paths
     per_node = len(PORT_OPTIONS) + WORKER_PORTS
-    port, *ports = free_ports(1 + 2 * per_node)  # taken at once: all different
+    port, *ports = free_ports(1 + (1 + workers) * per_node)  # taken at once: all different
     address = f"127.0.0.1:{port}"
     cluster = RayCluster(address, temp_dir)
     head = ["--head", f"--port={port}", "--include-dashboard=false"]
-    nodes = [(head, ports[:per_node]), ([f"--address={address}"], ports[per_node:])]
+    join = [f"--address={address}"]
+    nodes = [
+        (head if n == 0 else join, ports[n * per_node : (n + 1) * per_node])
+        for n in range(1 + workers)
+    ]
     try:
         for number, (arguments, node_ports) in enumerate(nodes):
             log = temp_dir / f"node-{number}.log"
