@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
 from serving import build_project, keel_env, load, table  # noqa: E402
-from tests.raycluster import start_cluster  # noqa: E402
+from tests.raycluster import CLIENT_ENV, start_cluster  # noqa: E402
 
 CHUNK_ROWS = 200_000
 
@@ -73,7 +73,8 @@ def command(
     done = subprocess.run(
         [sys.executable, "-m", "keel", "score", str(source), "--out", str(out), "--json",
          "--chunk-rows", str(chunk_rows), *extra],
-        cwd=folder, env={**keel_env(), **env}, capture_output=True, text=True, check=False,
+        cwd=folder, env={**keel_env(), **CLIENT_ENV, **env}, capture_output=True, text=True,
+        check=False,
     )  # fmt: skip
     if done.returncode != 0:
         raise SystemExit(f"keel score failed:\n{done.stderr[-3000:]}")
@@ -187,5 +188,6 @@ def run(work: Path, rows: int, chunk_rows: int) -> None:
 
 
 if __name__ == "__main__":
+    os.environ.update(CLIENT_ENV)  # the in-process runs, too
     os.environ.setdefault("POLARS_MAX_THREADS", str(os.cpu_count() or 2))
     main()

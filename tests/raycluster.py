@@ -21,6 +21,9 @@ from pathlib import Path
 
 RAY = Path(sys.executable).with_name("ray")
 OBJECT_STORE_BYTES = 150_000_000
+CLIENT_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+"""For the cluster and for every command joining it: no token file in the home folder is
+read or written (Ray makes one when a process starts a cluster of its own)."""
 WORKER_PORTS = 12  # one per worker process a node may start
 PORT_OPTIONS = (
     "--object-manager-port",
@@ -95,7 +98,7 @@ def _node(
 ) -> subprocess.Popen[bytes]:
     options = [f"{flag}={port}" for flag, port in zip(PORT_OPTIONS, ports, strict=False)]
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "KEEL_"))}
-    environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    environ |= CLIENT_ENV
     with log.open("ab") as sink:
         return subprocess.Popen(
             [

@@ -22,7 +22,7 @@ from polars.testing import assert_frame_equal
 from keel.simulate import simulate_frame
 from tests.api.conftest import PROJECT, RAISES
 from tests.api.live import run_keel
-from tests.raycluster import RayCluster, start_cluster
+from tests.raycluster import CLIENT_ENV, RayCluster, free_ports, start_cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray-cluster")]
 
@@ -37,7 +37,7 @@ def cluster() -> Iterator[RayCluster]:
 
 
 def keel_json(*args: str, cwd: Path, cluster: RayCluster | None = None) -> Any:
-    env = {"KEEL_RAY_ADDRESS": cluster.address} if cluster is not None else None
+    env = {"KEEL_RAY_ADDRESS": cluster.address, **CLIENT_ENV} if cluster is not None else None
     done = run_keel(*args, "--json", cwd=cwd, env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -113,7 +113,8 @@ def test_a_failing_block_is_named_and_nothing_is_written(
     out = tmp_path / "scored.parquet"
     done = run_keel(
         "score", str(path), "--out", str(out), "--model", f"v{RAISES}", "--chunk-rows", "1000",
-        "--executor", "ray", cwd=shared_project, env={"KEEL_RAY_ADDRESS": cluster.address},
+        "--executor", "ray", cwd=shared_project,
+        env={"KEEL_RAY_ADDRESS": cluster.address, **CLIENT_ENV},
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
     assert "block 0 (rows 0-999) failed on the Ray cluster" in done.stderr
@@ -199,3 +200,17 @@ def test_ray_tune_trains_each_trial_as_a_task_and_records_it(
         assert 7 <= trial["params"]["num_leaves"] <= 15
     best = keel_json("runs", "show", body["best"], cwd=project)
     assert "best" in best["tags"]
+
+
+def test_an_address_where_no_cluster_answers_is_one_error_naming_it(
+    shared_project: Path, tmp_path: Path
+) -> None:
+    [port] = free_ports(1)  # nothing listens there
+    path = mixed_file(tmp_path, 1_000, seed=34)
+    done = run_keel(
+        "score", str(path), "--out", str(tmp_path / "out.parquet"), "--executor", "ray",
+        "--ray-address", f"127.0.0.1:{port}", cwd=shared_project, env=CLIENT_ENV, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 7, done.stderr
+    assert f"127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
@@ -18,6 +19,7 @@ from typing import Any
 from keel.errors import InvalidInput, StorageUnavailable
 
 ADDRESS_VARIABLE = "KEEL_RAY_ADDRESS"
+CONNECT_SECONDS = 5.0
 
 
 def ray_module() -> Any:
@@ -46,6 +48,8 @@ def ray_cluster(address: str | None = None) -> Iterator[Any]:
         yield ray
         return
     joined = cluster_address(address)
+    if joined is not None:
+        _reachable(joined)
     options: dict[str, Any] = {
         "logging_level": logging.WARNING,
         "log_to_driver": False,
@@ -74,3 +78,17 @@ def ray_cluster(address: str | None = None) -> Iterator[Any]:
 def cluster_cpus(ray: Any) -> int:
     """The CPUs the cluster offers now (at least 1)."""
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def _reachable(address: str) -> None:
+    """Refuse at once an address where nothing answers (Ray itself waits minutes)."""
+    host, _, port = address.rpartition(":")
+    if address.startswith("ray://") or not port.isdigit():
+        return  # a client URL or a bare host: let Ray parse and report it
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as error:
+        raise StorageUnavailable(
+            f"no Ray cluster answers at {address}: {error.strerror or error}",
+            hint=f"check --ray-address / {ADDRESS_VARIABLE}; `ray status --address ADDRESS`",
+        ) from None
