@@ -13,7 +13,7 @@ import gc
 import logging
 import os
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -53,6 +53,8 @@ from keel.types import utcnow
 from keel.wiring import Keel
 
 if TYPE_CHECKING:  # the model stack loads only when a command scores
+    import polars as pl
+
     from keel.registry.service import Registry
     from keel.serving.batch import BatchScorer, ScoreSummary
 
@@ -287,6 +289,9 @@ def _seal(*logs: SegmentLog[Any]) -> None:
 
 # ---------------------------------------------------------------- batch scoring
 
+EXECUTORS = ("local", "ray")
+"""Where batch work runs: in this process, or as tasks on a Ray cluster (keel.compute)."""
+
 
 @dataclass(frozen=True)
 class ScoreRequest:
@@ -299,10 +304,18 @@ class ScoreRequest:
     model: str | None = None
     rejects: Path | None = None
     chunk_rows: int = 200_000
+    executor: str = "local"
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
         if (self.file is None) == (self.data is None):
             raise InvalidInput("give a FILE or --data VERSION (one of them)", path="file")
+        if self.executor not in EXECUTORS:
+            raise InvalidInput(
+                f"unknown executor {self.executor!r}",
+                path="executor",
+                hint=f"one of: {', '.join(EXECUTORS)}",
+            )
 
     @property
     def rejects_file(self) -> Path:
@@ -350,15 +363,46 @@ def score(
         chunks, total, checked = source.chunks(request.chunk_rows), None, False
         from_text = source.from_text
     with (progress or _no_progress)(total) as advance:
-        summary = scorer.run(
+        if request.executor == "ray":
+            summary = _score_on_ray(
+                scorer, chunks, request, checked=checked, from_text=from_text, progress=advance
+            )
+        else:
+            summary = scorer.run(
+                chunks,
+                out=request.out,
+                rejects=rejects,
+                checked=checked,
+                from_text=from_text,
+                progress=advance,
+            )
+    return Scored(summary=summary, model=scorer.model, out=request.out, rejects=rejects)
+
+
+def _score_on_ray(
+    scorer: BatchScorer,
+    chunks: Iterable[pl.DataFrame],
+    request: ScoreRequest,
+    *,
+    checked: bool,
+    from_text: bool,
+    progress: Progress,
+) -> ScoreSummary:
+    """The same chunks scored as tasks on a Ray cluster (Ray loads only here)."""
+    from keel.compute.ray_cluster import ray_cluster  # noqa: PLC0415 - Ray is optional
+    from keel.compute.ray_scoring import score_on_ray  # noqa: PLC0415
+
+    with ray_cluster(request.ray_address) as ray:
+        return score_on_ray(
+            ray,
+            scorer,
             chunks,
             out=request.out,
-            rejects=rejects,
+            rejects=request.rejects_file,
             checked=checked,
             from_text=from_text,
-            progress=advance,
+            progress=progress,
         )
-    return Scored(summary=summary, model=scorer.model, out=request.out, rejects=rejects)
 
 
 def _scorer(keel: Keel, model: str | None) -> BatchScorer:

@@ -404,12 +404,36 @@ def tune(
     *,
     trials: int | None = None,
     progress: TrialProgress | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> Study:
     """Search ``model.search.space`` with Optuna (``trials``, or ``model.search.trials``); every
-    trial is a run, and the best is tagged ``best``."""
+    trial is a run, and the best is tagged ``best``. With ``executor`` ``ray`` the trials are
+    Ray tasks, as many at once as the cluster has CPUs."""
+    if executor not in ("local", "ray"):
+        raise InvalidInput(
+            f"unknown executor {executor!r}", path="executor", hint="one of: local, ray"
+        )
+    if executor == "ray":
+        from keel.compute.ray_cluster import ray_cluster  # noqa: PLC0415 - Ray is optional
+
+        with ray_cluster(ray_address) as ray:
+            return _tune(keel, actor, trials, progress, ray)
+    return _tune(keel, actor, trials, progress, None)
+
+
+def _tune(
+    keel: Keel, actor: Actor, trials: int | None, progress: TrialProgress | None, ray: Any
+) -> Study:
     from keel.training.tuning import tune as tune_study  # noqa: PLC0415
 
     _mark_abandoned(keel, actor)
+    train_many, parallel = None, 1
+    if ray is not None:
+        from keel.compute.ray_tuning import ray_trainer  # noqa: PLC0415 - Ray is optional
+
+        train_many, parallel = ray_trainer(ray, keel.settings)
+
     trainer = keel.trainer()
     search = trainer.recipe.model.search
     total = trials or search.trials
@@ -427,6 +451,8 @@ def tune(
             study=f"s-{secrets.token_hex(4)}",
             trials=total,
             on_trial=on_trial,
+            train_many=train_many,
+            parallel=parallel,
         )
     found = tuple(
         Trial(

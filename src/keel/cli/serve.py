@@ -43,13 +43,30 @@ def score(
         typer.Option(help="Parquet file for rows failing the contract (default: OUT.rejected)."),
     ] = None,
     chunk_rows: Annotated[int, typer.Option(min=1_000, help="Rows per chunk.")] = 200_000,
+    executor: Annotated[
+        str, typer.Option(help="Where chunks are scored: local, or ray (tasks on a Ray cluster).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            envvar="KEEL_RAY_ADDRESS",
+            help="Ray cluster to join (default: start a local one).",
+        ),
+    ] = None,
     json: JsonFlag = False,
 ) -> None:
     """Score a file or a dataset version with the champion (or --model), writing Parquet."""
     from keel.app import serving as use  # noqa: PLC0415 - see the module docstring
 
     request = use.ScoreRequest(
-        out=out, file=file, data=data, model=model, rejects=rejects, chunk_rows=chunk_rows
+        out=out,
+        file=file,
+        data=data,
+        model=model,
+        rejects=rejects,
+        chunk_rows=chunk_rows,
+        executor=executor,
+        ray_address=ray_address,
     )
     scored = use.score(
         open_project(ctx), request, lambda total: row_progress("scoring", total, quiet=json)

@@ -224,6 +224,15 @@ def tune(
     trials: Annotated[
         int | None, typer.Option(min=1, help="Trials (default: model.search).")
     ] = None,
+    executor: Annotated[
+        str, typer.Option(help="Where trials train: local, or ray (tasks on a Ray cluster).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            envvar="KEEL_RAY_ADDRESS", help="Ray cluster to join (default: start a local one)."
+        ),
+    ] = None,
     json: JsonFlag = False,
 ) -> None:
     """Search model.search.space with Optuna; every trial is a run, the best is tagged 'best'."""
@@ -231,7 +240,13 @@ def tune(
     def progress(total: int) -> AbstractContextManager[Callable[[int], None]]:
         return row_progress(f"tuning ({total} trials)", total, quiet=json, unit="trials")
 
-    study = use.tune(open_project(ctx), trials=trials, progress=progress)
+    study = use.tune(
+        open_project(ctx),
+        trials=trials,
+        progress=progress,
+        executor=executor,
+        ray_address=ray_address,
+    )
     if json:
         print_json(study.to_dict())
         return

@@ -94,8 +94,9 @@ class CompiledLightGBM:
 
     kind: ModelKind = "lightgbm"
 
-    def __init__(self, native: LightGBMEstimator, compiled: Any) -> None:
+    def __init__(self, native: LightGBMEstimator, compiled: Any, sha256: str = "") -> None:
         self.native = native
+        self.sha256 = sha256
         self.task: Task = native.task
         self._compiled = compiled
         self._threads = int(native.get_params()["num_threads"])
@@ -129,6 +130,11 @@ class CompiledLightGBM:
     def to_bytes(self) -> bytes:
         return self.native.to_bytes()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as the native model, compiled again (or taken from the local cache) where
+        it is unpickled: native code does not travel between processes or machines."""
+        return (compile_lightgbm, (self.native, self.sha256))
+
 
 def compile_lightgbm(
     native: LightGBMEstimator, sha256: str, *, cache_dir: Path | None = None
@@ -150,7 +156,7 @@ def compile_lightgbm(
             built = Path(scratch) / "model.o"
             model.compile(cache=str(built))
             built.replace(target)  # atomic: a reader sees a whole object or none
-    return CompiledLightGBM(native, model)
+    return CompiledLightGBM(native, model, sha256)
 
 
 def compiled_bundle(

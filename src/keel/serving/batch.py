@@ -44,6 +44,16 @@ class ScoreSummary:
         }
 
 
+@dataclass(frozen=True)
+class ScoredChunk:
+    """What one chunk became: its scored rows and the rows that failed the contract (None:
+    no such row)."""
+
+    rows_in: int
+    scored: pl.DataFrame | None
+    rejected: pl.DataFrame | None
+
+
 @dataclass
 class BatchScorer:
     """Scores chunks with one model version and writes scored rows and rejects as Parquet."""
@@ -74,6 +84,20 @@ class BatchScorer:
             columns = {self.schema.entity: pl.String, **columns}
         return pl.DataFrame(schema=columns)
 
+    def score_chunk(
+        self, chunk: pl.DataFrame, *, checked: bool, from_text: bool = False
+    ) -> ScoredChunk:
+        """One chunk checked against the contract (unless ``checked``) and scored: the unit of
+        work of every executor, local or on a cluster."""
+        accepted, rejected = chunk, None
+        if not checked:
+            result = check_rows(chunk, self.schema, from_text=from_text)
+            accepted = result.accepted
+            if result.rejected.height:
+                rejected = result.rejected
+        scored = self.score_frame(accepted) if accepted.height else None
+        return ScoredChunk(rows_in=chunk.height, scored=scored, rejected=rejected)
+
     def run(
         self,
         chunks: Iterable[pl.DataFrame],
@@ -85,24 +109,32 @@ class BatchScorer:
         progress: Progress | None = None,
     ) -> ScoreSummary:
         """Score every chunk; ``checked`` chunks (a dataset version) skip the contract check."""
+        results = (self.score_chunk(c, checked=checked, from_text=from_text) for c in chunks)
+        return self.write(results, out=out, rejects=rejects, progress=progress)
+
+    def write(
+        self,
+        results: Iterable[ScoredChunk],
+        *,
+        out: Path,
+        rejects: Path,
+        progress: Progress | None = None,
+    ) -> ScoreSummary:
+        """Write scored chunks in the order given; the files appear under their final names
+        only once every chunk is written."""
         summary = ScoreSummary()
         start = time.perf_counter()
         with _ParquetSink(out) as scored_sink, _ParquetSink(rejects) as reject_sink:
-            for chunk in chunks:
-                summary.rows_in += chunk.height
-                accepted = chunk
-                if not checked:
-                    result = check_rows(chunk, self.schema, from_text=from_text)
-                    accepted = result.accepted
-                    if result.rejected.height:
-                        reject_sink.write(result.rejected)
-                        summary.rejected += result.rejected.height
-                if accepted.height:
-                    scored = self.score_frame(accepted)
-                    scored_sink.write(scored)
-                    summary.scored += scored.height
+            for result in results:
+                summary.rows_in += result.rows_in
+                if result.rejected is not None:
+                    reject_sink.write(result.rejected)
+                    summary.rejected += result.rejected.height
+                if result.scored is not None:
+                    scored_sink.write(result.scored)
+                    summary.scored += result.scored.height
                     summary.decisions.update(
-                        d for d in scored["decision"].to_list() if d is not None
+                        d for d in result.scored["decision"].to_list() if d is not None
                     )
                 if progress is not None:
                     progress(summary.rows_in)

@@ -61,6 +61,11 @@ class StudyResult:
     best: Run | None
 
 
+TrainMany = Callable[[list[TrainRequest]], list[Run | KeelError]]
+"""Trains several requests (at once, where it can), returning each run or the error that
+stopped it, in the order asked: where the trials of a study run."""
+
+
 def tune(
     trainer: Trainer,
     search: SearchSpec,
@@ -69,8 +74,15 @@ def tune(
     study: str,
     trials: int | None = None,
     on_trial: Callable[[Run], None] | None = None,
+    train_many: TrainMany | None = None,
+    parallel: int = 1,
 ) -> StudyResult:
-    """Run ``trials`` Optuna trials (TPE, seeded by the model seed); returns every trial run."""
+    """Run ``trials`` Optuna trials (TPE, seeded by the model seed); returns every trial run.
+
+    Trials are asked for ``parallel`` at a time and trained by ``train_many`` (default: one
+    after the other in this process), then told to the study: with ``parallel`` 1 the search
+    is the sequential one.
+    """
     optuna = _optuna()
     dimensions = parse_space(search.space)
     benchmark = search.benchmark or next(iter(trainer.benchmark.sets))
@@ -80,23 +92,31 @@ def tune(
     sampler = optuna.samplers.TPESampler(seed=trainer.recipe.model.seed)
     direction = "maximize" if metric.higher_is_better else "minimize"
     runs: list[Run] = []
-
-    def objective(trial: Any) -> float:
-        params = {d.name: _suggest(trial, d) for d in dimensions}
-        request = TrainRequest(actor=actor, params=params, tags=(f"study:{study}",))
-        try:
-            run = trainer.train(request)
-        except KeelError:
-            raise optuna.TrialPruned() from None
-        runs.append(run)
-        if on_trial is not None:
-            on_trial(run)
-        return float(run.metrics["benchmarks"][benchmark][metric_name]["value"])
+    train = train_many or (lambda requests: [_train_one(trainer, r) for r in requests])
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    optuna.create_study(direction=direction, sampler=sampler).optimize(
-        objective, n_trials=trials or search.trials
-    )
+    searched = optuna.create_study(direction=direction, sampler=sampler)
+    left = trials or search.trials
+    while left > 0:
+        asked = [searched.ask() for _ in range(min(parallel, left))]
+        left -= len(asked)
+        requests = [
+            TrainRequest(
+                actor=actor,
+                params={d.name: _suggest(trial, d) for d in dimensions},
+                tags=(f"study:{study}",),
+            )
+            for trial in asked
+        ]
+        for trial, outcome in zip(asked, train(requests), strict=True):
+            if isinstance(outcome, KeelError):
+                searched.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                continue
+            runs.append(outcome)
+            if on_trial is not None:
+                on_trial(outcome)
+            value = float(outcome.metrics["benchmarks"][benchmark][metric_name]["value"])
+            searched.tell(trial, value)
     best = _best(runs, benchmark, metric_name, higher=metric.higher_is_better)
     if best is not None:
         best = replace(best, tags=(*best.tags, "best"))
@@ -109,6 +129,13 @@ def tune(
                 details={"trials": len(runs), "best": best.id, "metric": metric_name},
             )
     return StudyResult(study, metric_name, benchmark, runs, best)
+
+
+def _train_one(trainer: Trainer, request: TrainRequest) -> Run | KeelError:
+    try:
+        return trainer.train(request)
+    except KeelError as error:
+        return error
 
 
 def _best(runs: list[Run], benchmark: str, metric: str, *, higher: bool) -> Run | None:

@@ -125,3 +125,27 @@ def test_the_compiled_object_is_cached_locally(
     assert list(cache.glob("*.o")) == objects
     assert again is not None
     np.testing.assert_array_equal(again.score(serving_frame), fast.score(serving_frame))
+
+
+def test_a_compiled_model_pickles_as_its_native_model_and_compiles_again(
+    fast: ModelBundle,
+    serving_frame: pl.DataFrame,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What a cluster task receives: the bundle, compiled again in the process that unpickles
+    it (from that machine's cache), scoring exactly as the sender's."""
+    from ray import cloudpickle  # how Ray sends a task's arguments (it pickles closures)
+
+    monkeypatch.setenv(backend_cache_env(), str(tmp_path))
+    copy = cloudpickle.loads(cloudpickle.dumps(fast))
+    assert isinstance(copy.estimator, CompiledLightGBM)
+    assert copy.estimator.sha256 == SHA
+    assert len(list(tmp_path.glob("*.o"))) == 1
+    np.testing.assert_array_equal(copy.score(serving_frame), fast.score(serving_frame))
+
+
+def backend_cache_env() -> str:
+    from keel.models.compiled import CACHE_ENV
+
+    return CACHE_ENV
