@@ -85,9 +85,10 @@ automation:                     # the agent (keel agent plan|tick|run): what it 
       - {name: score_shift, margin: 0.05, critical: false}
 """
 """The demo's agent policy, added to the loan example's keel.yaml."""
-DEMO_LATENCY_GATE = "{latency_p99_ms: 50}"
-"""The demo's latency gate: the example's 5 ms, timed on a busy laptop that also trains and
-serves, would refuse a model for the machine's load rather than for the model."""
+DEMO_LATENCY_GATE = "{latency_p99_ms: 250}"
+"""The demo's latency gate is the service's time budget per request (250 ms): the example's
+5 ms, timed on a busy laptop that also trains and serves, would refuse a model for the
+machine's load rather than for the model."""
 
 
 def _step_project(run: DemoRun) -> str:
@@ -412,7 +413,11 @@ def _step_agent_retrain(run: DemoRun) -> str:
     events = agent.tick(ana).events
     action = _action(ana)
     if action.done(f"canary:{CANARY_STEPS[0]:g}") is None:
-        raise RuntimeError("the agent did not start a canary: " + "; ".join(events))
+        gate = action.done("gate")
+        checks = gate.details.get("rescored") if gate is not None else None
+        raise RuntimeError(
+            f"the agent did not start a canary: {'; '.join(events)} ({action.outcome}, {checks})"
+        )
     run.action = action.seq
     version = int(action.done("register").details["version"])
     trained = action.done("train").details["run"]
