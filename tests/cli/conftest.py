@@ -31,7 +31,9 @@ Keel = Callable[..., Result]
 def keel(tmp_path: Path) -> Keel:
     """``keel(*args, cwd=..., env=...)`` runs the command and returns its exit code and output."""
 
-    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
+    def run(
+        *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
+    ) -> Result:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("KEEL_")}
         environ |= {"COLUMNS": "200", "KEEL_COMPILED": "off", "NO_COLOR": "1"} | (env or {})
         done = subprocess.run(
@@ -40,7 +42,7 @@ def keel(tmp_path: Path) -> Keel:
             env=environ,
             capture_output=True,
             text=True,
-            timeout=300,
+            timeout=timeout,
             check=False,
         )
         return Result(done.returncode, done.stdout, done.stderr)

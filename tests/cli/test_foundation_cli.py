@@ -173,12 +173,27 @@ def test_postgres_via_environment(keel: Keel, project: Path, postgres_url: str) 
 
 
 def test_demo_runs_and_summarises(keel: Keel, tmp_path: Path) -> None:
-    result = keel("demo", "--dir", str(tmp_path / "demo"), "--json")
+    result = keel("demo", "--dir", str(tmp_path / "demo"), "--json", timeout=900)
     assert result.code == 0, result.err
     summary = result.json()
     assert int(summary["summary"]["audit events"]) >= 3
     assert summary["summary"]["dashboard"].endswith("&& keel server")
     assert "resolved" in summary["summary"]["review queue"]  # the scripted reviewers' work
+    # the agent's loop: every canary step passed, a second person promoted, the worse
+    # candidate rolled back on its own with an incident
+    assert "50 % passed" in summary["summary"]["canary"]
+    assert "approved by omar" in summary["summary"]["champion now"]
+    assert "incident #" in summary["summary"]["rolled back"]
+    project = tmp_path / "demo"
+    ada = {"KEEL_API_KEY": (project / ".keel" / "demo-keys" / "ada").read_text().strip()}
+    history = keel("agent", "history", "--json", cwd=project, env=ada).json()
+    assert [(a["kind"], a["status"]) for a in history] == [
+        ("retrain", "failed"),
+        ("retrain", "done"),
+    ]
+    releases = keel("release", "history", "--json", cwd=project, env=ada).json()
+    assert releases[0]["actor"] == "keel-agent" and releases[0]["canary"] is None
+    assert releases[0]["champion"] == int(summary["summary"]["champion now"].split()[0][1:])
     assert all(step["result"] for step in summary["steps"])
     kept = sorted((tmp_path / "demo" / ".keel" / "demo-keys").iterdir())
     assert [k.name for k in kept] == ["ada", "ana", "omar"]

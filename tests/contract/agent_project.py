@@ -76,19 +76,24 @@ def open_incident(keel: Keel, category: str = "drift") -> int:
     return seq
 
 
-def log_traffic(keel: Keel, canary: int, *, n: int = 1000, error_rate: float = 0.0) -> None:
+def log_traffic(
+    keel: Keel, canary: int, *, n: int = 1000, error_rate: float = 0.0, fallback_rate: float = 0.0
+) -> None:
     """What the service logs while ``canary`` serves ``n`` requests beside the champion's
-    ``3 n``: same latency and scores, the canary failing ``error_rate`` of its requests."""
+    ``3 n``: same latency and scores, the canary failing ``error_rate`` of its requests, and
+    ``fallback_rate`` of them answered by the champion instead (logged, as the service logs
+    them, with the champion's label, on the canary's route)."""
     rng = np.random.default_rng(n + canary)
     head, _ = keel.registry().status()
     assert head is not None and head.state.champion is not None
     now = datetime.now(UTC)
-    records = [
-        _record(f"{keel.project.name}/v{head.state.champion}", "champion", now, rng, 0.0)
-        for _ in range(3 * n)
-    ] + [
-        _record(f"{keel.project.name}/v{canary}", "canary", now, rng, error_rate) for _ in range(n)
-    ]
+    champion = f"{keel.project.name}/v{head.state.champion}"
+    records = [_record(champion, "champion", now, rng, 0.0) for _ in range(3 * n)]
+    for _ in range(n):
+        record = _record(f"{keel.project.name}/v{canary}", "canary", now, rng, error_rate)
+        if rng.random() < fallback_rate:
+            record = replace(record, model=champion, fallback=f"v{canary} failed → champion")
+        records.append(record)
     log = keel.prediction_log()
     try:
         log.append(records)

@@ -5,6 +5,7 @@ own; pause; the agent never approving; every decision explained."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -231,4 +232,42 @@ def test_a_proposal_waits_for_a_person_and_the_agent_cannot_approve_it(
     with keel.reader() as unit:
         action = unit.agent.get(keel.project.name, 1)
     assert [s.name for s in action.steps][:2] == ["approved:retrain", "train"]
+    keel.close()
+
+
+def test_a_step_longer_than_the_lease_renews_it_before_the_next(local: Keel) -> None:
+    """Each call of the clock is two minutes later: the training step alone outlives the
+    60 s lease, and the agent renews it before starting the next step, as no one took it."""
+    start = datetime.now(UTC)
+    calls = iter(range(10_000))
+
+    def slow_clock() -> datetime:
+        return start + timedelta(minutes=2 * next(calls))
+
+    open_incident(local)
+    report = AgentPass(local, clock=slow_clock).run()
+    assert not any("lease" in line for line in report.events), report.events
+    assert steps_done(local)[:4] == ["train", "register", "gate", "shadow"]
+
+
+def test_canary_requests_the_champion_answered_count_as_the_canary_s_fallbacks(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """A canary that fails is answered by the champion, and the log names the champion: the
+    analysis still counts those requests against the canary, and rolls it back."""
+    canary = {
+        "steps": [10, 50],
+        "min_requests": 200,
+        "metrics": [{"name": "fallback_rate", "margin": 0.02}],
+    }
+    keel = agent_project(tmp_path / "proj", sqlite_url, canary=canary)
+    open_incident(keel)
+    tick(keel)
+    version = int(steps_done_detail(keel, "register")["version"])
+    log_traffic(keel, version, fallback_rate=0.2)
+    result = tick(keel)
+    with keel.reader() as unit:
+        action = unit.agent.get(keel.project.name, 1)
+    assert action.status is ActionStatus.FAILED, result.events
+    assert "fallback_rate" in action.outcome["result"]
     keel.close()

@@ -192,6 +192,7 @@ class AgentPass:
         )
         try:
             with self.keel.unit() as unit:
+                self._renew(unit, now)
                 action = unit.agent.start(action, self._guard(decision.kind), now)
                 self._audit(unit, action, "agent.decide", {"decision": decision.to_dict()})
         except (Conflict, PolicyViolation) as exc:
@@ -220,7 +221,9 @@ class AgentPass:
         running = replace(action, status=ActionStatus.RUNNING, steps=())
         try:
             with self.keel.unit() as unit:
-                started = unit.agent.start(running, self._guard(action.kind), self.clock())
+                now = self.clock()
+                self._renew(unit, now)
+                started = unit.agent.start(running, self._guard(action.kind), now)
                 self._audit(unit, started, "agent.start", {"approved": True})
         except (Conflict, PolicyViolation) as exc:
             report.events.append(f"{action.id}: approved, not started yet: {exc.message}")
@@ -318,9 +321,17 @@ class AgentPass:
         self, action: AgentAction, step: Step, *, budget: tuple[str, int, int] | None = None
     ) -> AgentAction:
         with self.keel.unit() as unit:
+            if step.state == "started":  # a long step (training) may outlive the lease
+                self._renew(unit, step.at)
             saved = unit.agent.step(self.project, action.seq, step, self.holder, budget)
             self._audit(unit, saved, "agent.step", step.to_dict())
         return saved
+
+    def _renew(self, unit: Any, now: datetime) -> None:
+        """Renew the lease before starting anything: a step may have outlived it; only
+        another agent having taken it over meanwhile stops this one."""
+        if unit.agent.acquire(self.project, self.holder, now, self.policy.lease_seconds) is None:
+            raise Conflict(f"{self.holder} lost the agent lease to another agent")
 
     def _audit(self, unit: Any, action: AgentAction, what: str, details: dict[str, Any]) -> None:
         unit.audit.append(
@@ -505,7 +516,12 @@ class AgentPass:
         version = self._version(action)
         label = self.keel.registry().model(version).label
         frame = self._logged(since)
-        canary = frame.filter((pl.col("route") == "canary") & (pl.col("model") == label))
+        # the canary's requests: those it answered, and those the fallback chain answered
+        # for it (the champion first), which are the canary's failures
+        canary = frame.filter(
+            (pl.col("route") == "canary")
+            & ((pl.col("model") == label) | pl.col("fallback").is_not_null())
+        )
         champion = frame.filter(pl.col("route") == "champion")
         step_requests = canary.filter(pl.col("time") >= step_since).height
         flips = None

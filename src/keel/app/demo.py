@@ -52,6 +52,7 @@ class DemoRun:
     opened: dict[str | None, Keel] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     trained: str = ""
+    action: int = 0
     summary: list[tuple[str, str]] = field(default_factory=list)
 
     def as_user(self, name: str | None = None) -> Keel:
@@ -66,8 +67,35 @@ class DemoRun:
             keel.close()
 
 
+AUTOMATION = """
+automation:                     # the agent (keel agent plan|tick|run): what it may do alone
+  triggers:
+    - {when: incident, category: drift, do: retrain}
+  actions: {retrain: auto, shadow: auto, canary: auto, promote: needs_approval, rollback: auto}
+  budgets: {retrains_per_day: 2, canaries_per_week: 3}
+  cooldown_minutes: 0           # the demo's second drift may start a retrain at once
+  canary:
+    steps: [10, 25, 50]         # percent of applicants, sticky by application id
+    min_requests: 100           # per step: fewer canary requests hold, never pass
+    false_rollback_rate: 0.01
+    metrics:
+      - {name: error_rate, margin: 0.02}
+      - {name: fallback_rate, margin: 0.02}
+      - {name: latency_p99, margin: 5.0, critical: false}
+      - {name: score_shift, margin: 0.05, critical: false}
+"""
+"""The demo's agent policy, added to the loan example's keel.yaml."""
+DEMO_LATENCY_GATE = "{latency_p99_ms: 250}"
+"""The demo's latency gate is the service's time budget per request (250 ms): the example's
+5 ms, timed on a busy laptop that also trains and serves, would refuse a model for the
+machine's load rather than for the model."""
+
+
 def _step_project(run: DemoRun) -> str:
     scaffold(run.directory, "loan")
+    config = run.directory / "keel.yaml"
+    text = config.read_text().replace("{latency_p99_ms: 5}", DEMO_LATENCY_GATE)
+    config.write_text(text + AUTOMATION)
     keel = open_project(run.directory, check=False)
     run.opened[None] = keel
     before, after = upgrade(keel.db)
@@ -353,6 +381,205 @@ def _review_summary(run: DemoRun, before: Any, after: Any, escalated: bool) -> N
         run.summary.append(("escalated", "1 large loan: the two reviewers disagreed"))
 
 
+AGENT_TRAFFIC = (datetime(2024, 8, 1), datetime(2024, 9, 1))
+AGENT_ROWS = 6_000
+AGENT_DRIFT = (CovariateDrift(column="income", at=0.02, until=0.12, shift=-1.5),)
+"""August's applications drift early, so the next monitor run finds it in what was served."""
+"""August's applications at most; the canary usually decides on fewer."""
+AGENT_ROUND = 400
+"""Applications sent between two passes of the agent."""
+FOLLOW_SECONDS = 1.2
+"""Long enough for the service to follow a release change (it polls the history each second)."""
+BAD_FALLBACK = 0.12
+"""The share of its requests the deliberately worse candidate cannot answer."""
+
+
+def _action(keel: Keel, seq: int | None = None) -> Any:
+    """An action of the agent's journal (its newest, by default)."""
+    from keel.app import agent  # noqa: PLC0415
+
+    if seq is None:
+        return agent.history(keel, limit=1)[0]
+    return agent.explain(keel, seq).action
+
+
+def _step_agent_retrain(run: DemoRun) -> str:
+    """The drift incident fires the policy's trigger: one pass of the agent retrains on the
+    latest versions with the recorded recipe, registers, gates (re-scoring the stored model
+    itself), shadows and starts the canary, which holds: no canary traffic yet."""
+    from keel.app import agent  # noqa: PLC0415
+
+    ana = run.as_user("ana")
+    events = agent.tick(ana).events
+    action = _action(ana)
+    if action.done(f"canary:{CANARY_STEPS[0]:g}") is None:
+        gate = action.done("gate")
+        checks = gate.details.get("rescored") if gate is not None else None
+        raise RuntimeError(
+            f"the agent did not start a canary: {'; '.join(events)} ({action.outcome}, {checks})"
+        )
+    run.action = action.seq
+    version = int(action.done("register").details["version"])
+    trained = action.done("train").details["run"]
+    gate = action.done("gate").details
+    rescored = ", ".join(
+        f"{r['metric']} {r['rescored']:.3f} = recorded" if r["agrees"] else f"{r['metric']} differs"
+        for r in gate["rescored"]
+    )
+    run.summary.append(("agent", f"{action.id}: {action.rule}"))
+    return (
+        f"{action.id}, on drift incident #{action.evidence.get('incident')}: trained {trained},"
+        f" registered v{version}, gate passed (the agent re-scored the stored model: {rescored}),"
+        f" shadow, canary on {CANARY_STEPS[0]:g} % of applicants: holds, no canary traffic yet"
+    )
+
+
+CANARY_STEPS = (10.0, 25.0, 50.0)
+
+
+def _step_agent_canary(run: DemoRun) -> str:
+    """August's applications arrive over HTTP; after each few hundred the agent looks at the
+    canary beside the champion on the same period: each step passes, the next share starts,
+    and after the last the agent asks for the promotion (a person approves it)."""
+    from keel.app import agent  # noqa: PLC0415
+    from keel.app.traffic import LocalServer, send_traffic  # noqa: PLC0415
+    from keel.automation.journal import ActionStatus  # noqa: PLC0415
+
+    ana, key = run.as_user("ana"), run.keys["ana"]
+    start, end = AGENT_TRAFFIC
+    frame = simulate_frame(rows=AGENT_ROWS, seed=13, start=start, end=end, incidents=AGENT_DRIFT)
+    sent = 0
+    with LocalServer(run.directory, api_key=key) as server:
+        for first in range(0, frame.height, AGENT_ROUND):
+            time.sleep(FOLLOW_SECONDS)  # the service picks the new canary share up
+            sent += send_traffic(server.url, key, frame.slice(first, AGENT_ROUND), batch=10).records
+            agent.tick(ana)
+            if _action(ana, run.action).status is not ActionStatus.RUNNING:
+                break
+    action = _action(ana, run.action)
+    if action.status is not ActionStatus.DONE:
+        raise RuntimeError(f"{action.id} did not pass its canary: {action.outcome}")
+    passed = []
+    for share in CANARY_STEPS:
+        verdict = action.done(f"passed:canary:{share:g}").details
+        n = verdict["metrics"][0]["n_canary"]
+        passed.append(f"{share:g} % passed at {n} canary requests")
+    errors = next(m for m in verdict["metrics"] if m["metric"] == "error_rate")
+    low, high = errors["interval"]
+    run.summary.append(("canary", " · ".join(passed)))
+    return (
+        f"{sent:,} applications, the agent looking after every {AGENT_ROUND}: "
+        + ", ".join(passed)
+        + f" (error rate, canary minus champion: {errors['estimate']:+.3f}, 99% sequence"
+        f" [{low:+.3f}, {high:+.3f}], margin {errors['fail_above']:g}); the agent asked for the"
+        " promotion: it may not approve it"
+    )
+
+
+def _step_agent_approve(run: DemoRun) -> str:
+    """A second person approves the promotion the agent asked for; the drift incident the
+    retrain answered is resolved."""
+    ana, omar = run.as_user("ana"), run.as_user("omar")
+    action = _action(ana, run.action)
+    version = int(action.done("register").details["version"])
+    approved = registry.approve(omar, version, note=f"canary passed ({action.id})")
+    if approved.release is None:
+        raise RuntimeError(f"omar's approval of v{version} did not apply the promotion")
+    incident = int(action.evidence["incident"])
+    monitoring.resolve_incident(ana, incident, note=f"answered by v{version} ({action.id})")
+    run.summary.append(("champion now", f"v{version} ({approved.release.id}), approved by omar"))
+    return (
+        f"omar approved v{version}, the agent's request → champion ({approved.release.id});"
+        f" ana resolved drift incident #{incident}"
+    )
+
+
+def _step_agent_rollback(run: DemoRun) -> str:
+    """The next drift opens a new incident and the agent retrains again; this candidate is
+    deliberately worse (the simulator makes it fail some of its requests, which the champion
+    then answers, as the service does): the canary analysis fails it and the agent rolls it
+    back on its own, through the same code path as a person's rollback, and opens an incident."""
+    from keel.app import agent  # noqa: PLC0415
+    from keel.automation.journal import ActionStatus  # noqa: PLC0415
+
+    ana = run.as_user("ana")
+    drift = [i for i in monitoring.run_monitor(ana).opened if i.category == "drift"]
+    if not drift:
+        raise RuntimeError("August's drift opened no new incident")
+    agent.tick(ana)
+    action = _action(ana)
+    if action.seq == run.action or action.done(f"canary:{CANARY_STEPS[0]:g}") is None:
+        raise RuntimeError(f"the agent did not retrain on incident #{drift[0].seq}")
+    version = int(action.done("register").details["version"])
+    _log_failing_canary(ana, version)
+    agent.tick(ana)
+    action = _action(ana, action.seq)
+    head = registry.release_status(ana).release
+    if action.status is not ActionStatus.FAILED or head is None or head.state.canary is not None:
+        raise RuntimeError(f"{action.id} was not rolled back: {action.status.value}")
+    verdict = action.done("rolled_back")
+    failed = [
+        e.details for e in agent.explain(ana, action.seq).events if e.action == "agent.canary"
+    ][-1]
+    fallback = next(m for m in failed["metrics"] if m["metric"] == "fallback_rate")
+    low, high = fallback["interval"]
+    run.summary.append(
+        ("rolled back", f"v{version} ({action.id}), incident #{action.outcome['incident']}")
+    )
+    budget = agent.status(ana).spent["retrain"]
+    return (
+        f"drift incident #{drift[0].seq} → {action.id} retrained → v{version}, gate passed,"
+        f" canary on {CANARY_STEPS[0]:g} %; the candidate fell back on"
+        f" {fallback['estimate']:+.1%} more requests than the champion (99% sequence"
+        f" [{low:+.3f}, {high:+.3f}] above the {fallback['fail_above']:g} margin after"
+        f" {fallback['n_canary']} canary requests) → the agent stopped"
+        f" {' and '.join(verdict.details['stopped']) if verdict else 'the canary'} on its own,"
+        f" v{head.state.champion} still champion, incident #{action.outcome['incident']};"
+        f" retrains today {budget}"
+    )
+
+
+def _log_failing_canary(keel: Keel, version: int) -> None:
+    """What the service logs while a candidate that fails ``BAD_FALLBACK`` of its requests
+    serves beside the champion: each failure answered by the champion, marked as a fallback."""
+    import secrets  # noqa: PLC0415
+
+    import numpy as np  # noqa: PLC0415
+
+    from keel.predictions import PredictionRecord  # noqa: PLC0415
+    from keel.types import utcnow  # noqa: PLC0415
+
+    rng = np.random.default_rng(version)
+    head = registry.release_status(keel).release
+    champion = f"{keel.project.name}/v{head.state.champion if head else 0}"
+    candidate = f"{keel.project.name}/v{version}"
+    records = []
+    for i in range(3_000):
+        route = "canary" if i % 10 == 0 else "champion"
+        failed = route == "canary" and rng.random() < BAD_FALLBACK
+        score = float(rng.beta(2.0, 11.0))
+        records.append(
+            PredictionRecord(
+                request_id=secrets.token_hex(8),
+                prediction_id=secrets.token_hex(8),
+                time=utcnow(),
+                model=candidate if route == "canary" and not failed else champion,
+                entity_id=f"a-{9_000_000 + i}",
+                inputs={},
+                score=score,
+                decision="approve" if score < 0.15 else "review",
+                fallback=f"{candidate} failed: simulated → champion" if failed else None,
+                latency_ms=float(3.0 * np.exp(0.35 * rng.standard_normal())),
+                route=route,
+            )
+        )
+    log = keel.prediction_log()
+    try:
+        log.append(records)
+    finally:
+        log.close()
+
+
 def _step_audit(run: DemoRun) -> str:
     report = project.verify_audit(run.as_user("ada"))
     if not report.ok:
@@ -376,6 +603,10 @@ STEPS: list[tuple[str, Callable[[DemoRun], str]]] = [
     ("serve July's applications over HTTP", _step_serve),
     ("monitor the prediction log", _step_monitor),
     ("reviewers work the queue", _step_review),
+    ("the agent answers the drift incident", _step_agent_retrain),
+    ("the canary serves August's applications, step by step", _step_agent_canary),
+    ("a second person approves the agent's promotion", _step_agent_approve),
+    ("a worse candidate: the canary analysis rolls it back", _step_agent_rollback),
     ("verify the audit trail", _step_audit),
 ]
 
