@@ -19,7 +19,6 @@ from typing import Any
 import orjson
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -127,6 +126,14 @@ def row_progress(
     if quiet:
         yield lambda _done: None
         return
+    from rich.progress import (  # noqa: PLC0415 - only commands that show progress pay for it
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     columns = [
         SpinnerColumn(),
         TextColumn("{task.description}"),

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from keel.cli.lazy import lazy
 from keel.cli.output import print_json, row_progress, say
 from keel.errors import InvalidInput
-from keel.simulate import (
-    KINDS,
-    Incident,
-    incident_from_dict,
-    withheld_labels,
-    write_months,
-    write_simulation,
-)
 
-DEFAULTS: dict[str, dict[str, Any]] = {
+if TYPE_CHECKING:
+    from keel import simulate as sim
+    from keel.simulate import Incident
+else:
+    sim = lazy("keel.simulate")
+
+DEFAULTS: dict[str, dict[str, Any]] = {  # one entry per kind of ``keel.simulate.KINDS``
     "unit_change": {"column": "income", "factor": 0.001, "at": 0.5},
     "renamed_column": {"column": "income", "new_name": "income_eur", "at": 0.5},
     "new_category": {"column": "purpose", "value": "crypto", "share": 0.05, "at": 0.5},
@@ -33,9 +32,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 def parse_incident(text: str) -> Incident:
     """'unit_change' or 'unit_change:column=age,factor=10,at=0.3' (defaults fill the rest)."""
     kind, _, rest = text.partition(":")
-    if kind not in KINDS:
+    if kind not in DEFAULTS:
         raise InvalidInput(
-            f"unknown incident {kind!r}; expected one of: {', '.join(sorted(KINDS))}",
+            f"unknown incident {kind!r}; expected one of: {', '.join(sorted(DEFAULTS))}",
             path="incident",
         )
     body: dict[str, Any] = {"kind": kind, **DEFAULTS[kind]}
@@ -44,7 +43,7 @@ def parse_incident(text: str) -> Incident:
         if not sep:
             raise InvalidInput(f"incident settings are key=value; got {item!r}", path="incident")
         body[key.strip()] = _value(value.strip())
-    return incident_from_dict(body)
+    return sim.incident_from_dict(body)
 
 
 def _value(text: str) -> Any:
@@ -62,7 +61,7 @@ def simulate(
     end: Annotated[str, typer.Option(help="End of the window (ISO, exclusive).")] = "2024-06-01",
     incident: Annotated[
         list[str] | None,
-        typer.Option(help=f"Scripted incident (repeatable): {', '.join(sorted(KINDS))}."),
+        typer.Option(help=f"Scripted incident (repeatable): {', '.join(sorted(DEFAULTS))}."),
     ] = None,
     by_month: Annotated[
         bool,
@@ -89,9 +88,13 @@ def simulate(
             "incidents": incidents,
             "progress": lambda done, _total: progress(done),
         }
-        paths = write_months(out, **arguments) if by_month else write_simulation(out, **arguments)
+        paths = (
+            sim.write_months(out, **arguments)
+            if by_month
+            else sim.write_simulation(out, **arguments)
+        )
     labels_path = None
-    late = withheld_labels(
+    late = sim.withheld_labels(
         rows=rows, seed=seed, start=window[0], end=window[1], incidents=incidents
     )
     if late.height:
