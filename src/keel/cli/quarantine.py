@@ -48,7 +48,7 @@ def list_(
         for b in batches
     ]
     columns = ["batch", "status", "quarantined", "rows", "batch reasons", "replayed by", "source"]
-    table("quarantine", columns, rows)
+    table("quarantine", columns, rows, ids=(0, 5))
 
 
 @app.command("show")

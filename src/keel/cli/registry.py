@@ -65,7 +65,7 @@ def list_models(ctx: typer.Context, json: JsonFlag = False) -> None:
         print_json([entry.to_dict() for entry in listed])
         return
     columns = ["model", "role", "run", "data", "kind", "first metric", "sha256", "registered"]
-    table(keel.project.name, columns, [_model_row(entry) for entry in listed])
+    table(keel.project.name, columns, [_model_row(entry) for entry in listed], ids=(0, 2))
 
 
 def _model_row(entry: use.ListedModel) -> tuple[str, ...]:

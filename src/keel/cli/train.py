@@ -107,7 +107,7 @@ def list_runs(
         print_json([s.to_dict() for s in summaries])
         return
     columns = ["run", "status", "data", "model", "first metric", "time", "model sha256", "parent"]
-    table(keel.project.name, columns, [_listed(s) for s in summaries])
+    table(keel.project.name, columns, [_listed(s) for s in summaries], ids=(0, 7))
 
 
 def _listed(summary: use.RunSummary) -> tuple[str, ...]:
