@@ -57,6 +57,14 @@ def simulate(
     out: Annotated[Path, typer.Option("--out", help="A .csv, .parquet or .jsonl file.")],
     rows: Annotated[int, typer.Option(min=1, help="How many applications.")] = 100_000,
     seed: Annotated[int, typer.Option(help="Same seed, same rows.")] = 7,
+    id_offset: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Entity ids start at a-(OFFSET+1). Files of separate runs share ids unless their"
+            " offsets leave room for each other's rows (e.g. --id-offset 1000000).",
+        ),
+    ] = 0,
     start: Annotated[str, typer.Option(help="First application time (ISO).")] = "2024-05-01",
     end: Annotated[str, typer.Option(help="End of the window (ISO, exclusive).")] = "2024-06-01",
     incident: Annotated[
@@ -74,8 +82,9 @@ def simulate(
 ) -> None:
     """Write simulated loan applications matching the loan example's contract.
 
-    Entity ids are row numbers of one stream: files from separate runs share ids, so simulate
-    several months in one run with --by-month.
+    Entity ids (application_id) number the rows of one run from a-0000000001, whatever the seed:
+    files of separate runs share ids unless each run gets its own --id-offset. Several months
+    from one run (--by-month) never share ids.
     """
     incidents = [parse_incident(text) for text in incident or []]
     window = (_moment(start, "start"), _moment(end, "end"))
@@ -83,6 +92,7 @@ def simulate(
         arguments: dict[str, Any] = {
             "rows": rows,
             "seed": seed,
+            "id_offset": id_offset,
             "start": window[0],
             "end": window[1],
             "incidents": incidents,
@@ -95,7 +105,12 @@ def simulate(
         )
     labels_path = None
     late = sim.withheld_labels(
-        rows=rows, seed=seed, start=window[0], end=window[1], incidents=incidents
+        rows=rows,
+        seed=seed,
+        start=window[0],
+        end=window[1],
+        incidents=incidents,
+        id_offset=id_offset,
     )
     if late.height:
         labels_path = (
