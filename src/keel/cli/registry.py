@@ -166,7 +166,7 @@ def approve(
     if (remote := _remote()) is not None:
         from keel.app import remote as remote_plane  # noqa: PLC0415
 
-        number = parse_version_ref(version, remote_plane.project_name(remote))
+        number = versions.parse_version_ref(version, remote_plane.project_name(remote))
         _show_promotion(remote_plane.approve(remote, number, note=note), number, json=json)
         return
     keel = open_project(ctx)
@@ -243,7 +243,7 @@ def promote(
     if (remote := _remote()) is not None:
         from keel.app import remote as remote_plane  # noqa: PLC0415
 
-        number = parse_version_ref(version, remote_plane.project_name(remote))
+        number = versions.parse_version_ref(version, remote_plane.project_name(remote))
         done = remote_plane.promote(remote, number, override=override)
         _show_promotion(done, number, json=json)
         return
