@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: venv demo test test-fast lint bench lock clean
+.PHONY: venv demo test test-fast lint bench lock clean docs
 
 venv: $(STAMP)
 
@@ -23,6 +23,10 @@ test: venv
 
 test-fast: venv
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
+
+# docs/configuration.md is generated from the typed models of keel.yaml (a test checks it is current).
+docs: venv
+	$(BIN)/python -m keel.config_reference
 
 lint: venv
 	$(BIN)/ruff check src tests benchmarks

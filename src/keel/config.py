@@ -37,16 +37,25 @@ MAX_PROJECT_FILE_BYTES = 1 << 20
 
 
 class TargetSpec(Strict):
+    """What the model predicts."""
+
     column: str
+    """The label column of the data."""
     kind: Literal["binary", "regression"] = "binary"
+    """``binary``: a probability of the positive class; ``regression``: a number."""
     positive: int | str | bool = 1
+    """The label value that counts as the positive class (binary targets)."""
 
 
 class StorageSpec(Strict):
     """Where this project keeps its metadata and artifacts; the environment overrides both."""
 
     database_url: str | None = None
+    """SQLAlchemy URL of the metadata database (default: SQLite under ``.keel/``);
+    ``KEEL_DATABASE_URL`` overrides it."""
     store_url: str | None = None
+    """Where artifacts and data parts are kept: a folder or an object-store URL (default:
+    ``.keel/store``); ``KEEL_STORE_URL`` overrides it."""
 
 
 class ContractFile(Strict):
@@ -59,11 +68,16 @@ class ProjectFile(Strict):
     """Everything ``keel.yaml`` declares; each section is optional until its feature is used."""
 
     name: str = Field(pattern=NAME_PATTERN.pattern)
+    """The project's name; it also names its models (``NAME/v3``)."""
     description: str = ""
+    """A sentence on what the project is for, for the people who read keel.yaml."""
     entity: str
+    """The column that identifies a record (an application, a customer); outcomes join on it."""
     timestamp: str | None = None
+    """The event-time column (a datetime column of the contract), for time splits and windows."""
     target: TargetSpec
     limitations: list[str] = Field(default_factory=list)
+    """Known limitations of the model, printed on its card."""
     storage: StorageSpec = Field(default_factory=StorageSpec)
     contract: Contract | None = None
     """Inline, or read from the file ``contract: {file: ...}`` names (see ``read_project``)."""

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.cli.conftest import Keel
+from tests.cli.conftest import Keel, Result
 from tests.cli.test_training_cli import (  # noqa: F401  (fixtures, used as arguments)
     SMALL,
     Trained,
@@ -141,5 +141,12 @@ def test_a_failed_gate_exits_non_zero_and_blocks_promotion(keel: Keel, trained: 
     _one_error_line(keel("gate", "other/v1", cwd=project), naming="not a model version")
     listed = _ok(keel("models", "list", "--json", cwd=project))
     assert [(m["model"], m["role"]) for m in listed] == [("loan-default/v1", None)]
+    narrow = _ok_text(keel("models", "list", cwd=project, env={"COLUMNS": "80"}))
+    assert "loan-default/v1" in narrow and "r-0001" in narrow  # ids are never folded at 80
     shown = _ok(keel("models", "show", "v1", "--json", cwd=project))
     assert shown["gate"]["passed"] is False and shown["run_id"] == "r-0001"
+
+
+def _ok_text(result: Result) -> str:
+    assert result.code == 0, result.err
+    return result.out

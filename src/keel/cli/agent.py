@@ -4,16 +4,22 @@ automation plane (``keel.app.agent``), render. Every text from the journal is es
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from keel.app import agent as use
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag
+from keel.cli.lazy import lazy
 from keel.cli.output import console, field_list, print_json, table
 from keel.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from keel.app import agent as use
+else:
+    use = lazy("keel.app.agent")
+
 
 app = typer.Typer(
     help="The guarded agent: retrain, canary, roll back within keel.yaml's automation policy.",

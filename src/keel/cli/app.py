@@ -1,4 +1,25 @@
-"""The root ``keel`` command: global options, the command groups, and error handling."""
+"""The root ``keel`` command: global options, the command groups, and error handling.
+
+Every ``keel`` invocation imports this module and builds the whole command tree, so the tree must
+stay cheap to build: ``keel --help`` answers without importing pandas, Polars, NumPy, pydantic,
+SQLAlchemy, LightGBM or FastAPI (``tests/cli/test_startup.py`` checks it). In a command module:
+
+- bind the use cases the commands call with ``keel.cli.lazy.lazy`` (the real import under
+  ``TYPE_CHECKING``, so that mypy still checks every call)::
+
+      if TYPE_CHECKING:
+          from keel.app import data as use
+      else:
+          use = lazy("keel.app.data")
+
+- import at module level only what the signatures need (Typer reads the annotations and defaults
+  when it builds the tree): enums offered as choices live in light modules
+  (``keel.monitoring.incidents``, ``keel.decisions.states``, ``keel.identity.roles``), and a
+  default is a literal, not an attribute of a lazy module;
+- types used only in helpers' annotations go under ``TYPE_CHECKING``;
+- a library needed by one command only (Rich progress bars, the web server) is imported inside
+  that command.
+"""
 
 from __future__ import annotations
 

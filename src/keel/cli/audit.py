@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from keel.app import project as use
-from keel.app import remote as remote_plane
 from keel.cli.context import open_project
+from keel.cli.lazy import lazy
 from keel.cli.output import print_json, say, table
+
+if TYPE_CHECKING:
+    from keel.app import project as use
+    from keel.app import remote as remote_plane
+else:
+    use = lazy("keel.app.project")
+    remote_plane = lazy("keel.app.remote")
+
 
 app = typer.Typer(help="Read and verify the audit trail.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]

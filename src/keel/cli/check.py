@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from keel.app.check import ProjectCheck, check_project
 from keel.cli.context import project_dir
 from keel.cli.errors import EXIT_CODES
+from keel.cli.lazy import lazy
 from keel.cli.output import console, print_json, safe, say
 from keel.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from keel.app import check as checks
+    from keel.app.check import ProjectCheck
+else:
+    checks = lazy("keel.app.check")
+
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
 def check(ctx: typer.Context, json: JsonFlag = False) -> None:
     """Check keel.yaml and its contract file: 'ok', or one line per problem (exit code 2)."""
-    found = check_project(project_dir(ctx))
+    found = checks.check_project(project_dir(ctx))
     if json:
         print_json(found.to_dict())
     elif found.ok:

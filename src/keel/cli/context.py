@@ -5,13 +5,20 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from keel.app.session import open_project as open_folder
-from keel.config import find_project_dir
+from keel.cli.lazy import lazy
 from keel.errors import ConfigError
-from keel.wiring import Keel
+
+if TYPE_CHECKING:
+    from keel import config
+    from keel.app import session
+    from keel.wiring import Keel
+else:
+    session = lazy("keel.app.session")
+    config = lazy("keel.config")
 
 
 @dataclass
@@ -34,7 +41,7 @@ def project_dir(ctx: typer.Context) -> Path:
     explicit = options(ctx).project or (Path(p) if (p := os.environ.get("KEEL_PROJECT")) else None)
     if explicit is not None:
         return explicit.resolve()
-    found = find_project_dir(Path.cwd())
+    found = config.find_project_dir(Path.cwd())
     if found is None:
         raise ConfigError(
             "no keel.yaml here or in any parent folder",
@@ -45,6 +52,6 @@ def project_dir(ctx: typer.Context) -> Path:
 
 def open_project(ctx: typer.Context, *, check: bool = True) -> Keel:
     """Open the project for a command; closed when the command's context ends."""
-    keel = open_folder(project_dir(ctx), check=check)
+    keel = session.open_project(project_dir(ctx), check=check)
     ctx.call_on_close(keel.close)
     return keel

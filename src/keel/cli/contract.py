@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from keel.app import files
+from keel.cli.lazy import lazy
 from keel.cli.output import printable
+
+if TYPE_CHECKING:
+    from keel.app import files
+else:
+    files = lazy("keel.app.files")
+
 
 app = typer.Typer(help="Work with the data contract.", no_args_is_help=True)
 

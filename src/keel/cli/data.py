@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from keel.app import data as use
 from keel.cli.context import open_project
 from keel.cli.errors import EXIT_REFUSED_DATA
+from keel.cli.lazy import lazy
 from keel.cli.output import field_list, print_json, row_progress, say, table
-from keel.data.ingest import IngestResult
-from keel.data.profile import Profile
-from keel.data.refs import parse_version
+
+if TYPE_CHECKING:
+    from keel.app import data as use
+    from keel.data import refs
+    from keel.data.ingest import IngestResult
+    from keel.data.profile import Profile
+else:
+    use = lazy("keel.app.data")
+    refs = lazy("keel.data.refs")
+
 
 __all__ = ["JsonFlag", "app", "exit_if_rejected", "ingest", "parse_version", "show_result"]
 
 app = typer.Typer(help="List, compare and export dataset versions.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+CHUNK_ROWS = 500_000
+"""The default of ``--chunk-rows``: ``keel.app.data.CHUNK_ROWS``, written here so that building
+the command tree does not import the data plane (a test checks that they agree)."""
+
+
+def parse_version(text: str) -> int:
+    """A dataset version as typed on the command line (``v3`` or ``3``)."""
+    return refs.parse_version(text)
 
 
 def ingest(
@@ -29,9 +44,7 @@ def ingest(
         str | None, typer.Option(help="Read from this SQLAlchemy URL instead of a file.")
     ] = None,
     query: Annotated[str | None, typer.Option(help="The SQL query, with --sql.")] = None,
-    chunk_rows: Annotated[
-        int, typer.Option(min=1, help="Rows validated at a time.")
-    ] = use.CHUNK_ROWS,
+    chunk_rows: Annotated[int, typer.Option(min=1, help="Rows validated at a time.")] = CHUNK_ROWS,
     json: JsonFlag = False,
 ) -> None:
     """Validate a batch against the contract; accepted rows make a new dataset version."""

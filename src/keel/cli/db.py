@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from keel.app import project as use
 from keel.cli.context import open_project
+from keel.cli.lazy import lazy
 from keel.cli.output import print_json, say
+
+if TYPE_CHECKING:
+    from keel.app import project as use
+else:
+    use = lazy("keel.app.project")
+
 
 app = typer.Typer(help="Create or migrate the metadata database.", no_args_is_help=True)
 

@@ -5,16 +5,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
-from keel.app import decisions as use
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag
+from keel.cli.lazy import lazy
 from keel.cli.output import console, print_json, table
-from keel.decisions.replay import Difference
+
+if TYPE_CHECKING:
+    from keel.app import decisions as use
+    from keel.decisions.replay import Difference
+else:
+    use = lazy("keel.app.decisions")
+
 
 decisions_app = typer.Typer(
     help="Decision policies priced by decisions.costs: tune thresholds, replay the log.",

@@ -5,12 +5,18 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from keel.app.demo import DEMO_KEYS, DemoStep, run_demo
+from keel.cli.lazy import lazy
 from keel.cli.output import console, print_json, say, table
+
+if TYPE_CHECKING:
+    from keel.app import demo as demo_app
+    from keel.app.demo import DemoStep
+else:
+    demo_app = lazy("keel.app.demo")
 
 
 def demo(
@@ -36,7 +42,7 @@ def demo(
             say("[green]✓[/] {}: {} [dim]({:.1f} s)[/]", step.step, step.result, step.seconds)
 
     with console.status("starting") as spinner:
-        summary = run_demo(folder, starting=spinner.update, done=done)
+        summary = demo_app.run_demo(folder, starting=spinner.update, done=done)
     if not keep and directory is None:
         shutil.rmtree(folder, ignore_errors=True)
         say("{}", f"removed the demo project folder {folder} (--no-keep)", err=True)
@@ -50,11 +56,11 @@ def demo(
     say("{}", f"The project is kept in {folder}; remove it with: rm -rf {folder}")
     say(
         "{}",
-        f"Explore it: cd {folder} && export KEEL_API_KEY=$(cat {DEMO_KEYS}/ada)"
+        f"Explore it: cd {folder} && export KEEL_API_KEY=$(cat {demo_app.DEMO_KEYS}/ada)"
         " && keel data versions && keel models list && keel release history && keel audit log",
     )
     say(
         "Open its dashboard: {} (then log in at http://127.0.0.1:8700 with a key from {})",
         dict(summary.summary)["dashboard"],
-        DEMO_KEYS,
+        demo_app.DEMO_KEYS,
     )

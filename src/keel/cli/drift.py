@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from keel.app.drift import DriftComparison, DriftRequest, compare_tables
 from keel.cli.context import options
+from keel.cli.lazy import lazy
 from keel.cli.output import print_json, say, table
-from keel.config import find_project_dir
 from keel.errors import InvalidInput
-from keel.monitoring.thresholds import METHODS
+
+if TYPE_CHECKING:
+    from keel import config
+    from keel.app import drift as drift_app
+    from keel.app.drift import DriftComparison
+    from keel.monitoring import thresholds
+else:
+    drift_app = lazy("keel.app.drift")
+    config = lazy("keel.config")
+    thresholds = lazy("keel.monitoring.thresholds")
+
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
@@ -41,11 +50,12 @@ def drift(
     json: JsonFlag = False,
 ) -> None:
     """Which columns of CUR drifted from REF: every statistic against its threshold."""
-    if threshold not in METHODS:
+    if threshold not in thresholds.METHODS:
         raise InvalidInput(
-            f"--threshold must be one of {', '.join(METHODS)}; got {threshold!r}", path="threshold"
+            f"--threshold must be one of {', '.join(thresholds.METHODS)}; got {threshold!r}",
+            path="threshold",
         )
-    request = DriftRequest(
+    request = drift_app.DriftRequest(
         reference=reference,
         current=current,
         project=_project_folder(ctx),
@@ -55,7 +65,7 @@ def drift(
         multivariate=multivariate,
         report=report,
     )
-    found = compare_tables(request)
+    found = drift_app.compare_tables(request)
     if json:
         print_json(found.to_dict())
         return
@@ -65,7 +75,7 @@ def drift(
 def _project_folder(ctx: typer.Context) -> Path | None:
     """The project named by --project or KEEL_PROJECT, else the nearest one, else None."""
     given = options(ctx).project or (Path(p) if (p := os.environ.get("KEEL_PROJECT")) else None)
-    return given.resolve() if given is not None else find_project_dir(Path.cwd())
+    return given.resolve() if given is not None else config.find_project_dir(Path.cwd())
 
 
 def _show(comparison: DriftComparison) -> None:

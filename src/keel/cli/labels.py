@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from keel.app import data as use
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag, show_result
+from keel.cli.lazy import lazy
 from keel.cli.output import print_json, row_progress, say
+
+if TYPE_CHECKING:
+    from keel.app import data as use
+else:
+    use = lazy("keel.app.data")
+
 
 app = typer.Typer(help="Labels that arrive later than the features.", no_args_is_help=True)
 

@@ -9,13 +9,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from keel.app import monitoring as use
-from keel.app import remote as remote_plane
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag
+from keel.cli.lazy import lazy
 from keel.cli.monitor_file import monitor_file
 from keel.cli.output import console, field_list, print_json, say, table
 from keel.monitoring.incidents import IncidentStatus
+
+if TYPE_CHECKING:
+    from keel.app import monitoring as use
+    from keel.app import remote as remote_plane
+else:
+    use = lazy("keel.app.monitoring")
+    remote_plane = lazy("keel.app.remote")
+
 
 if TYPE_CHECKING:
     from keel.monitoring.service import RunOutcome

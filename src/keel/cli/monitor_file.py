@@ -4,14 +4,20 @@ project (``keel.app.standalone`` does the work; this face parses and renders).""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from keel.app.standalone import FileMonitorReport, FileMonitorRequest, monitor_files
+from keel.cli.lazy import lazy
 from keel.cli.output import console, print_json, table
 from keel.errors import InvalidInput
-from keel.monitoring.standalone import ChunkReport
+
+if TYPE_CHECKING:
+    from keel.app import standalone
+    from keel.app.standalone import FileMonitorReport
+    from keel.monitoring.standalone import ChunkReport
+else:
+    standalone = lazy("keel.app.standalone")
 
 
 def monitor_file(
@@ -56,7 +62,7 @@ def monitor_file(
         raise InvalidInput(
             f"--task must be classification or regression; got {task!r}", path="task"
         )
-    request = FileMonitorRequest(
+    request = standalone.FileMonitorRequest(
         reference=reference,
         current=tuple(current),
         chunk_rows=chunk_rows,
@@ -69,7 +75,7 @@ def monitor_file(
         false_alarm_rate=false_alarm_rate,
         html=html,
     )
-    found = monitor_files(request)
+    found = standalone.monitor_files(request)
     if json:
         print_json(found.to_dict())
         return

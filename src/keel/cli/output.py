@@ -12,14 +12,13 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import orjson
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -92,23 +91,53 @@ def print_json(value: Any) -> None:
     sys.stdout.flush()
 
 
+MIN_GIVING_WIDTH = 3
+"""The narrowest a column that gives way is folded to before the table outgrows the terminal."""
+
+
 def table(
     title: str | None,
     columns: Sequence[str],
     rows: Iterable[Sequence[Any]],
     *,
+    ids: Collection[int] = (0,),
     styles: Callable[[Sequence[Any]], str | None] | None = None,
 ) -> None:
-    """Print rows as a Rich table with a header; a cell too wide for the terminal folds onto
-    the next line, never cut (names are copied from here)."""
+    """Print rows as a Rich table with a header.
+
+    The columns at the positions ``ids`` (the first one by default) hold what people copy and
+    type back (model names, batch, run and version ids): they are never folded, cut or shrunk.
+    The other columns give way: a cell too wide for the terminal folds onto the next line, never
+    cut. When even that cannot fit the terminal, the table is printed wider than the terminal
+    rather than breaking an id.
+    """
+    raw = [list(row) for row in rows]
+    cells = [[_cell(cell) for cell in row] for row in raw]
+    headers = [_cell(column) for column in columns]
     grid = Table(
         title=None if title is None else _cell(title), title_justify="left", header_style="bold"
     )
-    for column in columns:
-        grid.add_column(_cell(column), overflow="fold")
-    for row in rows:
-        grid.add_row(*(_cell(cell) for cell in row), style=styles(row) if styles else None)
-    console.print(grid)
+    needed = 3 * len(columns) + 1  # borders and padding of Rich's default box
+    for index, header in enumerate(headers):
+        if index in ids:
+            width = max((row[index].cell_len for row in cells if index < len(row)), default=0)
+            width = max(width, header.cell_len)
+            grid.add_column(header, width=width, no_wrap=True, overflow="ignore")
+            needed += width
+        else:
+            grid.add_column(header, overflow="fold")
+            needed += MIN_GIVING_WIDTH
+    for values, row in zip(raw, cells, strict=True):
+        grid.add_row(*row, style=styles(values) if styles else None)
+    terminal = console.width
+    if needed <= terminal:
+        console.print(grid)
+        return
+    console.width = needed  # Rich never prints wider than its console's width
+    try:
+        console.print(grid)
+    finally:
+        console.width = terminal
 
 
 def field_list(pairs: Iterable[tuple[str, Any]]) -> None:
@@ -127,6 +156,14 @@ def row_progress(
     if quiet:
         yield lambda _done: None
         return
+    from rich.progress import (  # noqa: PLC0415 - only commands that show progress pay for it
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     columns = [
         SpinnerColumn(),
         TextColumn("{task.description}"),

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from keel.app import project as use
 from keel.app.scaffold import EXAMPLES
 from keel.cli.context import open_project
+from keel.cli.lazy import lazy
 from keel.cli.output import field_list, markup, print_json, say
+
+if TYPE_CHECKING:
+    from keel.app import project as use
+else:
+    use = lazy("keel.app.project")
+
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 

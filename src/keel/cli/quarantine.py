@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from keel.app import data as use
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag, exit_if_rejected, show_result
+from keel.cli.lazy import lazy
 from keel.cli.output import print_json, row_progress, say, table
-from keel.data.reasons import REASONS_COLUMN, ROW_COLUMN
+
+if TYPE_CHECKING:
+    from keel.app import data as use
+    from keel.data import reasons
+else:
+    use = lazy("keel.app.data")
+    reasons = lazy("keel.data.reasons")
+
 
 app = typer.Typer(help="Rows held back with their reasons; replay them.", no_args_is_help=True)
 
@@ -41,7 +48,7 @@ def list_(
         for b in batches
     ]
     columns = ["batch", "status", "quarantined", "rows", "batch reasons", "replayed by", "source"]
-    table("quarantine", columns, rows)
+    table("quarantine", columns, rows, ids=(0, 5))
 
 
 @app.command("show")
@@ -68,8 +75,8 @@ def show(
         table("row reasons", ["column", "reason", "rows"], counts)
     if rows.height:
         shown = [
-            (row[ROW_COLUMN], _reasons_text(row[REASONS_COLUMN]))
-            for row in rows.select(ROW_COLUMN, REASONS_COLUMN).iter_rows(named=True)
+            (row[reasons.ROW_COLUMN], _reasons_text(row[reasons.REASONS_COLUMN]))
+            for row in rows.select(reasons.ROW_COLUMN, reasons.REASONS_COLUMN).iter_rows(named=True)
         ]
         table(f"first {rows.height} rows", ["row", "reasons (column: code = value)"], shown)
 

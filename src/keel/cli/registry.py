@@ -11,14 +11,21 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from keel.app import registry as use
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag
+from keel.cli.lazy import lazy
 from keel.cli.output import console, field_list, interval, print_json, say, table
-from keel.registry.approvals import Promotion
-from keel.registry.gates import GateResult
-from keel.registry.releases import Release
-from keel.registry.versions import parse_version_ref
+
+if TYPE_CHECKING:
+    from keel.app import registry as use
+    from keel.registry import versions
+    from keel.registry.approvals import Promotion
+    from keel.registry.gates import GateResult
+    from keel.registry.releases import Release
+else:
+    use = lazy("keel.app.registry")
+    versions = lazy("keel.registry.versions")
+
 
 if TYPE_CHECKING:
     from keel.models.equivalence import Equivalence
@@ -58,7 +65,7 @@ def list_models(ctx: typer.Context, json: JsonFlag = False) -> None:
         print_json([entry.to_dict() for entry in listed])
         return
     columns = ["model", "role", "run", "data", "kind", "first metric", "sha256", "registered"]
-    table(keel.project.name, columns, [_model_row(entry) for entry in listed])
+    table(keel.project.name, columns, [_model_row(entry) for entry in listed], ids=(0, 2))
 
 
 def _model_row(entry: use.ListedModel) -> tuple[str, ...]:
@@ -81,7 +88,7 @@ def _model_row(entry: use.ListedModel) -> tuple[str, ...]:
 def show_model(ctx: typer.Context, version: VersionArg, json: JsonFlag = False) -> None:
     """One model version: lineage, inputs, benchmark results, latest gate result."""
     keel = open_project(ctx)
-    detail = use.show_model(keel, parse_version_ref(version, keel.project.name))
+    detail = use.show_model(keel, versions.parse_version_ref(version, keel.project.name))
     if json:
         print_json(detail.to_dict())
         return
@@ -117,7 +124,7 @@ def _inference(verdict: Equivalence | None) -> str:
 def gate(ctx: typer.Context, version: VersionArg, json: JsonFlag = False) -> None:
     """Evaluate the release policy for a model version; each check with its evidence."""
     keel = open_project(ctx)
-    number = parse_version_ref(version, keel.project.name)
+    number = versions.parse_version_ref(version, keel.project.name)
     with console.status(f"gating v{number}", spinner="dots"):
         result = use.gate(keel, number)
     if json:
@@ -159,11 +166,11 @@ def approve(
     if (remote := _remote()) is not None:
         from keel.app import remote as remote_plane  # noqa: PLC0415
 
-        number = parse_version_ref(version, remote_plane.project_name(remote))
+        number = versions.parse_version_ref(version, remote_plane.project_name(remote))
         _show_promotion(remote_plane.approve(remote, number, note=note), number, json=json)
         return
     keel = open_project(ctx)
-    number = parse_version_ref(version, keel.project.name)
+    number = versions.parse_version_ref(version, keel.project.name)
     outcome = use.approve(keel, number, note=note)
     _show_promotion(outcome, number, json=json)
 
@@ -236,12 +243,12 @@ def promote(
     if (remote := _remote()) is not None:
         from keel.app import remote as remote_plane  # noqa: PLC0415
 
-        number = parse_version_ref(version, remote_plane.project_name(remote))
+        number = versions.parse_version_ref(version, remote_plane.project_name(remote))
         done = remote_plane.promote(remote, number, override=override)
         _show_promotion(done, number, json=json)
         return
     keel = open_project(ctx)
-    number = parse_version_ref(version, keel.project.name)
+    number = versions.parse_version_ref(version, keel.project.name)
     outcome = use.promote(keel, number, override=override)
     _show_promotion(outcome, number, json=json)
 
@@ -255,7 +262,7 @@ def shadow(
 ) -> None:
     """Score a version on live traffic beside the champion, without returning its answers."""
     keel = open_project(ctx)
-    release = use.shadow(keel, parse_version_ref(version, keel.project.name), stop=stop)
+    release = use.shadow(keel, versions.parse_version_ref(version, keel.project.name), stop=stop)
     _print_release(release, keel.project.name, json=json)
 
 
@@ -273,7 +280,7 @@ def canary(
 ) -> None:
     """Serve a version to a share of entities (sticky by a hash of the entity id)."""
     keel = open_project(ctx)
-    number = parse_version_ref(version, keel.project.name)
+    number = versions.parse_version_ref(version, keel.project.name)
     release = use.canary(keel, number, share, override=override)
     _print_release(release, keel.project.name, json=json)
 

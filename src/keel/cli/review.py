@@ -4,18 +4,25 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from keel.app import review as use
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag
+from keel.cli.lazy import lazy
 from keel.cli.output import console, field_list, print_json, say, table
-from keel.decisions.queue import SyncOutcome
-from keel.decisions.review import ItemState, Reason, ReviewItem
-from keel.decisions.stats import Proportion
+from keel.decisions.states import ItemState, Reason
+
+if TYPE_CHECKING:
+    from keel.app import review as use
+    from keel.decisions.queue import SyncOutcome
+    from keel.decisions.review import ReviewItem
+    from keel.decisions.stats import Proportion
+else:
+    use = lazy("keel.app.review")
+
 
 review_app = typer.Typer(
     help="The human review queue: cases routed to a person, and what they decided.",

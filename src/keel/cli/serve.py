@@ -10,16 +10,22 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from keel.app import queries
 from keel.cli.context import open_project
 from keel.cli.errors import EXIT_REFUSED_DATA
+from keel.cli.lazy import lazy
 from keel.cli.output import print_json, row_progress, say
 from keel.serving import settings as serve_settings
 from keel.serving.settings import ServeSettings
+
+if TYPE_CHECKING:
+    from keel.app import queries
+else:
+    queries = lazy("keel.app.queries")
+
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from keel.app import control
 from keel.cli.context import open_project
+from keel.cli.lazy import lazy
 from keel.cli.output import console
+
+if TYPE_CHECKING:
+    from keel.app import control
+else:
+    control = lazy("keel.app.control")
 
 
 def server(

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 
-from keel.app import training as use
 from keel.cli.context import open_project
 from keel.cli.data import JsonFlag, parse_version
+from keel.cli.lazy import lazy
 from keel.cli.output import (
     console,
     field_list,
@@ -29,6 +29,11 @@ from keel.cli.output import (
     table,
 )
 from keel.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from keel.app import training as use
+else:
+    use = lazy("keel.app.training")
 
 app = typer.Typer(help="List, show and compare training runs.", no_args_is_help=True)
 
@@ -102,7 +107,7 @@ def list_runs(
         print_json([s.to_dict() for s in summaries])
         return
     columns = ["run", "status", "data", "model", "first metric", "time", "model sha256", "parent"]
-    table(keel.project.name, columns, [_listed(s) for s in summaries])
+    table(keel.project.name, columns, [_listed(s) for s in summaries], ids=(0, 7))
 
 
 def _listed(summary: use.RunSummary) -> tuple[str, ...]:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from keel.app import project as use
 from keel.cli.context import open_project
+from keel.cli.lazy import lazy
 from keel.cli.output import print_json, say, table
 from keel.identity.roles import Role
+
+if TYPE_CHECKING:
+    from keel.app import project as use
+else:
+    use = lazy("keel.app.project")
+
 
 app = typer.Typer(help="Add, list and revoke users and their API keys.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]

@@ -23,29 +23,13 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from keel.decisions.states import ItemState as ItemState  # noqa: PLC0414 - re-exported
+from keel.decisions.states import Reason as Reason  # noqa: PLC0414 - re-exported
 from keel.schema import Invalid, Strict
-
-
-class Reason(StrEnum):
-    """Why a prediction went to a person, most urgent first."""
-
-    DEFER = "defer"  # the fallback chain ended in defer: no model decided it
-    OOD = "ood"  # the record lies outside what the model was trained on
-    REVIEW = "review"  # the policy's decision was the review action
-    AUDIT = "audit"  # a random sample of automatic decisions, to measure them without bias
-
-
-class ItemState(StrEnum):
-    OPEN = "open"
-    CLAIMED = "claimed"
-    RESOLVED = "resolved"
-    ESCALATED = "escalated"
-
 
 DEFAULT_SLA_HOURS = {Reason.DEFER: 4.0, Reason.OOD: 8.0, Reason.REVIEW: 24.0, Reason.AUDIT: 72.0}
 

@@ -109,6 +109,7 @@ class Placement:
     total_rows: int
     start_us: int
     span_us: int
+    id_offset: int = 0
 
 
 def block_rng(seed: int, block: int, stream: int, key: int = 0) -> np.random.Generator:
@@ -124,7 +125,8 @@ def event_times(rng: np.random.Generator, place: Placement) -> np.ndarray:
 
 
 def application_ids(first_row: int, rows: int) -> pl.Series:
-    """'a-0000000001'-style ids from the global row number, so they are unique across the stream."""
+    """'a-0000000001'-style ids from the global row number (plus the run's id offset), so they
+    are unique across the stream."""
     base = 10_000_000_001 + first_row  # the leading '1' keeps the zero padding; it is cut off
     digits = pl.int_range(base, base + rows, dtype=pl.Int64).cast(pl.String).str.slice(1)
     return pl.select(pl.concat_str(pl.lit("a-"), digits).alias(ENTITY)).to_series()
@@ -236,7 +238,7 @@ def base_block(seed: int, block: int, place: Placement) -> tuple[pl.DataFrame, n
         "channel": _choice(rng, _CHANNEL_P, place.rows),
     }
     numbers = {**people, **credit, **loans}
-    columns = [application_ids(place.first_row, place.rows)]
+    columns = [application_ids(place.id_offset + place.first_row, place.rows)]
     columns.append(pl.Series(TIMESTAMP, times).cast(pl.Datetime("us")))
     columns += [pl.Series(name, numbers[name]).cast(SCHEMA[name]) for name in NUMERIC]
     columns += [_categorical(name, codes[name]) for name in CATEGORIES]

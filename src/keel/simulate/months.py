@@ -61,10 +61,17 @@ def simulate_months(
     end: datetime,
     incidents: Sequence[Incident] = (),
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    id_offset: int = 0,
 ) -> Iterator[tuple[str, pl.DataFrame]]:
     """('YYYY-MM', frame) per calendar month, in order; memory holds one month at a time."""
     chunks = simulate(
-        rows=rows, seed=seed, start=start, end=end, incidents=incidents, chunk_rows=chunk_rows
+        rows=rows,
+        seed=seed,
+        start=start,
+        end=end,
+        incidents=incidents,
+        chunk_rows=chunk_rows,
+        id_offset=id_offset,
     )
     return _gather(by_month(chunks, *_window(start, end)))
 
@@ -94,6 +101,7 @@ def write_months(
     suffix: str = ".parquet",
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: Progress | None = None,
+    id_offset: int = 0,
 ) -> list[Path]:
     """One file per month, '<directory>/<YYYY-MM><suffix>', streamed chunk by chunk."""
     if suffix not in FORMATS:
@@ -102,7 +110,13 @@ def write_months(
         )
     folder = Path(directory)
     chunks = simulate(
-        rows=rows, seed=seed, start=start, end=end, incidents=incidents, chunk_rows=chunk_rows
+        rows=rows,
+        seed=seed,
+        start=start,
+        end=end,
+        incidents=incidents,
+        chunk_rows=chunk_rows,
+        id_offset=id_offset,
     )
     folder.mkdir(parents=True, exist_ok=True)
     return _write(by_month(chunks, *_window(start, end)), folder, suffix, rows, progress)

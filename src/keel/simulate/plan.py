@@ -55,6 +55,7 @@ class Plan:
     pipe: tuple[Timed, ...]
     renames: tuple[Timed, ...]
     withhold_from_us: int | None
+    id_offset: int = 0
 
     @property
     def blocks(self) -> int:
@@ -64,7 +65,7 @@ class Plan:
         first = block * BLOCK_ROWS
         size = min(BLOCK_ROWS, self.rows - first)
         span = self.end_us - self.start_us
-        return Placement(first, size, self.rows, self.start_us, span)
+        return Placement(first, size, self.rows, self.start_us, span, self.id_offset)
 
     def first_block_at(self, moment_us: int) -> int:
         """The first block that can hold a row at or after ``moment_us`` (rows fill equal slots)."""
@@ -131,12 +132,29 @@ def _withhold_from(timed: Sequence[Timed], end_us: int) -> int | None:
     return end_us - _checks.to_micros_delta(delays[0]) if delays else None
 
 
+MAX_ID = 9_999_999_999
+"""The largest entity id number: ids are 'a-' and ten digits."""
+
+
 def make_plan(
-    *, rows: int, seed: int, start: datetime, end: datetime, incidents: Sequence[Incident]
+    *,
+    rows: int,
+    seed: int,
+    start: datetime,
+    end: datetime,
+    incidents: Sequence[Incident],
+    id_offset: int = 0,
 ) -> Plan:
     """Check the arguments and place every incident on the time axis."""
     _checks.check_count("rows", rows, minimum=1)
     _checks.check_count("seed", seed, minimum=0)
+    _checks.check_count("id_offset", id_offset, minimum=0)
+    if id_offset + rows > MAX_ID:
+        raise InvalidInput(
+            f"'id_offset' + 'rows' must be at most {MAX_ID:,} (ids have ten digits);"
+            f" got {id_offset + rows:,}",
+            path="id_offset",
+        )
     first, last = _checks.check_window(start, end)
     start_us, end_us = _checks.to_micros(first), _checks.to_micros(last)
     timed = [_timed(i, start_us, end_us) for i in _check_incidents(incidents)]
@@ -151,4 +169,5 @@ def make_plan(
         pipe=tuple(t for t in timed if isinstance(t.incident, UnitChange | NullSpike)),
         renames=tuple(sorted(renames, key=lambda t: t.at_us)),
         withhold_from_us=_withhold_from(timed, end_us),
+        id_offset=id_offset,
     )

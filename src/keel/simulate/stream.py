@@ -73,13 +73,18 @@ def simulate(
     end: datetime,
     incidents: Sequence[Incident] = (),
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    id_offset: int = 0,
 ) -> Iterator[pl.DataFrame]:
     """Loan applications between ``start`` and ``end`` in chunks of ``chunk_rows``.
 
     Same arguments give the same rows, whatever ``chunk_rows`` is. Arguments are checked before
-    the first chunk is made, so a bad call fails at once rather than on first iteration.
+    the first chunk is made, so a bad call fails at once rather than on first iteration. Entity
+    ids are numbered from ``id_offset + 1``: runs given offsets that leave room for each other's
+    rows share no id.
     """
-    plan = make_plan(rows=rows, seed=seed, start=start, end=end, incidents=incidents)
+    plan = make_plan(
+        rows=rows, seed=seed, start=start, end=end, incidents=incidents, id_offset=id_offset
+    )
     size = _checks.check_count("chunk_rows", chunk_rows, minimum=1)
     return _stream(plan, size)
 
@@ -96,12 +101,15 @@ def simulate_frame(
     start: datetime,
     end: datetime,
     incidents: Sequence[Incident] = (),
+    id_offset: int = 0,
 ) -> pl.DataFrame:
     """The whole stream as one frame, for small runs.
 
     Across a rename both names appear, each null on the other side of the moment.
     """
-    chunks = simulate(rows=rows, seed=seed, start=start, end=end, incidents=incidents)
+    chunks = simulate(
+        rows=rows, seed=seed, start=start, end=end, incidents=incidents, id_offset=id_offset
+    )
     return pl.concat(list(chunks), how="diagonal")
 
 
@@ -112,12 +120,15 @@ def withheld_labels(
     start: datetime,
     end: datetime,
     incidents: Sequence[Incident] = (),
+    id_offset: int = 0,
 ) -> pl.DataFrame:
     """The labels a ``label_delay`` withheld, as (application_id, defaulted), to ingest later.
 
     Only the blocks near the end of the stream are regenerated. Empty without a ``label_delay``.
     """
-    plan = make_plan(rows=rows, seed=seed, start=start, end=end, incidents=incidents)
+    plan = make_plan(
+        rows=rows, seed=seed, start=start, end=end, incidents=incidents, id_offset=id_offset
+    )
     empty = pl.DataFrame(schema={ENTITY: pl.String(), TARGET: pl.Int64()})
     if plan.withhold_from_us is None:
         return empty

@@ -150,6 +150,7 @@ def write_simulation(
     incidents: Sequence[Incident] = (),
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: Progress | None = None,
+    id_offset: int = 0,
 ) -> list[Path]:
     """Simulate into a .csv, .parquet or .jsonl file chosen by suffix; returns the files written.
 
@@ -158,7 +159,13 @@ def write_simulation(
     target = Path(path)
     check_format(target)
     chunks = simulate(
-        rows=rows, seed=seed, start=start, end=end, incidents=incidents, chunk_rows=chunk_rows
+        rows=rows,
+        seed=seed,
+        start=start,
+        end=end,
+        incidents=incidents,
+        chunk_rows=chunk_rows,
+        id_offset=id_offset,
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     return write_frames(target, chunks, total=rows, progress=progress)

@@ -1,0 +1,96 @@
+"""``keel`` answers at once: building the command tree imports no heavy library.
+
+Every ``keel`` command imports ``keel.cli.app`` and builds the whole Click tree before it does
+anything, so what that costs is paid by ``keel --version`` as much as by ``keel train``. These
+tests check what gets imported (not a wall-clock time, which depends on the machine).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.cli.conftest import Keel
+
+HEAVY = (
+    "numpy",
+    "pandas",
+    "polars",
+    "pyarrow",
+    "scipy",
+    "sklearn",
+    "lightgbm",
+    "optuna",
+    "sqlalchemy",
+    "alembic",
+    "yaml",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "httpx",
+    "jinja2",
+    "keel.wiring",
+    "keel.config",
+    "keel.store",
+    "rich.progress",
+)
+
+_PROBE = """
+import json, sys
+import keel.cli.app
+if sys.argv[1] == "tree":
+    import typer.main
+    command = typer.main.get_command(keel.cli.app.app)
+    ctx = command.make_context("keel", ["--help"], resilient_parsing=True)
+    for name in command.list_commands(ctx):
+        sub = command.get_command(ctx, name)
+        sub.get_short_help_str(100)
+        if hasattr(sub, "list_commands"):
+            sub.list_commands(ctx)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def _imported(stage: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, stage], capture_output=True, text=True, check=True
+    )
+    return set(json.loads(done.stdout))
+
+
+def _heavy(modules: set[str]) -> list[str]:
+    return sorted(
+        name for name in modules if any(name == h or name.startswith(h + ".") for h in HEAVY)
+    )
+
+
+def test_importing_the_cli_imports_no_heavy_library() -> None:
+    assert _heavy(_imported("import")) == []
+
+
+def test_building_the_command_tree_imports_no_heavy_library() -> None:
+    modules = _imported("tree")
+    assert "keel.cli.train" in modules  # the tree was really built
+    assert _heavy(modules) == []
+
+
+def test_keel_version_and_group_help_answer(keel: Keel) -> None:
+    version = keel("--version")
+    assert version.code == 0 and version.out.startswith("keel ")
+    listed = keel("data", "--help")
+    assert listed.code == 0 and "versions" in listed.out
+
+
+def test_the_cli_default_chunk_size_is_the_use_case_default() -> None:
+    from keel.app import data as use
+    from keel.cli import data
+
+    assert data.CHUNK_ROWS == use.CHUNK_ROWS
+
+
+def test_the_cli_incident_kinds_are_the_simulator_kinds() -> None:
+    from keel.cli.simulate import DEFAULTS
+    from keel.simulate import KINDS
+
+    assert set(DEFAULTS) == set(KINDS)
