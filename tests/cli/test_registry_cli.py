@@ -75,6 +75,8 @@ def test_register_gate_promote_approve_and_roll_back(keel: Keel, trained: Traine
         keel("approve", "v1", "--note", "read the card", "--json", cwd=project, env=alice)
     )
     assert approved["applied"] is True
+    shown = keel("release", "status", cwd=project, env=root).out
+    assert "promote requested by olga, approved by alice" in shown  # not "promote by alice"
     status = _status(keel, project, root)
     assert (status["release"], status["champion"], status["shadow"], status["canary"]) == (
         "rel-0001",

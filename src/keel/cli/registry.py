@@ -337,13 +337,23 @@ def _show_release(release: Release, project: str) -> None:
     canary = f"v{state.canary} ({state.canary_share:g}%)" if state.canary else "none"
     field_list(
         [
-            ("release", f"{release.id} ({release.action} by {release.actor})"),
+            ("release", f"{release.id} ({_made_by(release)})"),
             ("champion", f"{project}/{_v(state.champion)}"),
             ("shadow", ", ".join(f"v{v}" for v in state.shadow) or "none"),
             ("canary", canary),
             ("previous", _v(state.previous_champion)),
         ]
     )
+
+
+def _made_by(release: Release) -> str:
+    """Who made a release change: for an approved promotion, who asked and who approved (the
+    last approver applies it, but did not request it)."""
+    requester = release.details.get("requester")
+    approvers = release.details.get("approvers") or []
+    if requester and approvers:
+        return f"{release.action} requested by {requester}, approved by {', '.join(approvers)}"
+    return f"{release.action} by {release.actor}"
 
 
 def _remote() -> Any:
