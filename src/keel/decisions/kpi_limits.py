@@ -33,7 +33,6 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 from pydantic import Field, model_validator
-from scipy.special import bdtr
 
 from keel.decisions.costs import CostPolicy
 from keel.decisions.kpis import AMOUNT, chunk_kpis, cost_rows
@@ -90,6 +89,8 @@ class Estimate:
 
     def beyond(self, limit: Limit, confidence: float) -> float | None:
         """The limit this estimate is beyond with the stated confidence, or None."""
+        from scipy.special import bdtr  # noqa: PLC0415 - only monitor runs judge limits
+
         alpha = (1 - confidence) / 2
         if self.hits is None:  # a mean: its interval wholly beyond the limit
             if limit.max is not None and self.low > limit.max:
