@@ -55,6 +55,13 @@ def data_versions(
     return page(found, lambda v: v.version, limit=page_limit(request, limit), cursor=cursor)
 
 
+@router.get("/data/origins", tags=["data"])
+@uses(data.version_origins)
+def data_origins(keel: Caller) -> Json:
+    """Who or what made each version, oldest first (``keel data versions``' "made by")."""
+    return {"origins": [jsonable(origin) for origin in data.version_origins(keel)]}
+
+
 @router.get("/data/versions/{version}", tags=["data"])
 @uses(data.show_version)
 def data_version(version: Ident, keel: Caller) -> Json:

@@ -319,6 +319,15 @@ def list_versions(remote: Remote) -> list[DatasetVersion]:
     return [_version(body) for body in remote.listing("/api/v1/data/versions")]
 
 
+@offline(action="reading who made each data version")
+def version_origins(remote: Remote) -> list[Any]:
+    """``GET /api/v1/data/origins``: who or what made each version."""
+    from keel.app.data import VersionOrigin  # noqa: PLC0415
+
+    found = remote.call("GET", "/api/v1/data/origins")
+    return [VersionOrigin(**body) for body in found["origins"]]
+
+
 def _version(body: dict[str, Any]) -> DatasetVersion:
     return DatasetVersion(
         dataset=body["dataset"],

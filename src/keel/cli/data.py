@@ -102,13 +102,15 @@ def versions(ctx: typer.Context, json: JsonFlag = False) -> None:
 
     if (remote := remote_plane.remote_from(os.environ)) is not None:
         dataset, found = remote_plane.project_name(remote), remote_plane.list_versions(remote)
+        origins = None if json else tuple(remote_plane.version_origins(remote))
     else:
         keel = open_project(ctx)
         dataset, found = keel.dataset, use.list_versions(keel)
-    if json:
+        origins = None if json else use.version_origins(keel)
+    if json or origins is None:
         print_json([v.to_dict() for v in found])
         return
-    made_by = {origin.version: origin.text for origin in use.version_origins(keel)}
+    made_by = {origin.version: origin.text for origin in origins}
     rows = [
         (
             v.label,

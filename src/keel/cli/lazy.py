@@ -18,6 +18,8 @@ import importlib
 from types import ModuleType
 from typing import Any
 
+from keel.cli.entry import raise_deferred
+
 
 class LazyModule:
     """Stands for the module ``name`` and imports it when an attribute is first read."""
@@ -31,6 +33,7 @@ class LazyModule:
     def __getattr__(self, attribute: str) -> Any:
         if self._module is None:
             self._module = importlib.import_module(self._name)
+            raise_deferred()  # a Ctrl-C during the import counts now that it is over
         return getattr(self._module, attribute)
 
     def __repr__(self) -> str:

@@ -30,7 +30,7 @@ from urllib.parse import urljoin, urlsplit
 
 import orjson
 
-from keel.errors import ConfigError
+from keel.errors import ConfigError, PolicyViolation
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -44,7 +44,7 @@ MAX_REDIRECTS = 3
 HINT = "if this destination is intended, list its network in monitoring.notify.allow_networks"
 
 
-class Refused(Exception):
+class Refused(PolicyViolation):
     """A destination the webhook must not reach (the reason says which rule)."""
 
 
