@@ -35,6 +35,7 @@ import numpy.typing as npt
 from scipy.special import bdtr
 
 from keel.decisions.costs import CostPolicy
+from keel.decisions.tuning import band_thresholds
 from keel.errors import InvalidInput
 
 F64 = npt.NDArray[np.float64]
@@ -77,21 +78,7 @@ class RiskBand:
 
     def thresholds(self) -> dict[str, str]:
         """The ``decisions.thresholds`` mapping of the band (empty bands left out)."""
-        bands = [
-            (self.actions[0], 0.0, self.low),
-            (self.actions[1], self.low, self.high),
-            (self.actions[2], self.high, 1.0),
-        ]
-        kept = [(name, lo, hi) for name, lo, hi in bands if hi > lo]
-        found = {}
-        for index, (name, lo, hi) in enumerate(kept):
-            if index == 0 and len(kept) > 1:
-                found[name] = f"< {hi:.6g}"
-            elif index == len(kept) - 1:
-                found[name] = f">= {lo:.6g}"
-            else:
-                found[name] = f"{lo:.6g}..{hi:.6g}"
-        return found
+        return band_thresholds(self.actions, self.low, self.high)
 
     def to_dict(self) -> dict[str, Any]:
         return {

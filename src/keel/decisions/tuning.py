@@ -69,21 +69,7 @@ class Tuned:
 
     def thresholds(self) -> dict[str, str]:
         """The ``decisions.thresholds`` mapping of the chosen policy (empty bands left out)."""
-        bands = [
-            (self.actions[0], 0.0, self.low),
-            (self.actions[1], self.low, self.high),
-            (self.actions[2], self.high, 1.0),
-        ]
-        kept = [(name, lo, hi) for name, lo, hi in bands if hi > lo]
-        found = {}
-        for index, (name, lo, hi) in enumerate(kept):
-            if index == 0 and len(kept) > 1:
-                found[name] = f"< {hi:.6g}"
-            elif index == len(kept) - 1:
-                found[name] = f">= {lo:.6g}"
-            else:
-                found[name] = f"{lo:.6g}..{hi:.6g}"
-        return found
+        return band_thresholds(self.actions, self.low, self.high)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,6 +80,22 @@ class Tuned:
             "rows": self.rows,
             "curve": [{"max_share": r, "cost": c} for r, c in self.curve],
         }
+
+
+def band_thresholds(actions: tuple[str, str, str], low: float, high: float) -> dict[str, str]:
+    """The ``decisions.thresholds`` mapping of three bands cut at ``low`` and ``high`` (empty
+    bands left out)."""
+    bands = [(actions[0], 0.0, low), (actions[1], low, high), (actions[2], high, 1.0)]
+    kept = [(name, lo, hi) for name, lo, hi in bands if hi > lo]
+    found = {}
+    for index, (name, lo, hi) in enumerate(kept):
+        if index == 0 and len(kept) > 1:
+            found[name] = f"< {hi:.6g}"
+        elif index == len(kept) - 1:
+            found[name] = f">= {lo:.6g}"
+        else:
+            found[name] = f"{lo:.6g}..{hi:.6g}"
+    return found
 
 
 def ordered_actions(costs: CostPolicy, amounts: F64 | None) -> tuple[str, str, str]:
