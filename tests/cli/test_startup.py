@@ -1,8 +1,9 @@
-"""``keel`` answers at once: building the command tree imports no heavy library.
+"""``keel`` answers at once: the root imports a command's module only when that command is used,
+and building even the whole command tree imports no heavy library.
 
-Every ``keel`` command imports ``keel.cli.app`` and builds the whole Click tree before it does
-anything, so what that costs is paid by ``keel --version`` as much as by ``keel train``. These
-tests check what gets imported (not a wall-clock time, which depends on the machine).
+Every ``keel`` command imports ``keel.cli.app``, so what that costs is paid by ``keel --version``
+as much as by ``keel train``. These tests check what gets imported (not a wall-clock time, which
+depends on the machine).
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ HEAVY = (
 _PROBE = """
 import json, sys
 import keel.cli.app
+if sys.argv[1] == "help":
+    try:
+        keel.cli.app.app(sys.argv[2:])
+    except SystemExit:
+        pass
 if sys.argv[1] == "tree":
     import typer.main
     command = typer.main.get_command(keel.cli.app.app)
@@ -52,11 +58,11 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def _imported(stage: str) -> set[str]:
+def _imported(stage: str, *args: str) -> set[str]:
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, stage], capture_output=True, text=True, check=True
+        [sys.executable, "-c", _PROBE, stage, *args], capture_output=True, text=True, check=True
     )
-    return set(json.loads(done.stdout))
+    return set(json.loads(done.stdout.splitlines()[-1]))
 
 
 def _heavy(modules: set[str]) -> list[str]:
@@ -73,6 +79,33 @@ def test_building_the_command_tree_imports_no_heavy_library() -> None:
     modules = _imported("tree")
     assert "keel.cli.train" in modules  # the tree was really built
     assert _heavy(modules) == []
+
+
+def _command_modules(modules: set[str]) -> set[str]:
+    from keel.cli.app import COMMANDS
+
+    return modules & {entry.module for entry in COMMANDS}
+
+
+def test_the_root_help_imports_no_command_module() -> None:
+    assert _command_modules(_imported("help", "--help")) == set()
+
+
+def test_a_group_imports_its_own_module_only() -> None:
+    assert _command_modules(_imported("help", "data", "--help")) == {"keel.cli.data"}
+
+
+def test_each_listed_summary_is_the_commands_own_help() -> None:
+    """``keel --help`` lists the summaries written in ``COMMANDS``; they must not drift from the
+    commands' docstrings and help texts, which ``keel COMMAND --help`` shows."""
+    from keel.cli.app import COMMANDS
+    from keel.cli.tree import load
+
+    for entry in COMMANDS:
+        command = load(entry)
+        first_paragraph = (command.help or "").split("\n\n")[0]
+        assert entry.summary == " ".join(first_paragraph.split()), entry.name
+        assert command.name == entry.name
 
 
 def test_keel_version_and_group_help_answer(keel: Keel) -> None:

@@ -1,8 +1,11 @@
 """The root ``keel`` command: global options, the command groups, and error handling.
 
-Every ``keel`` invocation imports this module and builds the whole command tree, so the tree must
-stay cheap to build: ``keel --help`` answers without importing pandas, Polars, NumPy, pydantic,
-SQLAlchemy, LightGBM or FastAPI (``tests/cli/test_startup.py`` checks it). In a command module:
+Every ``keel`` invocation imports this module. The root lists its commands from ``COMMANDS``
+(name, module, one-line help) and imports a command's module only when that command runs
+(``keel.cli.tree``), so ``keel --help`` imports no command module and ``keel data ...`` imports
+``keel.cli.data`` alone. Building even the whole tree imports no pandas, Polars, NumPy, pydantic,
+SQLAlchemy, LightGBM or FastAPI (``tests/cli/test_startup.py`` checks both). A new command is one
+line in ``COMMANDS``. In a command module:
 
 - bind the use cases the commands call with ``keel.cli.lazy.lazy`` (the real import under
   ``TYPE_CHECKING``, so that mypy still checks every call)::
@@ -31,77 +34,188 @@ from typing import Annotated
 import typer
 
 from keel import __version__
-from keel.cli import (
-    agent,
-    audit,
-    check,
-    contract,
-    data,
-    db,
-    decisions,
-    demo,
-    drift,
-    gc,
-    labels,
-    monitor,
-    project,
-    quarantine,
-    registry,
-    review,
-    serve,
-    server,
-    simulate,
-    train,
-    users,
-)
 from keel.cli.context import options
 from keel.cli.errors import exit_code
 from keel.cli.output import say
+from keel.cli.tree import Entry, root_class
 from keel.errors import KeelError
+
+COMMANDS = (
+    Entry(
+        "init",
+        "keel.cli.project",
+        "init",
+        "Create a project from an example, with its database migrated and ready.",
+    ),
+    Entry(
+        "status",
+        "keel.cli.project",
+        "status",
+        "Show the project, its store, its database and the audit head.",
+    ),
+    Entry(
+        "check",
+        "keel.cli.check",
+        "check",
+        "Check keel.yaml and its contract file: 'ok', or one line per problem (exit code 2).",
+    ),
+    Entry(
+        "demo",
+        "keel.cli.demo",
+        "demo",
+        "Run every step of the closed loop that exists, on a fresh embedded project.",
+    ),
+    Entry(
+        "gc",
+        "keel.cli.gc",
+        "gc",
+        (
+            "List the stored parts and artifacts no version, batch, run, model or log references"
+            " (left by interrupted ingests or runs), with their sizes; a dry run unless --yes."
+        ),
+    ),
+    Entry(
+        "ingest",
+        "keel.cli.data",
+        "ingest",
+        "Validate a batch against the contract; accepted rows make a new dataset version.",
+    ),
+    Entry(
+        "simulate",
+        "keel.cli.simulate",
+        "simulate",
+        "Write simulated loan applications matching the loan example's contract.",
+    ),
+    Entry(
+        "drift",
+        "keel.cli.drift",
+        "drift",
+        "Which columns of CUR drifted from REF: every statistic against its threshold.",
+    ),
+    Entry(
+        "train",
+        "keel.cli.train",
+        "train",
+        "Train on a dataset version with keel.yaml's recipe; evaluate on the frozen benchmarks.",
+    ),
+    Entry(
+        "reproduce",
+        "keel.cli.train",
+        "reproduce",
+        "Train again from a run's recorded data, recipe and seed; compare the model checksums.",
+    ),
+    Entry(
+        "explain",
+        "keel.cli.train",
+        "explain",
+        "Per-row feature contributions (TreeSHAP for LightGBM, coefficient x value for linear).",
+    ),
+    Entry(
+        "tune",
+        "keel.cli.train",
+        "tune",
+        "Search model.search.space with Optuna; every trial is a run, the best is tagged 'best'.",
+    ),
+    Entry(
+        "register",
+        "keel.cli.registry",
+        "register",
+        "Register a succeeded run as a new, immutable model version.",
+    ),
+    Entry(
+        "gate",
+        "keel.cli.registry",
+        "gate",
+        "Evaluate the release policy for a model version; each check with its evidence.",
+    ),
+    Entry(
+        "approve",
+        "keel.cli.registry",
+        "approve",
+        "Approve the pending promotion of a version (an approver other than the requester).",
+    ),
+    Entry(
+        "score",
+        "keel.cli.serve",
+        "score",
+        "Score a file or a dataset version with the champion (or --model), writing Parquet.",
+    ),
+    Entry(
+        "serve",
+        "keel.cli.serve",
+        "serve",
+        "Serve predictions over HTTP; each worker follows the release and logs every answer.",
+    ),
+    Entry(
+        "server",
+        "keel.cli.server",
+        "server",
+        "Serve the control-plane API and the dashboard (separate from the prediction service).",
+    ),
+    Entry(
+        "lineage",
+        "keel.cli.serve",
+        "lineage",
+        "Trace a prediction: model version → run → dataset version → source batches.",
+    ),
+    Entry("db", "keel.cli.db", "app", "Create or migrate the metadata database."),
+    Entry("users", "keel.cli.users", "app", "Add, list and revoke users and their API keys."),
+    Entry("audit", "keel.cli.audit", "app", "Read and verify the audit trail."),
+    Entry("contract", "keel.cli.contract", "app", "Work with the data contract."),
+    Entry("data", "keel.cli.data", "app", "List, compare and export dataset versions."),
+    Entry(
+        "quarantine",
+        "keel.cli.quarantine",
+        "app",
+        "Rows held back with their reasons; replay them.",
+    ),
+    Entry("labels", "keel.cli.labels", "app", "Labels that arrive later than the features."),
+    Entry("runs", "keel.cli.train", "app", "List, show and compare training runs."),
+    Entry("models", "keel.cli.registry", "models_app", "Registered model versions."),
+    Entry(
+        "release",
+        "keel.cli.registry",
+        "release_app",
+        "Which versions serve: champion, shadow, canary; promote and roll back.",
+    ),
+    Entry("predictions", "keel.cli.serve", "predictions_app", "The durable prediction log."),
+    Entry(
+        "monitor",
+        "keel.cli.monitor",
+        "monitor_app",
+        "Watch the served model: drift, quality, performance, SLOs.",
+    ),
+    Entry("incidents", "keel.cli.monitor", "incidents_app", "Incidents the monitor opened."),
+    Entry(
+        "agent",
+        "keel.cli.agent",
+        "app",
+        "The guarded agent: retrain, canary, roll back within keel.yaml's automation policy.",
+    ),
+    Entry(
+        "review",
+        "keel.cli.review",
+        "review_app",
+        "The human review queue: cases routed to a person, and what they decided.",
+    ),
+    Entry(
+        "decisions",
+        "keel.cli.decisions",
+        "decisions_app",
+        "Decision policies priced by decisions.costs: tune thresholds, replay the log.",
+    ),
+)
+"""The root's commands in the order ``keel --help`` lists them, with their one-line help."""
 
 app = typer.Typer(
     name="keel",
     help="Keel: run tabular machine-learning models as operated production systems.",
+    cls=root_class(COMMANDS),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.command()(project.init)
-app.command()(project.status)
-app.command()(check.check)
-app.command()(demo.demo)
-app.add_typer(db.app, name="db")
-app.command()(gc.gc)
-app.add_typer(users.app, name="users")
-app.add_typer(audit.app, name="audit")
-app.add_typer(contract.app, name="contract")
-app.command()(data.ingest)
-app.add_typer(data.app, name="data")
-app.add_typer(quarantine.app, name="quarantine")
-app.add_typer(labels.app, name="labels")
-app.command()(simulate.simulate)
-app.command()(drift.drift)
-app.command()(train.train)
-app.add_typer(train.app, name="runs")
-app.command()(train.reproduce)
-app.command()(train.explain)
-app.command()(train.tune)
-app.command()(registry.register)
-app.add_typer(registry.models_app, name="models")
-app.command()(registry.gate)
-app.command()(registry.approve)
-app.add_typer(registry.release_app, name="release")
-app.command()(serve.score)
-app.command()(serve.serve)
-app.command()(server.server)
-app.add_typer(serve.predictions_app, name="predictions")
-app.command()(serve.lineage)
-app.add_typer(monitor.monitor_app, name="monitor")
-app.add_typer(monitor.incidents_app, name="incidents")
-app.add_typer(agent.app, name="agent")
-app.add_typer(review.review_app, name="review")
-app.add_typer(decisions.decisions_app, name="decisions")
 
 
 def _version(value: bool) -> None:

@@ -21,7 +21,8 @@ def test_every_field_declares_a_flag_and_a_doc() -> None:
 
 
 def test_the_command_line_offers_every_field_with_its_default_and_bounds() -> None:
-    command = get_command(app).commands["serve"]  # type: ignore[attr-defined]
+    root = get_command(app)
+    command = root.get_command(root.make_context("keel", ["serve"]), "serve")  # type: ignore[attr-defined]
     options = {p.name: p for p in command.params}
     for found in fields():
         option = options[found.name]
