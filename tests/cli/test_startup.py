@@ -40,6 +40,8 @@ HEAVY = (
 _PROBE = """
 import json, sys
 import keel.cli.app
+if sys.argv[1] == "session":
+    import keel.app.registry, keel.app.session, keel.registry.service
 if sys.argv[1] == "help":
     try:
         keel.cli.app.app(sys.argv[2:])
@@ -79,6 +81,14 @@ def test_building_the_command_tree_imports_no_heavy_library() -> None:
     modules = _imported("tree")
     assert "keel.cli.train" in modules  # the tree was really built
     assert _heavy(modules) == []
+
+
+def test_opening_a_project_and_its_registry_imports_no_model_library() -> None:
+    """Listing models, releases or incidents opens the project and the registry; LightGBM,
+    scikit-learn and SciPy (about 0.9 s) are for commands that train, load or score a model."""
+    modules = _imported("session")
+    assert "keel.registry.service" in modules
+    assert [m for m in ("lightgbm", "sklearn", "scipy") if m in modules] == []
 
 
 def _command_modules(modules: set[str]) -> set[str]:

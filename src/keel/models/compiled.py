@@ -26,15 +26,17 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
 from keel.errors import InvalidInput
-from keel.models.boosting import SMALL_BATCH, LightGBMEstimator
 from keel.models.bundle import ModelBundle
 from keel.models.equivalence import COMPILER, TOLERANCE, Equivalence, check_equivalence
 from keel.models.estimator import F64, ModelKind, Task, check_matrix
+
+if TYPE_CHECKING:  # LightGBM itself is imported when a model is compiled, not by the registry
+    from keel.models.boosting import LightGBMEstimator
 
 CACHE_ENV = "KEEL_COMPILED_CACHE"
 
@@ -100,6 +102,9 @@ class CompiledLightGBM:
         self.task: Task = native.task
         self._compiled = compiled
         self._threads = int(native.get_params()["num_threads"])
+        from keel.models.boosting import SMALL_BATCH  # noqa: PLC0415 - see the imports
+
+        self._small_batch = SMALL_BATCH
 
     def fit(
         self,
@@ -114,7 +119,7 @@ class CompiledLightGBM:
 
     def predict(self, x: F64) -> F64:
         check_matrix(x)
-        jobs = 1 if x.shape[0] < SMALL_BATCH else self._threads
+        jobs = 1 if x.shape[0] < self._small_batch else self._threads
         values = np.ascontiguousarray(x, dtype=np.float64)
         return np.asarray(self._compiled.predict(values, n_jobs=jobs), dtype=np.float64)
 
@@ -164,6 +169,8 @@ def compiled_bundle(
 ) -> ModelBundle | None:
     """The bundle with its LightGBM model compiled; None when it cannot be (not LightGBM, or
     the extra is not installed)."""
+    from keel.models.boosting import LightGBMEstimator  # noqa: PLC0415 - see the imports
+
     if not available() or not isinstance(bundle.estimator, LightGBMEstimator):
         return None
     return replace(

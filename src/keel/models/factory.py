@@ -1,4 +1,9 @@
-"""The one place that maps a model kind to its implementation."""
+"""The one place that maps a model kind to its implementation.
+
+The implementations are imported when a model is made or loaded: importing LightGBM (and with
+it scikit-learn and SciPy) costs about 0.9 s, which a command that only lists models, releases or
+incidents should not pay.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from keel.errors import InvalidInput
-from keel.models.boosting import LightGBMEstimator
 from keel.models.estimator import MODEL_KINDS, Estimator, Task
-from keel.models.linear import LinearEstimator
 
 
 def make_estimator(kind: str, task: Task, params: Mapping[str, Any], *, seed: int) -> Estimator:
     """A new, unfitted estimator of ``kind``; a parameter the kind does not know is refused."""
     check_params(kind, params)
+    from keel.models.boosting import LightGBMEstimator  # noqa: PLC0415 - see the module docstring
+    from keel.models.linear import LinearEstimator  # noqa: PLC0415
+
     if kind == "lightgbm":
         return LightGBMEstimator(task=task, params=dict(params), seed=seed)
     if kind in ("logistic", "linear"):
@@ -32,6 +38,9 @@ def make_estimator(kind: str, task: Task, params: Mapping[str, Any], *, seed: in
 
 def load_estimator(kind: str, task: Task, data: bytes) -> Estimator:
     """A fitted estimator from the bytes ``to_bytes`` wrote."""
+    from keel.models.boosting import LightGBMEstimator  # noqa: PLC0415 - see the module docstring
+    from keel.models.linear import LinearEstimator  # noqa: PLC0415
+
     if kind == "lightgbm":
         return LightGBMEstimator.from_bytes(data, task=task)
     if kind in ("logistic", "linear"):
