@@ -202,6 +202,39 @@ def test_ray_tune_trains_each_trial_as_a_task_and_records_it(
     assert "best" in best["tags"]
 
 
+def test_ray_trains_each_seed_as_a_task_and_reports_their_spread(
+    cluster: RayCluster, project: Path
+) -> None:
+    titles: set[str] = set()
+    done = threading.Event()
+
+    def watch() -> None:  # the seeds train in the cluster's worker processes
+        while not done.is_set():
+            titles.update(str(pid) for pid in cluster.workers("ray::_train_trial"))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        body = keel_json(
+            "train", "--seeds", "3", "--param", "n_estimators=20", "--executor", "ray",
+            cwd=project, cluster=cluster,
+        )  # fmt: skip
+    finally:
+        done.set()
+        watcher.join()
+    assert titles, "no seed trained in a worker of the cluster"
+    assert body["failed"] == {} and len(body["runs"]) == 3
+    seeds = [run["seed"] for run in body["runs"]]
+    assert sorted(seeds) == body["seeds"] and len(set(seeds)) == 3
+    for run in body["runs"]:
+        shown = keel_json("runs", "show", run["run_id"], cwd=project)
+        assert shown["status"] == "succeeded" and shown["seed"] == run["seed"]
+        assert f"seeds:{body['group']}" in shown["tags"]
+    [auc] = [s for s in body["spread"] if s["metric"] == "roc_auc"]
+    assert auc["n"] == 3 and auc["min"] <= auc["mean"] <= auc["max"]
+
+
 def test_an_address_where_no_cluster_answers_is_one_error_naming_it(
     shared_project: Path, tmp_path: Path
 ) -> None:

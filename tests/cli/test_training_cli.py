@@ -15,6 +15,7 @@ import math
 import os
 import re
 import shutil
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -551,6 +552,48 @@ def test_tune_runs_the_trials_and_tags_the_best(keel: Keel, trained: Trained) ->
     tagged = {r["run_id"]: r["tags"] for r in _runs(keel, project)}
     assert [i for i, tags in tagged.items() if "best" in tags] == [body["best"]]
     assert all(f"study:{body['study']}" in tagged[i] for i in ids)
+
+
+# ---------------------------------------------------------------- keel train --seeds
+
+
+def test_seeds_fan_out_one_run_each_and_report_the_spread(keel: Keel, trained: Trained) -> None:
+    project = trained.path
+    body = _ok(keel("train", "--seeds", "3", "--seed", "7", *SMALL, "--json", cwd=project))
+    assert body["seeds"] == [7, 8, 9] and body["failed"] == {}
+    ids = [r["run_id"] for r in body["runs"]]
+    assert [r["seed"] for r in body["runs"]] == [7, 8, 9] and len(set(ids)) == 3
+    shown = [_show(keel, project, run_id) for run_id in ids]
+    assert all(f"seeds:{body['group']}" in run["tags"] for run in shown)
+    auc = [run["metrics"]["roc_auc"] for run in shown]
+    assert len(set(auc)) > 1, "the seeds trained the same model"
+    [spread] = [s for s in body["spread"] if s["metric"] == "roc_auc"]
+    assert spread["n"] == 3
+    assert math.isclose(spread["mean"], statistics.fmean(auc), rel_tol=1e-12)
+    assert math.isclose(spread["sd"], statistics.stdev(auc), rel_tol=1e-12)
+    assert (spread["min"], spread["max"]) == (min(auc), max(auc))
+    assert {s["metric"] for s in body["spread"]} == METRICS
+
+    text = keel("train", "--seeds", "2", "--seed", "7", *SMALL, cwd=project)
+    assert text.code == 0, text.err
+    assert "spread over the seeds" in text.out and "roc_auc" in text.out
+
+
+def test_seed_options_out_of_range_are_refused_before_training(
+    keel: Keel, trained: Trained
+) -> None:
+    project = trained.path
+    before = len(_runs(keel, project))
+    past = keel("train", "--seeds", "2", "--seed", str(2**31 - 1), cwd=project)
+    assert past.code == 2
+    _one_error_line(past, naming="2147483647")
+    alone = keel("train", "--executor", "ray", cwd=project)
+    assert alone.code == 2
+    _one_error_line(alone, naming="--seeds")
+    unknown = keel("train", "--seeds", "2", "--executor", "spark", cwd=project)
+    assert unknown.code == 2
+    _one_error_line(unknown, naming="spark")
+    assert len(_runs(keel, project)) == before
 
 
 # ---------------------------------------------------------------- logistic, storage

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from keel.data.versions import DatasetVersion
+    from keel.training.seeds import SeedSweep
 
 Say = Callable[[str], None]
 """Progress of one run: called with a short description of the step starting now."""
@@ -410,6 +411,12 @@ def tune(
     """Search ``model.search.space`` with Optuna (``trials``, or ``model.search.trials``); every
     trial is a run, and the best is tagged ``best``. With ``executor`` ``ray`` the trials are
     Ray tasks, as many at once as the cluster has CPUs."""
+    with _executor(executor, ray_address) as ray:
+        return _tune(keel, actor, trials, progress, ray)
+
+
+def _executor(executor: str, ray_address: str | None) -> AbstractContextManager[Any]:
+    """Ray connected to its cluster for ``ray``, None for ``local``; another name is refused."""
     if executor not in ("local", "ray"):
         raise InvalidInput(
             f"unknown executor {executor!r}", path="executor", hint="one of: local, ray"
@@ -417,9 +424,8 @@ def tune(
     if executor == "ray":
         from keel.compute.ray_cluster import ray_cluster  # noqa: PLC0415 - Ray is optional
 
-        with ray_cluster(ray_address) as ray:
-            return _tune(keel, actor, trials, progress, ray)
-    return _tune(keel, actor, trials, progress, None)
+        return ray_cluster(ray_address)
+    return nullcontext(None)
 
 
 def _tune(
@@ -465,6 +471,76 @@ def _tune(
     )
     best = result.best.id if result.best else None
     return Study(result.study, result.metric, result.benchmark, best, found)
+
+
+@dataclass(frozen=True)
+class SeedSweepSummary(Result):
+    """The runs of a seed fan-out and the spread of each benchmark metric over the seeds."""
+
+    sweep: SeedSweep
+
+    def to_dict(self) -> dict[str, Any]:
+        by_id = {run.id: run for run in self.sweep.runs}
+        return {
+            "group": self.sweep.group,
+            "seeds": list(self.sweep.seeds),
+            "runs": [
+                {"run_id": run.id, "seed": run.seed, "status": run.status.value}
+                for run in by_id.values()
+            ],
+            "failed": {str(seed): why for seed, why in self.sweep.failed.items()},
+            "spread": [spread.to_dict() for spread in self.sweep.spreads()],
+        }
+
+
+@use_case(Role.OPERATOR, action="training", writes=True)
+def train_seeds(
+    keel: Keel,
+    actor: Actor,
+    *,
+    seeds: int,
+    seed: int | None = None,
+    data_version: int | None = None,
+    params: Mapping[str, Any] | None = None,
+    progress: TrialProgress | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
+) -> SeedSweepSummary:
+    """Train ``seeds`` runs of the recipe with consecutive seeds from ``seed`` (or model.seed),
+    tagged ``seeds:<group>``, and report each benchmark metric's spread over them. With
+    ``executor`` ``ray`` each seed is a Ray task, as many at once as the cluster has CPUs."""
+    from keel.training.seeds import seed_list  # noqa: PLC0415 - see the module docstring
+    from keel.training.seeds import train_seeds as fan_out  # noqa: PLC0415
+
+    trainer = keel.trainer()
+    chosen = seed_list(trainer.recipe.model.seed if seed is None else seed, seeds)
+    with _executor(executor, ray_address) as ray:
+        _mark_abandoned(keel, actor)
+        train_many, parallel = None, 1
+        if ray is not None:
+            from keel.compute.ray_tuning import ray_trainer  # noqa: PLC0415 - Ray is optional
+
+            train_many, parallel = ray_trainer(ray, keel.settings)
+        done = 0
+        with (progress or _no_progress)(len(chosen)) as advance:
+
+            def on_run(_outcome: object) -> None:
+                nonlocal done
+                done += 1
+                advance(done)
+
+            sweep = fan_out(
+                trainer,
+                actor=actor.name,
+                group=f"g-{secrets.token_hex(4)}",
+                seeds=chosen,
+                data_version=data_version,
+                params=params,
+                train_many=train_many,
+                parallel=parallel,
+                on_run=on_run,
+            )
+    return SeedSweepSummary(sweep)
 
 
 def _no_progress(_total: int) -> AbstractContextManager[Callable[[int], None]]:

@@ -59,7 +59,25 @@ def train(
         list[str] | None, typer.Option(help="Override a model parameter: name=value.")
     ] = None,
     seed: Annotated[
-        int | None, typer.Option(min=0, max=2**31 - 1, help="Override model.seed.")
+        int | None,
+        typer.Option(min=0, max=2**31 - 1, help="Override model.seed (with --seeds: the first)."),
+    ] = None,
+    seeds: Annotated[
+        int | None,
+        typer.Option(
+            min=2,
+            max=64,
+            help="Train this many runs with consecutive seeds; print each metric's spread.",
+        ),
+    ] = None,
+    executor: Annotated[
+        str, typer.Option(help="Where --seeds runs train: local, or ray (one task per seed).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            envvar="KEEL_RAY_ADDRESS", help="Ray cluster to join (default: start a local one)."
+        ),
     ] = None,
     json: JsonFlag = False,
 ) -> None:
@@ -67,9 +85,61 @@ def train(
     keel = open_project(ctx)
     version = parse_version(data) if data else None
     params = parse_params(param)
-    with console.status("training", spinner="dots") as status:
-        summary = use.train(keel, data_version=version, params=params, seed=seed, say=status.update)
-    show_run(summary, json=json)
+    if seeds is None:
+        if executor != "local":
+            raise InvalidInput(
+                "--executor applies to --seeds: a single run trains in this process",
+                path="executor",
+                hint="add --seeds N to train N seeds on the cluster",
+            )
+        with console.status("training", spinner="dots") as status:
+            summary = use.train(
+                keel, data_version=version, params=params, seed=seed, say=status.update
+            )
+        show_run(summary, json=json)
+        return
+
+    def progress(total: int) -> AbstractContextManager[Callable[[int], None]]:
+        return row_progress(f"training {total} seeds", total, quiet=json, unit="runs")
+
+    sweep = use.train_seeds(
+        keel,
+        seeds=seeds,
+        seed=seed,
+        data_version=version,
+        params=params,
+        progress=progress,
+        executor=executor,
+        ray_address=ray_address,
+    )
+    show_sweep(sweep, json=json)
+
+
+def show_sweep(summary: use.SeedSweepSummary, *, json: bool) -> None:
+    """Each seed's run, then each metric's mean, standard deviation and range over the seeds."""
+    body = summary.to_dict()
+    if json:
+        print_json(body)
+        return
+    runs = [(r["run_id"], str(r["seed"]), r["status"]) for r in body["runs"]]
+    table(f"seeds {body['group']}", ["run", "seed", "status"], runs, ids=(0,))
+    for seed, why in body["failed"].items():
+        say("[red]seed {} failed:[/] {}", seed, why)
+    rows = [
+        (
+            s["benchmark"],
+            s["metric"],
+            f"{s['mean']:.4f}",
+            "-" if s["sd"] is None else f"{s['sd']:.4f}",
+            f"{s['min']:.4f} .. {s['max']:.4f}",
+            str(s["n"]),
+        )
+        for s in body["spread"]
+    ]
+    table("spread over the seeds", ["benchmark", "metric", "mean", "sd", "range", "runs"], rows)
+    say("{}", f"runs tagged seeds:{body['group']} · keel runs list")
+    if body["failed"]:
+        raise typer.Exit(1)
 
 
 def show_run(summary: use.RunSummary, *, json: bool) -> None:
