@@ -41,7 +41,8 @@ _PROBE = """
 import json, sys
 import keel.cli.app
 if sys.argv[1] == "session":
-    import keel.app.registry, keel.app.session, keel.registry.service
+    import keel.app.monitoring, keel.app.registry, keel.app.session, keel.registry.service
+    import keel.monitoring.service
 if sys.argv[1] == "help":
     try:
         keel.cli.app.app(sys.argv[2:])
@@ -83,11 +84,11 @@ def test_building_the_command_tree_imports_no_heavy_library() -> None:
     assert _heavy(modules) == []
 
 
-def test_opening_a_project_and_its_registry_imports_no_model_library() -> None:
-    """Listing models, releases or incidents opens the project and the registry; LightGBM,
-    scikit-learn and SciPy (about 0.9 s) are for commands that train, load or score a model."""
+def test_opening_a_project_its_registry_and_monitor_imports_no_model_library() -> None:
+    """Listing models, releases or incidents opens the project, the registry or the monitor;
+    LightGBM, scikit-learn and SciPy (about 0.9 s) are for commands that train, load or score."""
     modules = _imported("session")
-    assert "keel.registry.service" in modules
+    assert {"keel.registry.service", "keel.monitoring.service"} <= modules
     assert [m for m in ("lightgbm", "sklearn", "scipy") if m in modules] == []
 
 
