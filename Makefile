@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: venv demo test test-fast lint bench lock clean docs
+.PHONY: venv demo test test-slow lint bench lock clean docs
 
 venv: $(STAMP)
 
@@ -21,11 +21,14 @@ $(STAMP): requirements.lock pyproject.toml
 demo: venv
 	$(BIN)/keel demo
 
+# Every test but the long real-system suites marked slow (under 15 minutes on 2 cores).
 test: venv
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
-
-test-fast: venv
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
+
+# The suites marked slow: outages held for 30 s under load, Ray clusters, replicas, the whole
+# demo and the longest end-to-end flows. CI runs them after `make test`.
+test-slow: venv
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m slow
 
 # docs/configuration.md is generated from the typed models of keel.yaml (a test checks it is current).
 docs: venv

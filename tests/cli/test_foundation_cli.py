@@ -172,6 +172,7 @@ def test_postgres_via_environment(keel: Keel, project: Path, postgres_url: str) 
     assert "KEEL_API_KEY" in without_key.err
 
 
+@pytest.mark.slow
 def test_demo_runs_and_summarises(keel: Keel, tmp_path: Path) -> None:
     result = keel("demo", "--dir", str(tmp_path / "demo"), "--json", timeout=900)
     assert result.code == 0, result.err

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.cli.conftest import Keel
 
 
+@pytest.mark.slow
 def test_gc_lists_then_deletes_only_unreferenced_blobs(keel: Keel, project: Path) -> None:
     assert keel("ingest", "data/sample.csv", cwd=project).code == 0
     header = (project / "data" / "sample.csv").read_text().splitlines()[0]

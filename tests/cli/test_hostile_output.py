@@ -57,6 +57,7 @@ def assert_clean(result: Result, *, codes: tuple[int, ...] = (0,)) -> str:
     return shown
 
 
+@pytest.mark.slow
 def test_every_command_that_prints_data_shows_it_as_text(keel: Keel, project: Path) -> None:
     source = "[red]producer[/] \x1b[2J"
     accepted = keel("ingest", str(hostile_csv(project)), "--source", source, cwd=project)

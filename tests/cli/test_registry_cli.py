@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.cli.conftest import Keel, Result
 from tests.cli.test_training_cli import (  # noqa: F401  (fixtures, used as arguments)
     SMALL,
@@ -42,6 +44,7 @@ def _status(keel: Keel, project: Path, env: dict[str, str] | None = None) -> dic
     return body
 
 
+@pytest.mark.slow
 def test_register_gate_promote_approve_and_roll_back(keel: Keel, trained: Trained) -> None:
     project = trained.path
     _configure(project, _without_latency)
@@ -125,6 +128,7 @@ def test_register_gate_promote_approve_and_roll_back(keel: Keel, trained: Traine
     assert _ok(keel("audit", "verify", "--json", cwd=project, env=root))["ok"] is True
 
 
+@pytest.mark.slow
 def test_a_failed_gate_exits_non_zero_and_blocks_promotion(keel: Keel, trained: Trained) -> None:
     project = trained.path
 

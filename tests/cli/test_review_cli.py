@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from keel.predictions import PredictionRecord
 from keel.store.tables.prediction_log import PredictionLog
 from tests.cli.conftest import Keel, Result
@@ -38,6 +40,7 @@ def _served(project: Path) -> None:
     log.close()
 
 
+@pytest.mark.slow
 def test_reviewers_work_the_queue_from_the_command_line(keel: Keel, project: Path) -> None:
     key: dict[str, dict[str, str]] = {}
     for name, role in (("ada", "admin"), ("rita", "reviewer"), ("vera", "viewer")):

@@ -80,6 +80,7 @@ def crash_at(folder: Path, database_url: str, step: str) -> None:
     assert crashed.returncode == -9, crashed.stderr[-2000:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("backend", "steps"),
     [
