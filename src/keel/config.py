@@ -196,6 +196,20 @@ def load_yaml(text: str, *, source: str) -> Any:
         raise ConfigError(f"{source}{where}: invalid YAML: {problem}", source=source) from None
 
 
+def load_contract(project: ProjectFile, project_dir: Path) -> Contract:
+    """The contract ``keel.yaml`` declares (inline, or in the file ``contract.file`` names, read
+    and checked when the project was loaded); refused when the project declares none."""
+    if project.contract is None:
+        source = str(project_dir / PROJECT_FILE)
+        raise ConfigError(
+            f"{source}: the contract section is empty",
+            source=source,
+            path="contract",
+            hint="declare its columns, or run 'keel contract infer FILE' for a starting point",
+        )
+    return project.contract
+
+
 def load_project(path: Path) -> ProjectFile:
     """Read and validate a project file; every problem names the file and the field path."""
     return read_project(path).project

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
-from keel.config import PROJECT_FILE, ProjectFile, Settings, load_project
-from keel.data.contract import ColumnSpec, ColumnType, Contract, DataSchema
+from keel.config import ProjectFile, Settings, load_contract, load_project
+from keel.data.contract import ColumnSpec, ColumnType, DataSchema
 from keel.data.ingest import Ingestor, head
 from keel.data.row_checks import check_rows
 from keel.decisions.frames import decide_frame
 from keel.decisions.policy import DecisionPolicy
-from keel.errors import ConfigError, InvalidInput
+from keel.errors import InvalidInput
 from keel.identity.actor import Actor, require_role
 from keel.identity.roles import Role
 from keel.identity.service import BREAK_GLASS, resolve_actor
@@ -341,20 +341,6 @@ class _Derived:
         from keel.training.service import Recipe  # noqa: PLC0415 - see TYPE_CHECKING
 
         return Recipe(model=self.project.model, features=self.project.features)
-
-
-def load_contract(project: ProjectFile, project_dir: Path) -> Contract:
-    """The contract ``keel.yaml`` declares (inline, or in the file ``contract.file`` names, read
-    and checked when the project was loaded); refused when the project declares none."""
-    if project.contract is None:
-        source = str(project_dir / PROJECT_FILE)
-        raise ConfigError(
-            f"{source}: the contract section is empty",
-            source=source,
-            path="contract",
-            hint="declare its columns, or run 'keel contract infer FILE' for a starting point",
-        )
-    return project.contract
 
 
 def open_keel(

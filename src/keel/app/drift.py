@@ -14,13 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from keel.app.result import Result
 from keel.app.use_case import offline
-from keel.config import PROJECT_FILE, ProjectFile, load_project
 from keel.data.casting import parse_column
 from keel.data.contract import NUMERIC_TYPES, ColumnType, Contract
 from keel.errors import InvalidInput
@@ -29,8 +28,9 @@ from keel.monitoring.reference import Kind
 from keel.monitoring.results import MultivariateResult
 from keel.monitoring.standalone import find_identifiers, is_timestamp
 from keel.monitoring.thresholds import Method
-from keel.reporting.drift import render_drift_report
-from keel.wiring import load_contract
+
+if TYPE_CHECKING:
+    from keel.config import ProjectFile
 
 READERS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
@@ -99,6 +99,9 @@ def _project(folder: Path | None) -> tuple[ProjectFile | None, Contract | None]:
     """The project file in ``folder`` and its contract, or neither outside a project."""
     if folder is None:
         return None, None
+    # keel.yaml's typed models are imported only where there is a project to read
+    from keel.config import PROJECT_FILE, load_contract, load_project  # noqa: PLC0415
+
     project = load_project(folder / PROJECT_FILE)
     return project, load_contract(project, folder)
 
@@ -217,6 +220,8 @@ def _write_report(
     out: Path, request: DriftRequest, found: DriftReport, extra: list[MultivariateResult]
 ) -> None:
     """The self-contained HTML report, at ``out`` (its folder made if missing)."""
+    from keel.reporting.drift import render_drift_report  # noqa: PLC0415 - for --report only
+
     page = render_drift_report(
         found,
         title=f"Drift: {request.current.name} against {request.reference.name}",
