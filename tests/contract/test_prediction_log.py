@@ -22,6 +22,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from keel.errors import InvalidInput, StorageUnavailable
 from keel.predictions import OutcomeRecord, PredictionRecord
@@ -407,3 +408,24 @@ def _writer(root: Path, durability: str, *, threads: int, rows: int) -> subproce
     return subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
+
+
+def test_an_export_in_windows_equals_the_whole_sort(tmp_path: Path) -> None:
+    """A log larger than one window is exported window by window (bounded memory); the file
+    is the one a whole sort writes, row for row and type for type, equal times kept together."""
+    minutes = [7, 3, 3, 9, 0, 3, 12, 5, 5, 1, 8, 3, 11, 2, 6]
+    with PredictionLog(tmp_path / "predictions", segment_bytes=SMALL) as log:
+        half = len(minutes) // 2
+        log.append([record(f"p-{i:02d}", at=T0 + timedelta(minutes=m)) for i, m in
+                    enumerate(minutes[:half])])  # fmt: skip
+        log.close()
+        log.seal()  # a sealed part, and the rest unsealed
+        log.append([record(f"p-{i:02d}", at=T0 + timedelta(minutes=m)) for i, m in
+                    enumerate(minutes) if i >= half])  # fmt: skip
+        whole, windows = tmp_path / "whole.parquet", tmp_path / "windows.parquet"
+        assert log.export(whole) == len(minutes)
+        assert log.export(windows, window_rows=3) == len(minutes)
+    expected = pl.read_parquet(whole)
+    assert_frame_equal(pl.read_parquet(windows), expected)
+    order = sorted(range(len(minutes)), key=lambda i: (minutes[i], f"p-{i:02d}"))
+    assert expected["prediction_id"].to_list() == [f"p-{i:02d}" for i in order]
