@@ -575,7 +575,9 @@ def _export_windows(lazy: pl.LazyFrame, order: list[str], tmp: Path, window_rows
                 continue
             arrow = chunk.to_arrow()
             if writer is None:
-                writer = pq.ParquetWriter(tmp, arrow.schema, compression="zstd", compression_level=3)
+                writer = pq.ParquetWriter(
+                    tmp, arrow.schema, compression="zstd", compression_level=3
+                )
             writer.write_table(arrow)
             written += chunk.height
     finally:
