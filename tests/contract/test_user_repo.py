@@ -49,12 +49,12 @@ def test_key_resolves_to_its_user_until_revoked(db: Database) -> None:
     assert actor == Actor("omar", Role.OPERATOR, "api-key")
     with db.write() as conn:
         revoke_user(SqlUnit(conn), ADMIN, "omar")
-    with db.read() as conn, pytest.raises(PermissionDenied):
+    with db.read() as conn, pytest.raises(Unauthenticated):
         resolve_actor(SqlUnit(conn).users, key, embedded=False)
 
 
 def test_unknown_key_is_refused(db: Database) -> None:
-    with db.read() as conn, pytest.raises(PermissionDenied):
+    with db.read() as conn, pytest.raises(Unauthenticated):
         resolve_actor(SqlUnit(conn).users, "keel_not-a-key", embedded=True)
 
 

@@ -33,8 +33,9 @@ def keel(
 
 
 def both(plane: Plane, tmp_path: Path, user: str, *args: str) -> tuple[object, object]:
-    local = keel(*args, cwd=plane.folder, key=plane.keys[user])
-    remote = keel(*args, cwd=tmp_path, key=plane.keys[user], url=plane.server.url)
+    key = plane.keys.get(user, "keel_unknown")  # "nobody": a key no one was given
+    local = keel(*args, cwd=plane.folder, key=key)
+    remote = keel(*args, cwd=tmp_path, key=key, url=plane.server.url)
     return (local.returncode, local.stdout, local.stderr), (
         remote.returncode,
         remote.stdout,
@@ -54,6 +55,13 @@ def both(plane: Plane, tmp_path: Path, user: str, *args: str) -> tuple[object, o
         ("vera", ("data", "versions")),
         ("vera", ("data", "versions", "--json")),
         ("vera", ("release", "status", "--json")),
+        ("vera", ("status",)),
+        ("vera", ("status", "--json")),
+        ("vera", ("models", "list")),
+        ("vera", ("models", "list", "--json")),
+        ("vera", ("runs", "list")),
+        ("vera", ("runs", "list", "--limit", "1", "--json")),
+        ("nobody", ("models", "list")),  # an unknown key: exit 8 both ways
         ("omar", ("approve", "v2", "--note", "mine")),  # the requester: refused, exit 5
         ("vera", ("release", "rollback")),  # a viewer: refused, exit 5
         ("ana", ("release", "promote", "loan-default/v9")),  # no such version: exit 3
@@ -69,6 +77,13 @@ def both(plane: Plane, tmp_path: Path, user: str, *args: str) -> tuple[object, o
         "data-versions",
         "data-versions-json",
         "release-status-json",
+        "status",
+        "status-json",
+        "models-list",
+        "models-list-json",
+        "runs-list",
+        "runs-list-limit-json",
+        "models-list-unknown-key",
         "approve-own-refused",
         "rollback-viewer-refused",
         "promote-not-found",

@@ -342,3 +342,100 @@ def _version(body: dict[str, Any]) -> DatasetVersion:
         created_at=datetime.fromisoformat(body["created_at"]),
         batches=tuple(body.get("batches") or ()),
     )
+
+
+# ---------------------------------------------------------------- project, models, runs
+
+
+@offline(action="reading the project status")
+def status(remote: Remote) -> Any:
+    """``GET /api/v1/status``: the server's project, store, schema, audit head, and who the
+    key acts as."""
+    from keel.app.project import Acting, AuditHead, SchemaState, Status  # noqa: PLC0415
+
+    body = remote.call("GET", "/api/v1/status")
+    audit, actor = body.get("audit"), body.get("actor")
+    return Status(
+        project=body["project"],
+        directory=body["directory"],
+        keel_version=body["keel_version"],
+        database=body["database"],
+        schema=SchemaState(**body["schema"]),
+        store=body["store"],
+        audit=AuditHead(**audit) if audit else None,
+        actor=Acting(**actor) if actor else None,
+    )
+
+
+@offline(action="listing models")
+def list_models(remote: Remote) -> list[Any]:
+    """``GET /api/v1/models`` (every page), newest first, with each version's release role."""
+    from keel.app.registry import ListedModel  # noqa: PLC0415
+
+    return [
+        ListedModel(_model(body), body.get("role")) for body in remote.listing("/api/v1/models")
+    ]
+
+
+@offline(action="listing runs")
+def list_runs(remote: Remote, *, limit: int) -> list[Any]:
+    """``GET /api/v1/runs``, newest first: pages until ``limit`` runs."""
+    from keel.app.training import RunSummary  # noqa: PLC0415
+
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while len(found) < limit:
+        page = remote.call("GET", "/api/v1/runs", **({"cursor": cursor} if cursor else {}))
+        found += page["items"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    return [RunSummary(_run(body)) for body in found[:limit]]
+
+
+def _model(body: dict[str, Any]) -> Any:
+    from keel.registry.signature import Signature  # noqa: PLC0415
+    from keel.registry.versions import ModelVersion  # noqa: PLC0415
+
+    return ModelVersion(
+        project=body["project"],
+        version=int(body["model_version"]),
+        run_id=body["run_id"],
+        model_sha256=body["model_sha256"],
+        kind=body["kind"],
+        data_version=int(body["data_version"]),
+        labels_version=body.get("labels_version"),
+        signature=Signature.from_list(body["signature"]),
+        benchmarks=dict(body["benchmarks"]),
+        slices=dict(body["slices"]),
+        artifacts=dict(body["artifacts"]),
+        created_at=datetime.fromisoformat(body["created_at"]),
+        actor=body["actor"],
+    )
+
+
+def _run(body: dict[str, Any]) -> Any:
+    """A run from the JSON of ``RunSummary.to_dict`` (its metrics are under ``details``)."""
+    from keel.training.runs import Environment, Run, RunStatus  # noqa: PLC0415
+
+    finished = body.get("finished_at")
+    return Run(
+        id=body["run_id"],
+        project=body["project"],
+        status=RunStatus(body["status"]),
+        data_version=int(body["data_version"]),
+        labels_version=body.get("labels_version"),
+        seed=int(body["seed"]),
+        params=dict(body["params"]),
+        environment=Environment.from_dict(body["environment"]),
+        started_at=datetime.fromisoformat(body["started_at"]),
+        actor=body["actor"],
+        finished_at=datetime.fromisoformat(finished) if finished else None,
+        metrics=dict(body.get("details") or {}),
+        artifacts=dict(body.get("artifacts") or {}),
+        model_sha256=body.get("model_sha256"),
+        error=body.get("error"),
+        logs=body.get("logs") or "",
+        parent=body.get("parent"),
+        tags=tuple(body.get("tags") or ()),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -41,7 +42,12 @@ def init(
 
 def status(ctx: typer.Context, json: JsonFlag = False) -> None:
     """Show the project, its store, its database and the audit head."""
-    found = use.status(open_project(ctx, check=False))
+    from keel.app import remote as remote_plane  # noqa: PLC0415
+
+    if (remote := remote_plane.remote_from(os.environ)) is not None:
+        found = remote_plane.status(remote)
+    else:
+        found = use.status(open_project(ctx, check=False))
     if json:
         print_json(found.to_dict())
         return

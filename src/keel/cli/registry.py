@@ -59,13 +59,18 @@ def register(ctx: typer.Context, run_id: str, json: JsonFlag = False) -> None:
 @models_app.command("list")
 def list_models(ctx: typer.Context, json: JsonFlag = False) -> None:
     """Model versions, newest first, with their role in the current release."""
-    keel = open_project(ctx)
-    listed = use.list_models(keel)
+    if (remote := _remote()) is not None:
+        from keel.app import remote as remote_plane  # noqa: PLC0415
+
+        project, listed = remote_plane.project_name(remote), remote_plane.list_models(remote)
+    else:
+        keel = open_project(ctx)
+        project, listed = keel.project.name, use.list_models(keel)
     if json:
         print_json([entry.to_dict() for entry in listed])
         return
     columns = ["model", "role", "run", "data", "kind", "first metric", "sha256", "registered"]
-    table(keel.project.name, columns, [_model_row(entry) for entry in listed], ids=(0, 2))
+    table(project, columns, [_model_row(entry) for entry in listed], ids=(0, 2))
 
 
 def _model_row(entry: use.ListedModel) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ that every other ``keel`` command starts in a fraction of the time.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -171,13 +172,19 @@ def list_runs(
     json: JsonFlag = False,
 ) -> None:
     """Training runs, newest first."""
-    keel = open_project(ctx)
-    summaries = use.list_runs(keel, limit=limit)
+    from keel.app import remote as remote_plane  # noqa: PLC0415
+
+    if (remote := remote_plane.remote_from(os.environ)) is not None:
+        project = remote_plane.project_name(remote)
+        summaries = remote_plane.list_runs(remote, limit=limit)
+    else:
+        keel = open_project(ctx)
+        project, summaries = keel.project.name, use.list_runs(keel, limit=limit)
     if json:
         print_json([s.to_dict() for s in summaries])
         return
     columns = ["run", "status", "data", "model", "first metric", "time", "model sha256", "parent"]
-    table(keel.project.name, columns, [_listed(s) for s in summaries], ids=(0, 7))
+    table(project, columns, [_listed(s) for s in summaries], ids=(0, 7))
 
 
 def _listed(summary: use.RunSummary) -> tuple[str, ...]:

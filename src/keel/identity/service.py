@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from keel.audit.ports import AuditLog
-from keel.errors import PermissionDenied, Unauthenticated
+from keel.errors import Unauthenticated
 from keel.identity.actor import LOCAL_ADMIN, Actor, require_role
 from keel.identity.keys import hash_api_key, new_api_key
 from keel.identity.ports import UserRepo
@@ -58,9 +58,9 @@ def resolve_actor(
     if api_key:
         user = users.by_key_hash(hash_api_key(api_key))
         if user is None or not user.active:
-            raise PermissionDenied(
-                "the API key in KEEL_API_KEY is unknown or revoked",
-                hint="ask an admin for a new key with 'keel users add NAME --role ROLE'",
+            raise Unauthenticated(  # as the control plane answers it: 401, exit code 8
+                "the API key is unknown or revoked",
+                hint="ask an admin for a key: keel users add NAME --role ROLE",
             )
         return Actor(user.name, user.role, "api-key")
     if users.count() == 0:
