@@ -22,6 +22,7 @@ from keel.api import problems
 from keel.api.auth import undeclared_routes
 from keel.api.guard import ASGIApp, Guard
 from keel.api.routes import router
+from keel.api.work_routes import router as work_router
 from keel.app.control import ControlSettings
 from keel.errors import KeelError
 from keel.wiring import Keel
@@ -54,6 +55,7 @@ def create_api(keel: Keel, settings: ControlSettings) -> FastAPI:
     app.state.keel = keel
     app.state.settings = settings
     app.include_router(router)
+    app.include_router(work_router)
     app.add_exception_handler(KeelError, problems.keel_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, problems.http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, problems.validation_error)  # type: ignore[arg-type]

@@ -47,3 +47,22 @@ class RollbackBody(Body):
 
 class MonitorBody(Body):
     flush: bool = False
+
+
+class ClaimBody(Body):
+    item: Annotated[int | None, Field(ge=1, le=2**31 - 1)] = None
+    """The item to claim; none: the most urgent open one."""
+
+
+class ReviewBody(Body):
+    decision: Annotated[str, Field(min_length=1, max_length=100)]
+    label: Annotated[float | None, Field(allow_inf_nan=False)] = None
+    note: Note = ""
+
+
+class SyncBody(Body):
+    full: bool = False
+
+
+class PauseBody(Body):
+    reason: Note | None = None
