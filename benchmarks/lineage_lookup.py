@@ -32,7 +32,7 @@ EPOCH_MS = 1_700_000_000_000
 
 
 def uuid7(start: int, rows: int, seed: int) -> list[str]:
-    """``rows`` ids of consecutive milliseconds from ``start``, with random bits as the service's."""
+    """``rows`` ids, one per millisecond from ``start``, random bits as the service makes them."""
     rng = np.random.default_rng(seed)
     millis = (EPOCH_MS + np.arange(start, start + rows)).tolist()
     random = rng.integers(0, 2**62, size=rows, dtype=np.uint64).tolist()
