@@ -12,6 +12,7 @@ import httpx
 import polars as pl
 import pytest
 
+from keel.config import load_project
 from keel.simulate import simulate_frame
 from tests.api.conftest import PROJECT, logged
 from tests.api.live import Server, run_keel
@@ -77,6 +78,8 @@ def test_lineage_traces_a_prediction_to_its_source_batches(
     assert trace["prediction"]["score"] == answer["score"]
     assert trace["model"]["model"] == f"{PROJECT}/v1" and trace["model"]["run_id"] == "r-0001"
     assert trace["dataset_version"]["label"].endswith("v1")
+    served_policy = load_project(shared_project / "keel.yaml").decisions.digest()
+    assert trace["prediction"]["policy"] == served_policy  # the policy that decided it
     [batch] = trace["batches"]
     assert batch["source"] == "sim"
     text = run_keel("lineage", answer["id"], cwd=shared_project)

@@ -49,6 +49,7 @@ def record(prediction_id: str, *, at: datetime = T0, entity: str = "a-1") -> Pre
         fallback=None,
         latency_ms=0.42,
         route="champion",
+        policy="0123456789abcdef",
     )
 
 
@@ -97,6 +98,7 @@ def test_a_record_reads_back_with_every_field(log: PredictionLog) -> None:
         "fallback": None,
         "latency_ms": 0.42,
         "route": "champion",
+        "policy": "0123456789abcdef",
     }
     inputs = log.scan().select(pl.col("inputs").str.json_decode(pl.Struct({"age": pl.Int64})))
     assert inputs.collect().item()["age"] == 41
@@ -429,3 +431,18 @@ def test_an_export_in_windows_equals_the_whole_sort(tmp_path: Path) -> None:
     assert_frame_equal(pl.read_parquet(windows), expected)
     order = sorted(range(len(minutes)), key=lambda i: (minutes[i], f"p-{i:02d}"))
     assert expected["prediction_id"].to_list() == [f"p-{i:02d}" for i in order]
+
+
+def test_a_part_sealed_before_the_policy_column_reads_it_as_null(tmp_path: Path) -> None:
+    """Logs written before predictions carried their policy's digest stay readable."""
+    with PredictionLog(tmp_path / "predictions", segment_bytes=SMALL) as log:
+        log.append([record("p-new", at=T0 + timedelta(minutes=1))])
+        old = log.table.frame([record("p-old").to_row()]).drop("policy")
+        (log.root / "parts").mkdir(parents=True, exist_ok=True)
+        old.write_parquet(log.root / "parts" / "00-old.parquet")
+        found = log.scan().sort("time").collect()
+        out = tmp_path / "all.parquet"
+        assert log.export(out) == 2
+    assert found["prediction_id"].to_list() == ["p-old", "p-new"]
+    assert found["policy"].to_list() == [None, "0123456789abcdef"]
+    assert pl.read_parquet(out)["policy"].to_list() == [None, "0123456789abcdef"]

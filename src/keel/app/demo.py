@@ -571,6 +571,7 @@ def _log_failing_canary(keel: Keel, version: int) -> None:
                 fallback=f"{candidate} failed: simulated → champion" if failed else None,
                 latency_ms=float(3.0 * np.exp(0.35 * rng.standard_normal())),
                 route=route,
+                policy=keel.project.decisions.digest(),
             )
         )
     log = keel.prediction_log()

@@ -39,6 +39,8 @@ class LoggedPrediction(Result):
     fallback: str | None
     latency_ms: float | None
     route: str | None
+    policy: str | None = None
+    """The digest of the decision policy that decided it (None in logs from before digests)."""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> LoggedPrediction:
@@ -59,6 +61,7 @@ class LoggedPrediction(Result):
             fallback=row.get("fallback"),
             latency_ms=row.get("latency_ms"),
             route=row.get("route"),
+            policy=row.get("policy"),
         )
 
     def to_dict(self) -> dict[str, Any]:

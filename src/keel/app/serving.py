@@ -153,6 +153,7 @@ def build_serving(keel: Keel, actor: Actor, settings: ServeSettings) -> Serving:
         metrics=metrics,
         clock=utcnow,
         budget_seconds=settings.budget_seconds,
+        policy_digest=project.decisions.digest(),
     )
 
     def close() -> None:

@@ -14,6 +14,8 @@ answer, ending, if at all, in ``defer``: a decision that says "no model decided 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
@@ -80,6 +82,10 @@ class SegmentsSpec(Strict):
     overrides: dict[str, SegmentRuleSpec] = Field(min_length=1)
 
 
+DECIDING = ("thresholds", "costs", "ood", "fallback", "segments")
+"""The keys of ``decisions:`` that decide a prediction (the digest covers these)."""
+
+
 class DecisionsSpec(Strict):
     """The ``decisions:`` section as written; ``policy()`` is what the service decides with."""
 
@@ -92,6 +98,15 @@ class DecisionsSpec(Strict):
     risk_control: RiskControlSpec | None = None
     segments: SegmentsSpec | None = None
     kpi_limits: KpiLimitsSpec | None = None
+
+    def digest(self) -> str:
+        """What identifies the decisions this section makes, for each logged prediction: the
+        first 16 hex digits of the sha256 of its deciding keys (``DECIDING``) as canonical
+        JSON. Review, constraints, risk control and KPI limits decide nothing about a single
+        prediction, so changing them leaves the digest as it was."""
+        deciding = self.model_dump(mode="json", include=set(DECIDING))
+        canonical = json.dumps(deciding, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     @field_validator("thresholds")
     @classmethod

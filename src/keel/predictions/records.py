@@ -54,6 +54,8 @@ class PredictionRecord:
     latency_ms: float | None = None
     route: str | None = None
     """Which release route produced it: champion, canary, or shadow (logged, never served)."""
+    policy: str | None = None
+    """The digest of the decision policy that decided it (``DecisionsSpec.digest``)."""
 
     def to_row(self) -> dict[str, Any]:
         """The JSON row written to the log."""
@@ -74,6 +76,7 @@ class PredictionRecord:
             "fallback": self.fallback,
             "latency_ms": self.latency_ms,
             "route": self.route,
+            "policy": self.policy,
         }
 
 

@@ -80,6 +80,8 @@ class PredictionService:
     clock: Callable[[], datetime]
     budget_seconds: float | None = 0.25
     max_shadow_backlog: int = 1000
+    policy_digest: str | None = None
+    """Logged with each prediction: which decision policy decided it."""
 
     def __post_init__(self) -> None:
         self._shadow_backlog = 0
@@ -118,6 +120,7 @@ class PredictionService:
                 inputs=records[i],
                 latency_ms=latency,
                 route=routes[i],
+                policy=self.policy_digest,
             )
             for i, answer in enumerate(done)
         ]
@@ -222,6 +225,7 @@ class PredictionService:
                     inputs=record,
                     latency_ms=latency,
                     route="shadow",
+                    policy=self.policy_digest,
                 )
                 for answer, record in zip(_answers(found, None), records, strict=True)
             ]
@@ -355,6 +359,7 @@ def _record(
     inputs: Mapping[str, object],
     latency_ms: float,
     route: str,
+    policy: str | None,
 ) -> PredictionRecord:
     found = answer.prediction
     return PredictionRecord(
@@ -371,4 +376,5 @@ def _record(
         fallback=answer.fallback,
         latency_ms=latency_ms,
         route=route,
+        policy=policy,
     )

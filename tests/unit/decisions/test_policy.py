@@ -138,3 +138,20 @@ def test_overrides_need_a_rule_to_override() -> None:
     with pytest.raises(ConfigError) as info:
         DecisionPolicy.parse({"segments": SEGMENTED["segments"]})
     assert info.value.path == "decisions.segments"
+
+
+def test_the_digest_names_what_decides_and_nothing_else() -> None:
+    from keel.decisions.policy import DecisionsSpec
+
+    base = {"thresholds": {"approve": "< 0.2", "review": "0.2..0.5", "decline": ">= 0.5"}}
+    digest = DecisionsSpec.model_validate(base).digest()
+    assert len(digest) == 16 and int(digest, 16) >= 0
+    assert DecisionsSpec.model_validate(dict(base)).digest() == digest  # the same policy
+    moved = {"thresholds": {"approve": "< 0.25", "review": "0.25..0.5", "decline": ">= 0.5"}}
+    assert DecisionsSpec.model_validate(moved).digest() != digest
+    ood = {**base, "ood": "review"}
+    assert DecisionsSpec.model_validate(ood).digest() != digest
+    reordered = {"thresholds": {"decline": ">= 0.5", "review": "0.2..0.5", "approve": "< 0.2"}}
+    assert DecisionsSpec.model_validate(reordered).digest() == digest  # canonical JSON
+    reviewed = {**base, "review": {"lease_minutes": 45}}
+    assert DecisionsSpec.model_validate(reviewed).digest() == digest  # decides nothing

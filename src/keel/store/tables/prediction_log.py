@@ -23,6 +23,7 @@ PREDICTIONS = TableSpec(
         "fallback": pl.String(),
         "latency_ms": pl.Float64(),
         "route": pl.String(),
+        "policy": pl.String(),
     },
     json=("inputs",),
     order=("time", "prediction_id"),

@@ -227,7 +227,9 @@ class SegmentLog(Generic[R]):
     def scan(self) -> pl.LazyFrame:
         """Every row: sealed parts and unsealed segments, live ones up to their last whole row."""
         parts, tail = _snapshot(self.root, self.parts)
-        frames = [pl.scan_parquet(parts)] if parts else []
+        # parts sealed before a column was added read it as null
+        schema = dict(self.table.schema)
+        frames = [pl.scan_parquet(parts, schema=schema, missing_columns="insert")] if parts else []
         frames.append(self.table.frame(tail).lazy())
         return pl.concat(frames, how="vertical")
 
