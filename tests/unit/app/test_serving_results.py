@@ -31,6 +31,7 @@ def _row(**change: Any) -> dict[str, Any]:
         "fallback": None,
         "latency_ms": 1.5,
         "route": "champion",
+        "policy": "0123456789abcdef",
     } | change
     return pl.DataFrame([row]).row(0, named=True)
 
