@@ -119,8 +119,8 @@ def test_replicas_swap_together_and_log_every_answer_to_the_store(
         load.stop()
         codes = [server.stop() for server in servers]
     # The notification reaches each replica well within 1 s (test_release.py, one replica);
-    # here three replicas also fetch and load v2 from the S3 server at once on 2 busy cores:
-    # measured 1.4 s for the last one (docs/scaling.md).
+    # here three replicas also fetch and load v2 from the S3 server at once: the last served
+    # it within 0.8 s at a low load, 1.4 s on 2 busy cores (docs/scaling.md).
     assert max(took) < 2.5, f"replicas served v2 {took} s after the promotion"
     assert load.failures == [] and set(load.statuses) == {200}, (load.statuses, load.failures)
     assert set(codes) <= {0, -signal.SIGTERM}  # uvicorn re-raises the signal it stopped on
