@@ -315,3 +315,27 @@ def test_a_new_category_is_refused_at_the_door(sqlite_keel: Keel) -> None:
     frame = simulate_frame(rows=600, seed=40, start=LATER[0], end=LATER[1], incidents=[incident])
     with pytest.raises(InvalidRecords, match=r"records\[\d+\]\.purpose: not one of"):
         serve_offline(sqlite_keel, frame, labels=False)
+
+
+@pytest.mark.parametrize("flush", [False, True], ids=["complete", "flushed"])
+def test_a_backlog_read_in_windows_makes_the_chunks_of_one_read(keel: Keel, flush: bool) -> None:
+    """A monitor run reads the log window by window (bounded memory); carrying each window's
+    trailing rows into the next gives exactly the chunks one read of everything gives."""
+    from keel.app.monitoring import _chunks, _reference
+    from keel.monitoring.monitor import split_chunks
+
+    serve_offline(keel, traffic(24).head(2750), labels=True)
+    reference, now = _reference(keel), datetime.now(UTC)
+    spec = keel.project.monitoring.chunk
+
+    def split(frame: pl.DataFrame, last: bool, before: int) -> list[Any]:
+        return split_chunks(frame, spec, now=now, flush=flush and last, rows_before=before)
+
+    whole = list(_chunks(keel, reference, None, split, window_rows=1_000_000))
+    windowed = list(_chunks(keel, reference, None, split, window_rows=330))
+    assert [c.frame.height for c in whole] == [500] * 5 + ([250] if flush else [])
+    assert [(c.label, c.start, c.end) for c in windowed] == [
+        (c.label, c.start, c.end) for c in whole
+    ]
+    for mine, theirs in zip(windowed, whole, strict=True):
+        assert mine.frame.equals(theirs.frame)

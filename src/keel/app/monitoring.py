@@ -11,6 +11,8 @@ The statistics load only when a run needs them: listing incidents stays as quick
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +32,7 @@ from keel.wiring import Keel
 
 if TYPE_CHECKING:
     from keel.decisions.kpi_limits import DecisionKpiCheck
-    from keel.monitoring.monitor import Reference
+    from keel.monitoring.monitor import Chunk, Reference
     from keel.monitoring.reference import Kind
     from keel.monitoring.service import MonitorService, RunOutcome
     from keel.monitoring.spec import MonitorSpec
@@ -48,10 +50,65 @@ def run_monitor(keel: Keel, actor: Actor, *, flush: bool = False) -> RunOutcome:
     service = _monitor_service(keel, spec)
     reference = _reference(keel)
     previous = service.watermark()
-    frame = _logged(keel, reference, previous)
-    chunks = split_chunks(frame, spec.chunk, now=utcnow(), flush=flush)
+    now = utcnow()
     checker = ChunkChecker(spec, reference, extra=_decision_checks(keel))
+    chunks = _chunks(keel, reference, previous, lambda frame, last, before: split_chunks(
+        frame, spec.chunk, now=now, flush=flush and last, rows_before=before
+    ))  # fmt: skip
     return service.run(chunks, checker, actor, previous=previous)
+
+
+WINDOW_ROWS = 200_000
+"""Predictions a monitor run reads at once: its memory stays bounded at any backlog."""
+
+
+def _chunks(
+    keel: Keel,
+    reference: Reference,
+    since: datetime | None,
+    split: Callable[[pl.DataFrame, bool, int], list[Chunk]],
+    window_rows: int = WINDOW_ROWS,
+) -> Iterator[Chunk]:
+    """The chunks of the predictions logged after ``since``, read window by window.
+
+    The windows are cut on the time column alone (equal times never split) and the rows a
+    window leaves after its last whole chunk are carried into the next, so the chunks are the
+    ones a single read would make. ``split`` is told whether the window is the last (where a
+    flush applies) and how many rows earlier chunks held (for the chunks' labels).
+    """
+    bounds = _window_bounds(keel, since, window_rows)
+    carry: pl.DataFrame | None = None
+    chunked = 0  # rows in the chunks made so far
+    for i, (low, high) in enumerate(itertools.pairwise([*bounds, None])):
+        frame = _logged(keel, reference, since, low=low, high=high)
+        if carry is not None:
+            frame = pl.concat([carry, frame], how="vertical_relaxed")
+        frame = frame.sort("time", "prediction_id")  # the order split_chunks cuts in
+        found = split(frame, i == len(bounds) - 1, chunked)
+        yield from found
+        done = sum(chunk.frame.height for chunk in found)
+        chunked += done
+        carry = frame.slice(done)
+        del frame, found
+
+
+def _window_bounds(keel: Keel, since: datetime | None, window_rows: int) -> list[datetime | None]:
+    """The first time of each window (None alone when nothing is new: one empty window)."""
+    predictions = keel.prediction_log()
+    try:
+        times = _served(predictions.scan(), since).select("time").collect().get_column("time")
+    finally:
+        predictions.close()
+    starts = times.sort().gather_every(window_rows).unique(maintain_order=True).to_list()
+    return starts or [None]
+
+
+def _served(lazy: pl.LazyFrame, since: datetime | None) -> pl.LazyFrame:
+    """Served (not shadow) predictions logged after ``since``."""
+    lazy = lazy.filter(pl.col("route") != "shadow")
+    if since is not None:  # a database may hand back another name for UTC
+        lazy = lazy.filter(pl.col("time") > since.astimezone(UTC))
+    return lazy
 
 
 def _decision_checks(keel: Keel) -> list[DecisionKpiCheck]:
@@ -204,16 +261,26 @@ def _typed(frame: pl.DataFrame, kinds: dict[str, Kind]) -> pl.DataFrame:
     )
 
 
-def _logged(keel: Keel, reference: Reference, since: datetime | None) -> pl.DataFrame:
-    """Served (not shadow) predictions after ``since``, inputs as columns, labels joined."""
+def _logged(
+    keel: Keel,
+    reference: Reference,
+    since: datetime | None,
+    *,
+    low: datetime | None = None,
+    high: datetime | None = None,
+) -> pl.DataFrame:
+    """Served (not shadow) predictions after ``since`` (and in ``[low, high)``), inputs as
+    columns, labels joined."""
     from keel.monitoring.monitor import SCORE  # noqa: PLC0415
     from keel.store.tables.outcome_log import join_outcomes  # noqa: PLC0415
 
     predictions, outcomes = keel.prediction_log(), keel.outcome_log()
     try:
-        lazy = predictions.scan().filter(pl.col("route") != "shadow")
-        if since is not None:  # a database may hand back another name for UTC
-            lazy = lazy.filter(pl.col("time") > since.astimezone(UTC))
+        lazy = _served(predictions.scan(), since)
+        if low is not None:
+            lazy = lazy.filter(pl.col("time") >= low)
+        if high is not None:
+            lazy = lazy.filter(pl.col("time") < high)
         joined = join_outcomes(lazy, outcomes.scan()).collect()
     finally:
         predictions.close()

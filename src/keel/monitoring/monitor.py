@@ -298,10 +298,16 @@ def _metric(name: str, labels: F64, scores: F64, threshold: float) -> float:
 
 
 def split_chunks(
-    frame: pl.DataFrame, spec: ChunkSpec, *, now: datetime, flush: bool = False
+    frame: pl.DataFrame,
+    spec: ChunkSpec,
+    *,
+    now: datetime,
+    flush: bool = False,
+    rows_before: int = 0,
 ) -> list[Chunk]:
     """Complete chunks of ``frame`` (sorted by ``time``); with ``flush``, the trailing partial
-    one too. A chunk never splits rows of the same time, so the watermark is exact."""
+    one too. A chunk never splits rows of the same time, so the watermark is exact. Row chunks
+    are labelled by position in the run, counting ``rows_before`` rows chunked before ``frame``."""
     if frame.is_empty():
         return []
     frame = frame.sort("time", "prediction_id")
@@ -326,7 +332,8 @@ def split_chunks(
         if last - first < size and not flush:
             break
         part = frame.slice(first, last - first)
-        chunks.append(Chunk(f"rows {first + 1}-{last}", part["time"][0], part["time"][-1], part))
+        label = f"rows {rows_before + first + 1}-{rows_before + last}"
+        chunks.append(Chunk(label, part["time"][0], part["time"][-1], part))
         first = last
     return chunks
 

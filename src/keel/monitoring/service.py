@@ -7,7 +7,7 @@ to the incident's timeline in a second, small transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -92,16 +92,17 @@ class MonitorService:
 
     def run(
         self,
-        chunks: Sequence[Chunk],
+        chunks: Iterable[Chunk],
         checker: ChunkChecker,
         actor: Actor,
         *,
         previous: datetime | None,
     ) -> RunOutcome:
-        """Check every chunk, store the results, and open or extend incidents."""
+        """Check every chunk, store the results, and open or extend incidents. ``chunks`` may
+        be read lazily: each chunk's rows are let go once it is checked."""
         require_role(actor, Role.OPERATOR, action="running the monitor")
         started = self.clock()
-        checked = [(chunk, *checker.check(chunk)) for chunk in chunks]
+        checked = [(_Checked.of(chunk), *checker.check(chunk)) for chunk in chunks]
         breaches = [b for _, _, found in checked for b in found]
         model = checker.reference.model
         with self.write() as unit:
@@ -113,7 +114,7 @@ class MonitorService:
                     chunk.label,
                     chunk.start,
                     chunk.end,
-                    chunk.frame.height,
+                    chunk.rows,
                     model,
                     found,
                     breaches_json(chunk_breaches),
@@ -125,9 +126,9 @@ class MonitorService:
                 seq=seq,
                 started_at=started,
                 actor=actor.name,
-                watermark=_latest(chunks, previous),
-                rows=sum(c.frame.height for c in chunks),
-                chunks=len(chunks),
+                watermark=_latest([chunk for chunk, _, _ in checked], previous),
+                rows=sum(chunk.rows for chunk, _, _ in checked),
+                chunks=len(checked),
                 finished_at=self.clock(),
             )
             unit.monitors.add(run)
@@ -140,7 +141,7 @@ class MonitorService:
                 subject=f"monitor:{self.project}",
                 details={
                     "run": seq,
-                    "chunks": len(chunks),
+                    "chunks": len(checked),
                     "rows": run.rows,
                     "breaches": len(breaches),
                     "opened": [i.seq for i in opened_now],
@@ -253,8 +254,29 @@ class MonitorService:
             return unit.monitors.chunks(self.project, limit=limit)
 
 
-def _latest(chunks: Sequence[Chunk], previous: datetime | None) -> datetime | None:
+@dataclass(frozen=True)
+class _Checked:
+    """What a run keeps of a chunk once checked: not its rows."""
+
+    label: str
+    start: datetime
+    end: datetime
+    rows: int
+    newest: datetime | None
+
+    @classmethod
+    def of(cls, chunk: Chunk) -> _Checked:
+        newest = chunk.frame["time"].max()
+        return cls(
+            chunk.label,
+            chunk.start,
+            chunk.end,
+            chunk.frame.height,
+            newest if isinstance(newest, datetime) else None,
+        )
+
+
+def _latest(chunks: Sequence[_Checked], previous: datetime | None) -> datetime | None:
     """The newest prediction time covered: the run's watermark."""
-    times = [c.frame["time"].max() for c in chunks]
-    found = [t for t in times if isinstance(t, datetime)]
+    found = [c.newest for c in chunks if c.newest is not None]
     return max(found) if found else previous
