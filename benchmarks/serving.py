@@ -8,7 +8,11 @@ and promoted. Then, one worker each, one server at a time:
   no access log) that reads the body and answers a constant: the HTTP ceiling of this machine.
 * ``keel (fsync)``: ``keel serve``, the durable log acknowledging after ``fdatasync`` (the
   default); ``keel (write)``: the log acknowledging once the rows are written to the OS. Their
-  difference is what durability against a power cut costs (both survive a kill -9).
+  difference is what durability against a power cut costs (both survive a kill -9). Both decide
+  with the loan example's policy: thresholds whose middle band sends about 16% of applications
+  to human review, and out-of-distribution records to review too.
+* ``keel (fsync, no decisions)``: the same service with an empty ``decisions:`` section (scores
+  only): what deciding, review band included, costs per request.
 * ``mlflow``: ``mlflow models serve --env-manager local`` of the same LightGBM booster, saved
   with ``mlflow.lightgbm`` (run from ``.venv-bench``). It is sent the model's feature vector
   (``dataframe_split``), since it knows nothing of Keel's contract or features: it does less work
@@ -316,6 +320,22 @@ def serve_keel(project: Project, durability: str, work: Path) -> Running:
     )
 
 
+def without_decisions(project: Project, work: Path) -> Project:
+    """A copy of the project whose ``decisions:`` section is empty: the service scores and logs
+    but decides nothing (no thresholds, no review band, no out-of-distribution action)."""
+    import dataclasses
+
+    import yaml
+
+    folder = work / "proj-no-decisions"
+    if not folder.exists():
+        shutil.copytree(project.folder, folder)
+        config = yaml.safe_load((folder / "keel.yaml").read_text())
+        config["decisions"] = {}
+        (folder / "keel.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return dataclasses.replace(project, folder=folder)
+
+
 def serve_bare(work: Path) -> Running:
     (work / "bare_app.py").write_text(BARE_APP)
     port = free_port()
@@ -446,6 +466,12 @@ def run(args: argparse.Namespace, work: Path, peers: Path | None) -> None:
         ("bare ASGI", lambda: serve_bare(work), "/", keel_bodies),
         ("keel (fsync)", lambda: serve_keel(project, "fsync", work), "/v1/predict", keel_bodies),
         ("keel (write)", lambda: serve_keel(project, "write", work), "/v1/predict", keel_bodies),
+        (
+            "keel (fsync, no decisions)",
+            lambda: serve_keel(without_decisions(project, work), "fsync", work),
+            "/v1/predict",
+            keel_bodies,
+        ),
     ]
     if peers is not None:
         targets.append(
@@ -464,7 +490,7 @@ def run(args: argparse.Namespace, work: Path, peers: Path | None) -> None:
             for concurrency in args.concurrency:
                 found = measure(server.port, path, bodies, concurrency, args.warmup, args.seconds)
                 results[name, concurrency] = found
-                print(f"  {name:14s} c={concurrency:<3d} {summary(found)}", flush=True)
+                print(f"  {name:26s} c={concurrency:<3d} {summary(found)}", flush=True)
         finally:
             server.stop()
     report(results, args.concurrency)
