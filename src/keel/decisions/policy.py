@@ -101,11 +101,12 @@ class DecisionsSpec(Strict):
 
     def digest(self) -> str:
         """What identifies the decisions this section makes, for each logged prediction: the
-        first 16 hex digits of the sha256 of its deciding keys (``DECIDING``) as canonical
-        JSON. Review, constraints, risk control and KPI limits decide nothing about a single
-        prediction, so changing them leaves the digest as it was."""
+        first 16 hex digits of the sha256 of its deciding keys (``DECIDING``) as compact JSON,
+        in the order they are written (the order of ``costs.actions`` breaks ties, so it is
+        part of the policy). Review, constraints, risk control and KPI limits decide nothing
+        about a single prediction, so changing them leaves the digest as it was."""
         deciding = self.model_dump(mode="json", include=set(DECIDING))
-        canonical = json.dumps(deciding, sort_keys=True, separators=(",", ":"))
+        canonical = json.dumps(deciding, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     @field_validator("thresholds")
