@@ -365,3 +365,57 @@ def test_weighted_reviewed_labels_weigh_their_rows_and_are_never_stored(project)
     assert frozen is not None
     assert "_keel_reviewed" not in omar.rows.read(frozen.digest).columns
     omar.close()
+
+
+def test_the_agent_plans_a_retrain_when_reviewers_override_the_champion(project) -> None:  # type: ignore[no-untyped-def]
+    """Audited approvals of the champion overturned by a reviewer: the override-rate trigger
+    asks for a retrain, naming the champion, the counts and the test's p-value."""
+    from tests.contract.conftest import ingest_simulated
+
+    from keel.app import agent
+    from keel.registry.policy import ReleasePolicy
+    from keel.training.service import TrainRequest
+
+    folder, url, _ = project
+    config = yaml.safe_load((folder / "keel.yaml").read_text())
+    config["automation"] = {
+        "triggers": [{"when": "override_rate", "above": 0.1, "min_reviews": 10, "do": "retrain"}]
+    }
+    (folder / "keel.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    builder = open_project(folder, url)
+    ingest_simulated(builder, 3000, datetime(2024, 1, 1), datetime(2024, 4, 1))
+    run = builder.trainer().train(TrainRequest(actor="tester", params={"n_estimators": 20}))
+    operator = Actor("olga", Role.OPERATOR, "api-key")
+    registry = replace(builder.registry(), policy=ReleasePolicy())
+    model, _ = registry.register(run.id, operator)
+    registry.gate(model.version, operator)
+    registry.promote(model.version, operator)
+    builder.close()
+    champion = f"loan-default/v{model.version}"
+
+    rita = _as(project, "rita")
+    before = agent.plan(rita)
+    assert [d.key for d in before.decisions] == []  # nothing reviewed yet
+    small = {"loan_amount": 1000.0}  # one reviewer settles it (no double review)
+    _log(
+        rita,
+        [
+            replace(
+                _record(n, "approve"), model=champion, inputs={"application_id": f"a-{n}", **small}
+            )
+            for n in range(700, 760)
+        ],
+    )
+    review.sync_review(rita)
+    settled = 0
+    for item in review.list_items(rita, limit=100):
+        review.claim_item(rita, item.id)
+        review.resolve_item(rita, item.id, decision="decline")  # every approval overturned
+        settled += 1
+    assert settled >= 10
+    [decision] = agent.plan(rita).decisions
+    assert decision.key == f"retrain:override:{champion}"
+    evidence = decision.evidence
+    assert (evidence["reviewed"], evidence["overridden"]) == (settled, settled)
+    assert evidence["p_value"] <= 0.01
+    rita.close()

@@ -31,6 +31,7 @@ from keel.automation.planner import (
     Labels,
     Observations,
     Observed,
+    Overrides,
     estimates_of,
     plan,
 )
@@ -95,7 +96,9 @@ class AgentPass:
             chunks = unit.monitors.chunks(self.project, limit=1)
             answered = [a.key for a in unit.agent.actions(self.project, limit=1000)]
         estimates = estimates_of(chunks[-1].label, chunks[-1].results) if chunks else []
-        observed = Observations(incidents, estimates, self._labels(), self.clock())
+        observed = Observations(
+            incidents, estimates, self._labels(), self.clock(), self._overrides()
+        )
         return plan(self.policy, observed, answered=answered)
 
     def _labels(self) -> Labels | None:
@@ -115,6 +118,28 @@ class AgentPass:
                         self.keel.labels_dataset, champion.labels_version
                     ).rows
         return Labels(latest.version, latest.rows - trained)
+
+    def _overrides(self) -> Overrides | None:
+        """The champion's automatic decisions that reviewers settled, and how many they
+        changed (the review action and ``defer`` decide nothing a person could override)."""
+        if not any(t.when == "override_rate" for t in self.policy.triggers):
+            return None
+        head, _ = self.keel.registry().status()
+        if head is None or head.state.champion is None:
+            return None
+        from keel.app.review import _queue  # noqa: PLC0415 - only this trigger reads reviews
+        from keel.decisions.states import ItemState  # noqa: PLC0415
+
+        model = f"{self.project}/v{head.state.champion}"
+        queue = _queue(self.keel)
+        not_automatic = (queue.spec.action, "defer", None)
+        settled = [
+            item
+            for item in queue.items(state=ItemState.RESOLVED, limit=1_000_000)
+            if item.model == model and item.decision not in not_automatic
+        ]
+        changed = sum(item.resolution != item.decision for item in settled)
+        return Overrides(model, len(settled), changed)
 
     # --- the pass --------------------------------------------------------------------------
 

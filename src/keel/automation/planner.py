@@ -20,6 +20,7 @@ from keel.automation.policy import (
     IncidentTrigger,
     Mode,
     NewLabelsTrigger,
+    OverrideRateTrigger,
     ScheduleTrigger,
 )
 
@@ -57,6 +58,15 @@ class Labels:
 
 
 @dataclass(frozen=True)
+class Overrides:
+    """The champion's reviewed automatic decisions, and how many a person changed."""
+
+    model: str
+    reviewed: int
+    overridden: int
+
+
+@dataclass(frozen=True)
 class Observations:
     """Everything the triggers look at, read once per pass."""
 
@@ -64,6 +74,7 @@ class Observations:
     estimates: Sequence[Estimate] = ()
     labels: Labels | None = None
     now: datetime | None = None
+    overrides: Overrides | None = None
 
 
 @dataclass(frozen=True)
@@ -104,10 +115,39 @@ def plan(
     return found
 
 
-def _matches(
-    trigger: IncidentTrigger | EstimatedPerformanceTrigger | ScheduleTrigger | NewLabelsTrigger,
+def override_p_value(overridden: int, reviewed: int, limit: float) -> float:
+    """P(X >= ``overridden``) for X ~ Binomial(``reviewed``, ``limit``): the exact one-sided
+    p-value of "the override rate is at most ``limit``"."""
+    from scipy.stats import binom  # noqa: PLC0415 - only a pass with this trigger needs SciPy
+
+    return float(binom.sf(overridden - 1, reviewed, limit))
+
+
+def _matches(  # noqa: PLR0911 - one branch per kind of trigger
+    trigger: IncidentTrigger
+    | EstimatedPerformanceTrigger
+    | ScheduleTrigger
+    | NewLabelsTrigger
+    | OverrideRateTrigger,
     observed: Observations,
 ) -> list[tuple[str, dict[str, Any]]]:
+    if isinstance(trigger, OverrideRateTrigger):
+        found = observed.overrides
+        if found is None or found.reviewed < trigger.min_reviews:
+            return []
+        p_value = override_p_value(found.overridden, found.reviewed, trigger.above)
+        if p_value > trigger.alpha:
+            return []
+        evidence = {
+            "model": found.model,
+            "reviewed": found.reviewed,
+            "overridden": found.overridden,
+            "rate": found.overridden / found.reviewed,
+            "above": trigger.above,
+            "p_value": p_value,
+            "alpha": trigger.alpha,
+        }
+        return [(f"{trigger.do}:override:{found.model}", evidence)]
     if isinstance(trigger, ScheduleTrigger):
         if observed.now is None:
             return []

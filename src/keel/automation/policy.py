@@ -111,8 +111,32 @@ class NewLabelsTrigger(Strict):
         return f"{self.rows:,} new labelled rows -> {self.do}"
 
 
+class OverrideRateTrigger(Strict):
+    """Reviewers change the champion's automatic decisions more often than ``above``.
+
+    The test is exact and one-sided: with ``k`` of ``n`` reviewed automatic decisions changed,
+    it fires when P(at least ``k`` of ``n`` | rate ``above``) is at most ``alpha``, once at least
+    ``min_reviews`` were reviewed. So a champion whose true override rate is ``above`` or less
+    fires it with probability at most ``alpha`` (each time its reviews are read); the trigger
+    acts once per champion.
+    """
+
+    when: Literal["override_rate"]
+    above: float = Field(gt=0, lt=1)
+    min_reviews: int = Field(default=50, ge=1)
+    alpha: float = Field(default=0.01, gt=0, lt=0.5)
+    do: TriggerAction
+
+    def describe(self) -> str:
+        return f"override rate above {self.above:g} (alpha {self.alpha:g}) -> {self.do}"
+
+
 Trigger = Annotated[
-    IncidentTrigger | EstimatedPerformanceTrigger | ScheduleTrigger | NewLabelsTrigger,
+    IncidentTrigger
+    | EstimatedPerformanceTrigger
+    | ScheduleTrigger
+    | NewLabelsTrigger
+    | OverrideRateTrigger,
     Field(discriminator="when"),
 ]
 

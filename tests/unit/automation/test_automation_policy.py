@@ -81,3 +81,17 @@ def test_the_loan_example_policy_loads(tmp_path: Path) -> None:
     automation = load(tmp_path, text).automation  # type: ignore[attr-defined]
     assert [t.do for t in automation.triggers] == ["retrain", "retrain", "rollback"]
     assert automation.budgets.limit("retrain") == (1, 24)
+
+
+def test_an_override_trigger_needs_a_rate_between_0_and_1() -> None:
+    import pytest
+
+    from keel.automation.policy import AutomationSpec
+    from keel.schema import SchemaError
+
+    good = {"triggers": [{"when": "override_rate", "above": 0.15, "do": "retrain"}]}
+    [trigger] = AutomationSpec.model_validate(good).triggers
+    assert trigger.describe() == "override rate above 0.15 (alpha 0.01) -> retrain"
+    bad = {"triggers": [{"when": "override_rate", "above": 1.5, "do": "retrain"}]}
+    with pytest.raises((ValueError, SchemaError)):
+        AutomationSpec.model_validate(bad)

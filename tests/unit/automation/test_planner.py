@@ -67,3 +67,48 @@ def test_a_schedule_fires_once_per_period_and_new_labels_once_per_version() -> N
     assert plan(policy, Observations(labels=Labels(5, 999))) == []
     later = plan(policy, Observations(now=datetime(2026, 1, 20, tzinfo=UTC)), answered=answered)
     assert len(later) == 1 and later[0].evidence["every_days"] == 7
+
+
+OVERRIDE = AutomationSpec.model_validate(
+    {
+        "triggers": [
+            {"when": "override_rate", "above": 0.1, "min_reviews": 100, "do": "retrain"},
+        ]
+    }
+)
+
+
+def test_the_override_trigger_fires_once_per_champion_past_its_minimum() -> None:
+    from keel.automation.planner import Overrides
+
+    many = Observations(overrides=Overrides("loan-default/v3", 200, 40))
+    [decision] = plan(OVERRIDE, many)
+    assert decision.key == "retrain:override:loan-default/v3"
+    assert decision.evidence["rate"] == 0.2 and decision.evidence["p_value"] < 0.01
+    assert plan(OVERRIDE, many, answered=[decision.key]) == []  # once per champion
+    assert plan(OVERRIDE, Observations(overrides=Overrides("loan-default/v3", 99, 99))) == []
+    assert plan(OVERRIDE, Observations(overrides=Overrides("loan-default/v3", 200, 25))) == []
+    assert plan(OVERRIDE, Observations()) == []
+
+
+def test_the_override_trigger_keeps_its_false_alarm_rate_and_catches_a_real_rise() -> None:
+    """Known truth: champions whose true override rate is exactly the limit (the worst case of
+    the null) fire at most alpha of the time; at twice the limit, nearly always."""
+    import numpy as np
+
+    from keel.automation.planner import Overrides
+
+    rng = np.random.default_rng(20261204)
+    trials, reviewed = 4000, 200
+
+    def fired(rate: float) -> float:
+        hits = rng.binomial(reviewed, rate, size=trials)
+        return float(
+            np.mean([bool(plan(OVERRIDE, Observations(overrides=Overrides("m", reviewed, int(k)))))
+                     for k in hits])
+        )  # fmt: skip
+
+    alpha = 0.01
+    assert fired(0.1) <= alpha + 3 * (alpha * (1 - alpha) / trials) ** 0.5
+    assert fired(0.05) == 0.0
+    assert fired(0.2) >= 0.95
