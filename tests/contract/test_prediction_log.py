@@ -446,3 +446,21 @@ def test_a_part_sealed_before_the_policy_column_reads_it_as_null(tmp_path: Path)
     assert found["prediction_id"].to_list() == ["p-old", "p-new"]
     assert found["policy"].to_list() == [None, "0123456789abcdef"]
     assert pl.read_parquet(out)["policy"].to_list() == [None, "0123456789abcdef"]
+
+
+def test_seal_keeps_a_new_temporary_and_removes_a_dead_one(tmp_path: Path) -> None:
+    """A segment is created, then locked by its writer: a sealer that removed an unlocked
+    temporary at once could pull a new segment from under the writer about to lock it. Only a
+    temporary older than the grace period, and unlocked, is a dead writer's."""
+    from keel.store.tables.segment_log import TEMPORARY_GRACE_SECONDS
+
+    log = PredictionLog(tmp_path / "predictions", segment_bytes=SMALL)
+    folder = log.root / "segments"
+    folder.mkdir(parents=True)
+    young, dead = folder / "young.tmp", folder / "dead.tmp"
+    young.write_bytes(b"\0" * 64)
+    dead.write_bytes(b"\0" * 64)
+    old = time.time() - TEMPORARY_GRACE_SECONDS - 1
+    os.utime(dead, (old, old))
+    log.seal()
+    assert young.exists() and not dead.exists()

@@ -678,9 +678,20 @@ def _write_part(frame: pl.DataFrame, part: Path) -> None:
     sync_folder(part.parent)
 
 
+TEMPORARY_GRACE_SECONDS = 30.0
+"""A new segment is created, then locked: a temporary this young may be one whose writer has
+not locked it yet, and removing it would fail that writer's segment."""
+
+
 def _remove_dead_temporaries(folder: Path) -> None:
     """Segments whose writer died before naming them held no row."""
     for tmp in _listed(folder, ".tmp"):
+        try:
+            age = time.time() - tmp.stat().st_mtime
+        except FileNotFoundError:
+            continue  # named or removed meanwhile
+        if age < TEMPORARY_GRACE_SECONDS:
+            continue
         with _unheld(tmp) as free:
             if free:
                 tmp.unlink()
