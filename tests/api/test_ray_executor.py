@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,26 @@ def cluster() -> Iterator[RayCluster]:
         yield started
     finally:
         started.stop()
+
+
+@contextmanager
+def tasks_seen(cluster: RayCluster, title: str) -> Iterator[set[str]]:
+    """The ids of the cluster's worker processes seen running ``title`` while the block runs."""
+    titles: set[str] = set()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            titles.update(str(pid) for pid in cluster.workers(title))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        yield titles
+    finally:
+        done.set()
+        watcher.join()
 
 
 def keel_json(*args: str, cwd: Path, cluster: RayCluster | None = None) -> Any:
@@ -172,21 +193,8 @@ def test_ray_tune_trains_each_trial_as_a_task_and_records_it(
         "space": {"num_leaves": [7, 15], "learning_rate": [0.05, 0.2, "log"]},
     }
     (project / "keel.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    titles: set[str] = set()
-    done = threading.Event()
-
-    def watch() -> None:  # the trials train in the cluster's worker processes
-        while not done.is_set():
-            titles.update(str(pid) for pid in cluster.workers("ray::_train_trial"))
-            time.sleep(0.05)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
+    with tasks_seen(cluster, "ray::_train_trial") as titles:  # trials train in the workers
         body = keel_json("tune", "--trials", "4", "--executor", "ray", cwd=project, cluster=cluster)
-    finally:
-        done.set()
-        watcher.join()
     assert titles, "no trial ran in a worker of the cluster"
     trials = body["trials"]
     ids = [t["run_id"] for t in trials]
@@ -205,24 +213,11 @@ def test_ray_tune_trains_each_trial_as_a_task_and_records_it(
 def test_ray_trains_each_seed_as_a_task_and_reports_their_spread(
     cluster: RayCluster, project: Path
 ) -> None:
-    titles: set[str] = set()
-    done = threading.Event()
-
-    def watch() -> None:  # the seeds train in the cluster's worker processes
-        while not done.is_set():
-            titles.update(str(pid) for pid in cluster.workers("ray::_train_trial"))
-            time.sleep(0.05)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
+    with tasks_seen(cluster, "ray::_train_trial") as titles:  # seeds train in the workers
         body = keel_json(
             "train", "--seeds", "3", "--param", "n_estimators=20", "--executor", "ray",
             cwd=project, cluster=cluster,
         )  # fmt: skip
-    finally:
-        done.set()
-        watcher.join()
     assert titles, "no seed trained in a worker of the cluster"
     assert body["failed"] == {} and len(body["runs"]) == 3
     seeds = [run["seed"] for run in body["runs"]]

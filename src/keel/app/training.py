@@ -415,6 +415,16 @@ def tune(
         return _tune(keel, actor, trials, progress, ray)
 
 
+def _train_many(keel: Keel, ray: Any) -> tuple[Any, int]:
+    """Where several runs train: Ray tasks, as many at once as the cluster has CPUs, when
+    ``ray`` is connected; else None (one after the other here) and 1."""
+    if ray is None:
+        return None, 1
+    from keel.compute.ray_tuning import ray_trainer  # noqa: PLC0415 - Ray is optional
+
+    return ray_trainer(ray, keel.settings)
+
+
 def _executor(executor: str, ray_address: str | None) -> AbstractContextManager[Any]:
     """Ray connected to its cluster for ``ray``, None for ``local``; another name is refused."""
     if executor not in ("local", "ray"):
@@ -434,12 +444,7 @@ def _tune(
     from keel.training.tuning import tune as tune_study  # noqa: PLC0415
 
     _mark_abandoned(keel, actor)
-    train_many, parallel = None, 1
-    if ray is not None:
-        from keel.compute.ray_tuning import ray_trainer  # noqa: PLC0415 - Ray is optional
-
-        train_many, parallel = ray_trainer(ray, keel.settings)
-
+    train_many, parallel = _train_many(keel, ray)
     trainer = keel.trainer()
     search = trainer.recipe.model.search
     total = trials or search.trials
@@ -516,11 +521,7 @@ def train_seeds(
     chosen = seed_list(trainer.recipe.model.seed if seed is None else seed, seeds)
     with _executor(executor, ray_address) as ray:
         _mark_abandoned(keel, actor)
-        train_many, parallel = None, 1
-        if ray is not None:
-            from keel.compute.ray_tuning import ray_trainer  # noqa: PLC0415 - Ray is optional
-
-            train_many, parallel = ray_trainer(ray, keel.settings)
+        train_many, parallel = _train_many(keel, ray)
         done = 0
         with (progress or _no_progress)(len(chosen)) as advance:
 
