@@ -21,7 +21,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from keel.automation.policy import AutomationSpec
-from keel.data.contract import NUMERIC_TYPES, ColumnType, Contract
+from keel.data.contract import NUMERIC_TYPES, ColumnSpec, ColumnType, Contract
 from keel.decisions.policy import DecisionsSpec
 from keel.errors import ConfigError
 from keel.features.spec import FeatureSpec
@@ -133,12 +133,20 @@ class ProjectFile(Strict):
         return self
 
     @model_validator(mode="after")
-    def _cost_amount_is_a_number(self) -> ProjectFile:
-        """The amount column of ``decisions.costs`` must be a required numeric contract column."""
-        costs = self.decisions.costs
-        if costs is None or costs.amount is None or self.contract is None:
-            return self
-        declared = self.contract.columns.get(costs.amount)
+    def _decisions_read_declared_columns(self) -> ProjectFile:
+        """The columns ``decisions:`` reads are the contract's (``check_decision_columns``)."""
+        if self.contract is not None:
+            check_decision_columns(self.decisions, self.contract.columns)
+        return self
+
+
+def check_decision_columns(decisions: DecisionsSpec, columns: Mapping[str, ColumnSpec]) -> None:
+    """Refuse a decisions section reading a column the contract lacks: the amount column of
+    ``decisions.costs`` must be a required numeric column (every record needs an amount to be
+    decided), and per-segment rules are picked by a column every request carries."""
+    costs = decisions.costs
+    if costs is not None and costs.amount is not None:
+        declared = columns.get(costs.amount)
         if declared is None or declared.type not in NUMERIC_TYPES or declared.nullable:
             found = "not in the contract" if declared is None else f"{declared.type.value}"
             found += ", nullable" if declared is not None and declared.nullable else ""
@@ -147,22 +155,14 @@ class ProjectFile(Strict):
                 f" the contract ({found}); every record needs an amount to be decided",
                 at="decisions.costs.amount",
             )
-        return self
-
-    @model_validator(mode="after")
-    def _segment_column_is_declared(self) -> ProjectFile:
-        """Per-segment decision rules are picked by a column every request carries."""
-        segments = self.decisions.segments
-        if segments is None or self.contract is None:
-            return self
-        if segments.column not in self.contract.columns:
-            declared = ", ".join(sorted(self.contract.columns))
-            raise Invalid(
-                f"the segment column '{segments.column}' is not in the contract (it declares"
-                f" {declared}); overrides are chosen by a contract column's value",
-                at="decisions.segments.column",
-            )
-        return self
+    segments = decisions.segments
+    if segments is not None and segments.column not in columns:
+        declared_names = ", ".join(sorted(columns))
+        raise Invalid(
+            f"the segment column '{segments.column}' is not in the contract (it declares"
+            f" {declared_names}); overrides are chosen by a contract column's value",
+            at="decisions.segments.column",
+        )
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ the recipe) are built once per opened project, on first use, by ``_Derived``.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
@@ -23,7 +23,7 @@ from keel.data.contract import ColumnSpec, ColumnType, DataSchema
 from keel.data.ingest import Ingestor, head
 from keel.data.row_checks import check_rows
 from keel.decisions.frames import decide_frame
-from keel.decisions.policy import DecisionPolicy
+from keel.decisions.policy import DecisionPolicy, DecisionsSpec
 from keel.errors import InvalidInput
 from keel.identity.actor import Actor, require_role
 from keel.identity.roles import Role
@@ -175,8 +175,35 @@ class Keel:
         return self.project.monitoring
 
     def decision_policy(self) -> DecisionPolicy:
-        """The ``decisions:`` section as the policy the service decides with."""
-        return self._built().decision_policy
+        """The decision policy in force: the released one the release history names, else the
+        ``decisions:`` section of keel.yaml."""
+        version, spec = self.live_decisions()
+        if version is None:
+            return self._built().decision_policy
+        return self.released_policy(version, spec.deciding())[1]
+
+    def live_decisions(self) -> tuple[int | None, DecisionsSpec]:
+        """The released policy version in force (None: keel.yaml's) and the ``decisions:``
+        section it makes: keel.yaml's, with that version's deciding keys."""
+        with self.reader() as unit:
+            head = unit.releases.head(self.project.name)
+            version = head.state.policy if head is not None else None
+            if version is None:
+                return None, self.project.decisions
+            deciding = unit.policies.get(self.project.name, version).deciding
+        return version, self.released_policy(version, deciding)[0]
+
+    def released_policy(
+        self, version: int, deciding: Mapping[str, Any]
+    ) -> tuple[DecisionsSpec, DecisionPolicy]:
+        """A released version's section and policy, parsed once per version (a version's
+        deciding keys never change)."""
+        released = self._built().released
+        found = released.get(version)
+        if found is None:
+            spec = self.project.decisions.with_deciding(deciding)
+            found = released[version] = (spec, spec.policy())
+        return found
 
     @property
     def labels_dataset(self) -> str:
@@ -301,6 +328,8 @@ class _Derived:
     def __init__(self, project: ProjectFile, project_dir: Path) -> None:
         self.project = project
         self.project_dir = project_dir
+        self.released: dict[int, tuple[DecisionsSpec, DecisionPolicy]] = {}
+        """Released decision policies parsed against this project file, by version."""
 
     @cached_property
     def data_schema(self) -> DataSchema:

@@ -267,6 +267,7 @@ def test_shadow_canary_and_promotion_compose(keel: Keel) -> None:
         "shadow": [],
         "canary": None,
         "previous_champion": v1,
+        "policy": None,
     }
 
 

@@ -130,7 +130,7 @@ def build_serving(keel: Keel, actor: Actor, settings: ServeSettings) -> Serving:
     """Load the current release and open the logs; the returned ``close`` undoes all of it."""
     project = keel.project
     checker = RecordChecker(keel.data_schema())
-    policy = keel.decision_policy()
+    policy = project.decisions.policy()  # keel.yaml's; a released one comes with its release
     listener = ReleaseListener(keel.db.url) if keel.db.dialect == "postgresql" else None
     follower = _follower(keel, policy, settings, listener)
     follower.start()
@@ -213,8 +213,18 @@ def _follower(
         with keel.reader() as unit:
             return unit.releases.head(project.name)
 
+    def deciding(version: int | None) -> tuple[DecisionPolicy, str]:
+        """The policy a release names, and its digest (keel.yaml's for None)."""
+        if version is None:
+            return policy, project.decisions.digest()
+        with keel.reader() as unit:
+            deciding = unit.policies.get(project.name, version).deciding
+        spec, released = keel.released_policy(version, deciding)
+        return released, spec.digest()
+
     def plan(release: Release | None) -> Wanted:
         state = release.state if release is not None else ReleaseState()
+        decide, digest = deciding(state.policy)
         return Wanted(
             release=release.id if release is not None else None,
             champion=state.champion,
@@ -223,6 +233,8 @@ def _follower(
             shadows=state.shadow,
             previous=state.previous_champion,
             baseline=registry.policy.baseline,
+            policy=decide,
+            policy_digest=digest,
         )
 
     return ReleaseFollower(

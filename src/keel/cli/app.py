@@ -202,7 +202,7 @@ COMMANDS = (
         "decisions",
         "keel.cli.decisions",
         "decisions_app",
-        "Decision policies priced by decisions.costs: tune thresholds, replay the log.",
+        "Decision policies: tune, replay, and release them through gate and approval.",
     ),
 )
 """The root's commands in the order ``keel --help`` lists them, with their one-line help."""

@@ -1,5 +1,6 @@
-"""``keel decisions tune|replay``: parse, call the decisions plane (``keel.app.decisions``),
-render."""
+"""``keel decisions tune|replay|kpis`` and the released policies' ``register|gate|release|
+approve|reject|rollback|policies``: parse, call the decisions plane (``keel.app.decisions``,
+``keel.app.policies``), render."""
 
 from __future__ import annotations
 
@@ -17,13 +18,16 @@ from keel.cli.output import console, print_json, table
 
 if TYPE_CHECKING:
     from keel.app import decisions as use
+    from keel.app import policies
+    from keel.app.policies import PolicyRelease as PolicyReleaseResult
     from keel.decisions.replay import Difference
 else:
     use = lazy("keel.app.decisions")
+    policies = lazy("keel.app.policies")
 
 
 decisions_app = typer.Typer(
-    help="Decision policies priced by decisions.costs: tune thresholds, replay the log.",
+    help="Decision policies: tune, replay, and release them through gate and approval.",
     no_args_is_help=True,
 )
 
@@ -199,3 +203,173 @@ def _utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- released policies
+
+PolicyArg = Annotated[str, typer.Argument(help="A policy version: p2 (or 2).")]
+
+
+def _policy_number(text: str) -> int:
+    """``p2`` or ``2``; anything else is refused naming the argument."""
+    from keel.errors import InvalidInput  # noqa: PLC0415
+
+    digits = text.strip().removeprefix("p")
+    if not digits.isdigit() or int(digits) < 1:
+        raise InvalidInput(
+            f"'{text}' is not a policy version", path="POLICY", hint="write p2 (or 2)"
+        )
+    return int(digits)
+
+
+@decisions_app.command("register")
+def register(
+    ctx: typer.Context,
+    policy: Annotated[
+        Path | None,
+        typer.Option(help="A file holding a decisions section [default: keel.yaml's]."),
+    ] = None,
+    note: Annotated[str, typer.Option(help="What changed and why, for the audit trail.")] = "",
+    json: JsonFlag = False,
+) -> None:
+    """Register a decision policy (keel.yaml's decisions, or --policy FILE) as the next version."""
+    found = policies.register_policy(open_project(ctx), policy, note=note)
+    if json:
+        print_json(found.to_dict())
+        return
+    label, digest = found.policy.label, found.policy.digest
+    if found.created:
+        console.print(f"registered policy {label} (digest {digest})")
+    else:
+        console.print(f"already registered as policy {label} (digest {digest})")
+    console.print(f"next: keel decisions gate {label}")
+
+
+@decisions_app.command("gate")
+def gate(ctx: typer.Context, version: PolicyArg, json: JsonFlag = False) -> None:
+    """Judge a policy on the champion's frozen benchmark set beside the policy in force."""
+    number = _policy_number(version)
+    found = policies.gate_policy(open_project(ctx), number)
+    if json:
+        print_json(found.to_dict())
+        return
+    verdict = "passed" if found.passed else "FAILED"
+    console.print(
+        f"policy p{number} {verdict} on v{found.champion}'s {escape(found.benchmark)}"
+        f" ({found.rows:,} rows)"
+    )
+    table(
+        None,
+        ["check", "result", "value", "limit", "evidence"],
+        [
+            (
+                c.name,
+                "pass" if c.passed else "fail",
+                "" if c.value is None else f"{c.value:,.4g}",
+                "" if c.limit is None else f"{c.limit:,.4g}",
+                c.detail,
+            )
+            for c in found.checks
+        ],
+    )
+    shares = ", ".join(f"{escape(a)} {s:.1%}" for a, s in found.shares.items())
+    console.print(f"decisions on the benchmark set: {shares}")
+
+
+@decisions_app.command("release")
+def release(
+    ctx: typer.Context,
+    version: PolicyArg,
+    reason: Annotated[str, typer.Option(help="Why, for the audit trail.")] = "",
+    json: JsonFlag = False,
+) -> None:
+    """Put a gated policy in force, or ask for the approvals release.approvals needs."""
+    found = policies.release_policy(open_project(ctx), _policy_number(version), reason=reason)
+    _show_release(found, json=json)
+
+
+@decisions_app.command("approve")
+def approve(
+    ctx: typer.Context,
+    version: PolicyArg,
+    note: Annotated[str, typer.Option(help="Why you approve, for the audit trail.")] = "",
+    json: JsonFlag = False,
+) -> None:
+    """Approve a policy's pending release (an approver other than the requester)."""
+    found = policies.approve_policy(open_project(ctx), _policy_number(version), note=note)
+    _show_release(found, json=json)
+
+
+@decisions_app.command("reject")
+def reject(
+    ctx: typer.Context,
+    version: PolicyArg,
+    note: Annotated[str, typer.Option(help="Why, for the requester and the audit trail.")],
+    json: JsonFlag = False,
+) -> None:
+    """Turn a policy's pending release down, with a note saying why."""
+    found = policies.reject_policy(open_project(ctx), _policy_number(version), note=note)
+    if json:
+        print_json(found.to_dict())
+        return
+    console.print(f"the release of policy {found.label} was turned down")
+
+
+@decisions_app.command("rollback")
+def rollback(
+    ctx: typer.Context,
+    reason: Annotated[str, typer.Option(help="Why, for the audit trail.")] = "",
+    json: JsonFlag = False,
+) -> None:
+    """Put back the decision policy in force before the current one, in one step."""
+    found = policies.rollback_policy(open_project(ctx), reason=reason)
+    if json:
+        print_json(found.to_dict())
+        return
+    console.print(
+        f"policy {escape(str(found.details.get('policy')))} is in force again"
+        f" · release {found.id} (was {escape(str(found.details.get('from')))})"
+    )
+
+
+@decisions_app.command("policies")
+def list_policies(ctx: typer.Context, json: JsonFlag = False) -> None:
+    """Registered decision policies, their gates and pending releases; which is in force."""
+    keel = open_project(ctx)
+    found = policies.list_policies(keel)
+    if json:
+        print_json(found.to_dict())
+        return
+    live = "keel.yaml" if found.live is None else f"p{found.live}"
+    console.print(f"in force: {live} (digest {found.live_digest})")
+    table(
+        f"decision policies of {keel.project.name}",
+        ["policy", "digest", "gate", "release", "by", "source", "note"],
+        [
+            (
+                p.label + (" ●" if p.version == found.live else ""),
+                p.digest,
+                "-" if p.gate is None else ("passed" if p.gate.passed else "failed"),
+                "" if p.requested_by is None else f"awaiting approval ({p.requested_by})",
+                p.created_by,
+                p.source,
+                p.note,
+            )
+            for p in found.policies
+        ],
+    )
+
+
+def _show_release(found: PolicyReleaseResult, *, json: bool) -> None:
+    if json:
+        print_json(found.to_dict())
+        return
+    label = found.policy.label
+    if found.release is not None:
+        console.print(f"policy {label} is in force · release {found.release.id}")
+        return
+    console.print(
+        f"policy {label} awaits approval: {len(found.approvals)} of {found.needed}"
+        f" (asked by {escape(str(found.policy.requested_by))})"
+    )
+    console.print(f"an approver other than the requester runs: keel decisions approve {label}")

@@ -99,14 +99,28 @@ class DecisionsSpec(Strict):
     segments: SegmentsSpec | None = None
     kpi_limits: KpiLimitsSpec | None = None
 
+    def deciding(self) -> dict[str, Any]:
+        """The deciding keys (``DECIDING``) as JSON-ready values, in the order written: what a
+        released policy version stores, and what its digest covers."""
+        return self.model_dump(mode="json", include=set(DECIDING))
+
+    def with_deciding(self, deciding: Mapping[str, Any]) -> DecisionsSpec:
+        """This section with another policy's deciding keys (a released version's), keeping
+        its own review, constraints, risk control and KPI limits: those belong to the
+        project, not to the policy that decides."""
+        kept = self.model_dump(mode="json", exclude=set(DECIDING), exclude_none=True)
+        merged: DecisionsSpec = validate_section(
+            DecisionsSpec, {**deciding, **kept}, section="decisions"
+        )
+        return merged
+
     def digest(self) -> str:
         """What identifies the decisions this section makes, for each logged prediction: the
         first 16 hex digits of the sha256 of its deciding keys (``DECIDING``) as compact JSON,
         in the order they are written (the order of ``costs.actions`` breaks ties, so it is
         part of the policy). Review, constraints, risk control and KPI limits decide nothing
         about a single prediction, so changing them leaves the digest as it was."""
-        deciding = self.model_dump(mode="json", include=set(DECIDING))
-        canonical = json.dumps(deciding, separators=(",", ":"))
+        canonical = json.dumps(self.deciding(), separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     @field_validator("thresholds")

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from keel.decisions.review import ItemState, NewItem, Reason, ReviewDecision, ReviewItem
+from keel.decisions.versions import PolicyApproval, PolicyGate, PolicyVersion
 
 
 class ReviewCursorRepo(Protocol):
@@ -99,4 +100,49 @@ class ReviewDecisionRepo(Protocol):
 
     def all(self, project: str) -> list[ReviewDecision]:
         """Every decision of the project, oldest first."""
+        ...
+
+
+class PolicyRepo(Protocol):
+    """Registered decision policies (``keel.decisions.versions``)."""
+
+    def next_version(self, project: str) -> int:
+        """The number the next registered policy takes (1 for the first)."""
+        ...
+
+    def add(self, policy: PolicyVersion) -> None:
+        """Store a new version; a second one with the same digest raises ``Conflict``."""
+        ...
+
+    def get(self, project: str, version: int) -> PolicyVersion:
+        """The version, or ``NotFound``."""
+        ...
+
+    def by_digest(self, project: str, digest: str) -> PolicyVersion | None: ...
+
+    def by_digests(self, project: str, digests: Sequence[str]) -> dict[str, int]:
+        """Digest -> version number, for those of ``digests`` registered."""
+        ...
+
+    def all(self, project: str) -> list[PolicyVersion]:
+        """Every version, newest first."""
+        ...
+
+    def set_gate(self, project: str, version: int, gate: PolicyGate) -> None:
+        """Store the latest gate result; a pending release request and its approvals go (people
+        approve evidence, not a number)."""
+        ...
+
+    def request(self, project: str, version: int, requester: str, at: datetime) -> None:
+        """Record who asked for the release while approvals are pending."""
+        ...
+
+    def close_request(self, project: str, version: int) -> None:
+        """The release was applied or turned down: the request and its approvals go."""
+        ...
+
+    def approvals(self, project: str, version: int) -> list[PolicyApproval]: ...
+
+    def approve(self, project: str, version: int, approval: PolicyApproval) -> None:
+        """Add one approval; a second by the same person raises ``Conflict``."""
         ...

@@ -7,6 +7,7 @@ the history or leave two champions; the loser retries from the new head.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,9 @@ class ReleaseState:
     canary: int | None = None
     canary_share: float = 0.0
     previous_champion: int | None = None
+    policy: int | None = None
+    """The released decision policy in force (``keel.decisions.versions``); None: the
+    ``decisions:`` section of keel.yaml."""
 
     def promote(self, version: int) -> ReleaseState:
         """``version`` becomes champion; it stops being a shadow or the canary."""
@@ -36,6 +40,7 @@ class ReleaseState:
             canary=canary,
             canary_share=self.canary_share if canary is not None else 0.0,
             previous_champion=self.champion,
+            policy=self.policy,
         )
 
     def with_shadow(self, version: int) -> ReleaseState:
@@ -90,6 +95,7 @@ class ReleaseState:
                 else None
             ),
             "previous_champion": self.previous_champion,
+            "policy": self.policy,
         }
 
 
@@ -182,3 +188,20 @@ def rollback_target(head: Release, origin: Release) -> int:
             hint="'keel release history' shows every release",
         )
     return origin.parent
+
+
+def policy_stack(history: Sequence[Release]) -> list[int | None]:
+    """The policies put in force, oldest first, with the ones rolled back taken off: the last
+    is the one in force, the one before it what a policy rollback restores. A row that goes
+    back to the policy below the top (a policy rollback, or a release rollback undoing a
+    policy change) takes the top off; any other change of policy puts one on."""
+    stack: list[int | None] = [None]
+    for row in history:
+        policy = row.state.policy
+        if policy == stack[-1]:
+            continue
+        if len(stack) > 1 and policy == stack[-2]:
+            stack.pop()
+        else:
+            stack.append(policy)
+    return stack

@@ -12,6 +12,7 @@ which the service answers by walking the fallback chain, never with a 500.
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -85,6 +86,21 @@ class Predictor:
         self.detector = OodDetector(bundle.pipeline, limits)
         self.encoder = self.detector.encoder
         self.entity = self.checker.entity
+
+    def deciding(self, policy: DecisionPolicy) -> Predictor:
+        """This loaded model deciding under ``policy`` (a released decision policy): a shallow
+        copy sharing the model, so a policy change never reloads or re-verifies it."""
+        if policy is self.policy:
+            return self
+        if policy.decides and self.bundle.task != "binary":
+            raise ConfigError(
+                f"the decision policy needs probabilities, but model {self.model} is a"
+                f" {self.bundle.task} model.",
+                path="decisions.thresholds",
+            )
+        twin = copy.copy(self)
+        twin.policy = policy
+        return twin
 
     def check(self, records: object) -> Records:
         """``records`` if they pass the contract; else raises ``InvalidRecords`` (HTTP 422)."""

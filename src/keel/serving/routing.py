@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from keel.decisions.policy import DecisionPolicy
 from keel.errors import KeelError
 from keel.serving.predictor import Predictor
 
@@ -37,6 +38,9 @@ class ServingSet:
     previous: Predictor | None = None
     baseline: Predictor | None = None
     failed: dict[int, str] = field(default_factory=dict)
+    policy: DecisionPolicy | None = None
+    """The decision policy of this release (None: the service's own, keel.yaml's)."""
+    policy_digest: str | None = None
 
     def route(self, entity_id: str) -> tuple[Predictor | None, str]:
         """The predictor that answers this entity, and its role (champion or canary)."""
@@ -77,6 +81,9 @@ class Wanted:
     shadows: tuple[int, ...]
     previous: int | None
     baseline: int | None
+    policy: DecisionPolicy | None = None
+    """The released decision policy to decide with (None: each model's own, keel.yaml's)."""
+    policy_digest: str | None = None
 
     def versions(self) -> set[int]:
         named = {self.champion, self.canary, self.previous, self.baseline, *self.shadows}
@@ -91,13 +98,15 @@ def build(wanted: Wanted, load: Loader, cache: dict[int, Predictor]) -> ServingS
     def get(version: int | None) -> Predictor | None:
         if version is None:
             return None
-        if version not in cache:
-            try:
+        try:
+            if version not in cache:
                 cache[version] = load(version)
-            except KeelError as error:
-                failed[version] = error.message
-                return None
-        return cache[version]
+            if wanted.policy is None:
+                return cache[version]
+            return cache[version].deciding(wanted.policy)
+        except KeelError as error:
+            failed[version] = error.message
+            return None
 
     shadows = tuple(p for p in (get(v) for v in wanted.shadows) if p is not None)
     return ServingSet(
@@ -109,4 +118,6 @@ def build(wanted: Wanted, load: Loader, cache: dict[int, Predictor]) -> ServingS
         previous=get(wanted.previous),
         baseline=get(wanted.baseline),
         failed=failed,
+        policy=wanted.policy,
+        policy_digest=wanted.policy_digest,
     )

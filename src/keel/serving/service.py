@@ -120,7 +120,7 @@ class PredictionService:
                 inputs=records[i],
                 latency_ms=latency,
                 route=routes[i],
-                policy=self.policy_digest,
+                policy=serving.policy_digest or self.policy_digest,
             )
             for i, answer in enumerate(done)
         ]
@@ -145,7 +145,8 @@ class PredictionService:
             found = await self._try(predictor, records, explain, reasons)
             if found is not None:
                 return _answers(found, None)
-        for step, fallback in serving.fallbacks(self.policy.fallback, route):
+        steps = (serving.policy or self.policy).fallback
+        for step, fallback in serving.fallbacks(steps, route):
             if step == DEFER:
                 return _deferred(records, self.checker.entity, "; ".join(reasons) + " → defer")
             if fallback is None:
@@ -225,7 +226,7 @@ class PredictionService:
                     inputs=record,
                     latency_ms=latency,
                     route="shadow",
-                    policy=self.policy_digest,
+                    policy=serving.policy_digest or self.policy_digest,
                 )
                 for answer, record in zip(_answers(found, None), records, strict=True)
             ]

@@ -179,6 +179,8 @@ releases = sa.Table(
     sa.Column("canary", sa.Integer, nullable=True),
     sa.Column("canary_share", sa.Float, nullable=False),
     sa.Column("previous_champion", sa.Integer, nullable=True),
+    # the released decision policy in force; NULL: the decisions section of keel.yaml
+    sa.Column("policy", sa.Integer, nullable=True),
     sa.Column("action", sa.String(30), nullable=False),
     sa.Column("subject", sa.Integer, nullable=True),
     sa.Column("actor", sa.String(200), nullable=False),
@@ -409,4 +411,38 @@ review_cursors = sa.Table(
     metadata,
     sa.Column("project", sa.String(63), primary_key=True),
     sa.Column("watermark", sa.DateTime(timezone=True), nullable=False),
+)
+
+decision_policies = sa.Table(
+    "decision_policies",
+    metadata,
+    sa.Column("project", sa.String(63), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("digest", sa.String(16), nullable=False),
+    sa.Column("deciding", sa.Text, nullable=False),  # JSON: the deciding keys, in order
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("gate", sa.Text, nullable=True),  # JSON: the latest gate result
+    sa.Column("requested_by", sa.String(200), nullable=True),
+    sa.Column("requested_at", sa.DateTime(timezone=True), nullable=True),
+    # one version per content: registering the same policy again finds the first
+    sa.UniqueConstraint("project", "digest", name="uq_decision_policies_digest"),
+)
+
+policy_approvals = sa.Table(
+    "policy_approvals",
+    metadata,
+    sa.Column("project", sa.String(63), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    # one approval per person and pending release
+    sa.Column("approver", sa.String(200), primary_key=True),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(
+        ["project", "version"],
+        ["decision_policies.project", "decision_policies.version"],
+        name="fk_policy_approvals_policy",
+    ),
 )

@@ -8,6 +8,7 @@ from keel.store.sql.agent_repo import SqlAgentRepo
 from keel.store.sql.audit_repo import SqlAuditLog
 from keel.store.sql.data_repo import SqlBatchRepo, SqlDatasetRepo
 from keel.store.sql.monitor_repo import SqlIncidentRepo, SqlMonitorRepo
+from keel.store.sql.policy_repo import SqlPolicyRepo
 from keel.store.sql.registry_repo import (
     SqlGateRepo,
     SqlModelRepo,
@@ -50,3 +51,4 @@ class SqlUnit:
         self.review_items = SqlReviewRepo(conn)
         self.review_cursors = SqlReviewCursorRepo(conn)
         self.review_decisions = SqlReviewDecisionRepo(conn)
+        self.policies = SqlPolicyRepo(conn)
