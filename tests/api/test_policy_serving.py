@@ -66,6 +66,8 @@ def test_a_released_policy_decides_the_next_request_and_its_rollback_restores_th
     assert _decided_by(strict.policy(), after)
     stamped = {row["prediction_id"]: row["policy"] for row in logged(project)}
     assert {stamped[a["id"]] for a in after} == {strict.digest()}
+    traced = _keel(project, "lineage", after[0]["id"])
+    assert traced["policy_version"] == "p1" and traced["prediction"]["policy"] == strict.digest()
 
     back = _keel(project, "decisions", "rollback", "--reason", "too strict")
     assert back["policy"] is None and back["action"] == "policy_rollback"

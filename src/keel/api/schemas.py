@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
@@ -66,3 +66,11 @@ class SyncBody(Body):
 
 class PauseBody(Body):
     reason: Note | None = None
+
+
+class PolicyBody(Body):
+    """A decision policy to register: the deciding keys of a ``decisions:`` section."""
+
+    decisions: dict[str, Any] | None = None
+    """None: keel.yaml's section as it is on the server."""
+    note: Note = ""

@@ -1,6 +1,6 @@
-"""The routes of the review queue and the agent: the work people and the agent do on the served
-model. Like every route, each parses, calls one use case of ``keel.app`` as the caller, and
-answers its ``to_dict()`` (listings one page of them)."""
+"""The routes of the review queue, the agent and the decision policies: the work people and the
+agent do on the served model. Like every route, each parses, calls one use case of ``keel.app``
+as the caller, and answers its ``to_dict()`` (listings one page of them)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,18 @@ from fastapi import APIRouter, Query, Request
 
 from keel.api.auth import Caller, uses
 from keel.api.paging import Cursor, Limit, page, page_limit
-from keel.api.schemas import ClaimBody, NoteBody, Number, PauseBody, ReviewBody, SyncBody
-from keel.app import agent, review
+from keel.api.schemas import (
+    ClaimBody,
+    NoteBody,
+    Number,
+    PauseBody,
+    PolicyBody,
+    ResolveBody,
+    ReviewBody,
+    RollbackBody,
+    SyncBody,
+)
+from keel.app import agent, policies, review
 from keel.app.result import jsonable
 from keel.decisions.states import ItemState, Reason
 
@@ -121,3 +131,55 @@ def agent_pause(body: PauseBody, keel: Caller) -> Json:
 @uses(agent.resume)
 def agent_resume(keel: Caller) -> Json:
     return dict(jsonable(agent.resume(keel)))
+
+
+# ---------------------------------------------------------------- decision policies
+
+
+@router.get("/policies", tags=["decisions"])
+@uses(policies.list_policies)
+def policy_list(keel: Caller) -> Json:
+    return policies.list_policies(keel).to_dict()
+
+
+@router.post("/policies", tags=["decisions"])
+@uses(policies.register_policy)
+def policy_register(body: PolicyBody, keel: Caller) -> Json:
+    done = policies.register_policy(keel, section=body.decisions, note=body.note)
+    return done.to_dict()
+
+
+@router.get("/policies/{version}", tags=["decisions"])
+@uses(policies.show_policy)
+def policy_show(version: Number, keel: Caller) -> Json:
+    return policies.show_policy(keel, version).to_dict()
+
+
+@router.post("/policies/{version}/gate", tags=["decisions"])
+@uses(policies.gate_policy)
+def policy_gate(version: Number, keel: Caller) -> Json:
+    return policies.gate_policy(keel, version).to_dict()
+
+
+@router.post("/policies/{version}/release", tags=["decisions"])
+@uses(policies.release_policy)
+def policy_release(version: Number, body: RollbackBody, keel: Caller) -> Json:
+    return policies.release_policy(keel, version, reason=body.reason or "").to_dict()
+
+
+@router.post("/policies/{version}/approve", tags=["decisions"])
+@uses(policies.approve_policy)
+def policy_approve(version: Number, body: NoteBody, keel: Caller) -> Json:
+    return policies.approve_policy(keel, version, note=body.note).to_dict()
+
+
+@router.post("/policies/{version}/reject", tags=["decisions"])
+@uses(policies.reject_policy)
+def policy_reject(version: Number, body: ResolveBody, keel: Caller) -> Json:
+    return policies.reject_policy(keel, version, note=body.note).to_dict()
+
+
+@router.post("/policy/rollback", tags=["decisions"])
+@uses(policies.rollback_policy)
+def policy_rollback(body: RollbackBody, keel: Caller) -> Json:
+    return policies.rollback_policy(keel, reason=body.reason or "").to_dict()

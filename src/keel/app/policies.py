@@ -11,6 +11,7 @@ digest. A rollback writes the policy that was in force before as a new release r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -69,11 +70,17 @@ class PolicyListing(Result):
 
 @use_case(Role.OPERATOR, action="registering a decision policy", writes=True)
 def register_policy(
-    keel: Keel, actor: Actor, policy_file: Path | None = None, *, note: str = ""
+    keel: Keel,
+    actor: Actor,
+    policy_file: Path | None = None,
+    *,
+    section: Mapping[str, Any] | None = None,
+    note: str = "",
 ) -> Registered:
-    """Register the deciding keys of ``policy_file`` (else keel.yaml's ``decisions:``) as the
-    next policy version; the same keys registered before return that version."""
-    spec, source = _candidate(keel, policy_file)
+    """Register the deciding keys of ``policy_file`` or ``section`` (a ``decisions:`` mapping
+    sent over HTTP), else keel.yaml's ``decisions:``, as the next policy version; the same keys
+    registered before return that version."""
+    spec, source = _candidate(keel, policy_file, section)
     digest = spec.digest()
     with keel.unit() as unit:
         found = unit.policies.by_digest(keel.project.name, digest)
@@ -277,12 +284,16 @@ def show_policy(keel: Keel, actor: Actor, version: int) -> PolicyRelease:
     return PolicyRelease(policy, None, given, keel.release_policy().approvals)
 
 
-def _candidate(keel: Keel, policy_file: Path | None) -> tuple[DecisionsSpec, str]:
+def _candidate(
+    keel: Keel, policy_file: Path | None, section: Mapping[str, Any] | None
+) -> tuple[DecisionsSpec, str]:
     """The project's section with the candidate's deciding keys, checked against the contract."""
-    if policy_file is None:
-        spec, source = keel.project.decisions, "keel.yaml"
-    else:
+    if policy_file is not None:
         spec, source = _read_section(keel, policy_file), str(policy_file)
+    elif section is not None:
+        spec, source = _over_project(keel, section, "request"), "request"
+    else:
+        spec, source = keel.project.decisions, "keel.yaml"
     if not spec.policy().decides:
         raise ConfigError(
             f"{source}: a released policy decides: give decisions.thresholds or decisions.costs",
@@ -304,23 +315,28 @@ def _read_section(keel: Keel, path: Path) -> DecisionsSpec:
     if not path.is_file():
         raise InvalidInput(f"{path}: no such policy file", path="policy")
     data = load_yaml(path.read_text(encoding="utf-8"), source=str(path))
-    if isinstance(data, dict) and "decisions" in data:
+    return _over_project(keel, data, str(path))
+
+
+def _over_project(keel: Keel, data: object, source: str) -> DecisionsSpec:
+    """``data`` (a ``decisions:`` section, or a mapping holding one) over keel.yaml's."""
+    if isinstance(data, Mapping) and "decisions" in data:
         data = data["decisions"]
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a decisions section (a mapping)", source=str(path))
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: expected a decisions section (a mapping)", source=source)
     foreign = [key for key in data if key not in DECIDING and key in DecisionsSpec.model_fields]
     if foreign:
         raise ConfigError(
-            f"{path}: decisions.{foreign[0]} belongs to the project (keel.yaml), not to a"
+            f"{source}: decisions.{foreign[0]} belongs to the project (keel.yaml), not to a"
             f" released policy; a policy holds {', '.join(DECIDING)}",
-            source=str(path),
+            source=source,
             path=f"decisions.{foreign[0]}",
         )
     try:
         current = keel.project.decisions
         return current.with_deciding({**current.deciding(), **data})
     except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc.message}", source=str(path), path=exc.path) from None
+        raise ConfigError(f"{source}: {exc.message}", source=source, path=exc.path) from None
 
 
 def _check_releasable(policy: PolicyVersion, head: Release | None) -> None:

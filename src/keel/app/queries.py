@@ -138,6 +138,8 @@ class Lineage(Result):
     """The review item made from the prediction, if a person was asked."""
     outcomes: tuple[OutcomeLineage, ...] = ()
     """Outcomes reported for it (by its id, or by its entity), oldest first."""
+    policy_version: str | None = None
+    """The released policy version its digest names (``p2``), when that policy was registered."""
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"prediction": self.prediction.to_dict(), "inputs": self.inputs}
@@ -149,6 +151,8 @@ class Lineage(Result):
             body["review"] = self.review.to_dict()
         if self.outcomes:
             body["outcomes"] = [outcome.to_dict() for outcome in self.outcomes]
+        if self.policy_version is not None:
+            body["policy_version"] = self.policy_version
         return body
 
 
@@ -157,11 +161,16 @@ def lineage(keel: Keel, actor: Actor, prediction_id: str) -> Lineage:
     """Trace a prediction: model version → run → dataset version → source batches."""
     row = _logged(keel, prediction_id)
     prediction = LoggedPrediction.from_row(row)
+    digest = prediction.policy
     with keel.reader() as unit:
         review = unit.review_items.of_prediction(keel.project.name, prediction_id)
+        named = unit.policies.by_digests(keel.project.name, [digest] if digest else [])
+    policy = f"p{named[digest]}" if digest in named else None
     outcomes = _outcomes(keel, prediction)
     if not prediction.model:
-        return Lineage(prediction, row.get("inputs"), review=review, outcomes=outcomes)
+        return Lineage(
+            prediction, row.get("inputs"), review=review, outcomes=outcomes, policy_version=policy
+        )
     number = parse_version_ref(prediction.model, keel.project.name)
     with keel.reader() as unit:
         model = unit.models.get(keel.project.name, number)
@@ -175,6 +184,7 @@ def lineage(keel: Keel, actor: Actor, prediction_id: str) -> Lineage:
         batches=tuple(BatchLineage.of(b) for b in batches),
         review=review,
         outcomes=outcomes,
+        policy_version=policy,
     )
 
 

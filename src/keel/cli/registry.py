@@ -224,13 +224,14 @@ def history(
             _v(r.state.champion),
             ", ".join(f"v{v}" for v in r.state.shadow),
             f"v{r.state.canary} {r.state.canary_share:g}%" if r.state.canary else "",
+            "keel.yaml" if r.state.policy is None else f"p{r.state.policy}",
             r.actor,
             r.reason or "",
             f"{r.created_at:%Y-%m-%d %H:%M:%S}",
         )
         for r in releases
     ]
-    columns = ["release", "action", "champion", "shadow", "canary", "by", "reason", "at"]
+    columns = ["release", "action", "champion", "shadow", "canary", "policy", "by", "reason", "at"]
     table(keel.project.name, columns, rows)
 
 
@@ -347,6 +348,7 @@ def _show_release(release: Release, project: str) -> None:
             ("shadow", ", ".join(f"v{v}" for v in state.shadow) or "none"),
             ("canary", canary),
             ("previous", _v(state.previous_champion)),
+            ("decision policy", "keel.yaml" if state.policy is None else f"p{state.policy}"),
         ]
     )
 

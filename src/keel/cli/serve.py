@@ -190,7 +190,8 @@ def lineage(ctx: typer.Context, prediction_id: str, json: JsonFlag = False) -> N
         f"prediction {prediction.prediction_id} · request {prediction.request_id} ·"
         f" {prediction.time} · entity {prediction.entity_id} · score"
         f" {prediction.score} · decision {prediction.decision}"
-        + (f" · policy {prediction.policy}" if prediction.policy else ""),
+        + (f" · policy {prediction.policy}" if prediction.policy else "")
+        + (f" ({trace.policy_version})" if trace.policy_version else ""),
     )
     _later(trace)
     model, version = trace.model, trace.dataset_version
