@@ -267,6 +267,7 @@ def _release(body: dict[str, Any]) -> Release:
         canary=canary.get("version"),
         canary_share=float(canary.get("share", 0.0)),
         previous_champion=body.get("previous_champion"),
+        paused=bool(body.get("paused", False)),
     )
     return Release(
         project="",  # the server's project; the faces show what to_dict shows

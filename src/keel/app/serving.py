@@ -223,6 +223,7 @@ def _follower(
             shadows=state.shadow,
             previous=state.previous_champion,
             baseline=registry.policy.baseline,
+            paused=state.paused,
         )
 
     return ReleaseFollower(

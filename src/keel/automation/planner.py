@@ -82,7 +82,7 @@ class Decision:
     """An action a trigger asks for, with the rule that fired and the evidence."""
 
     key: str
-    kind: str  # retrain | rollback
+    kind: str  # retrain | rollback | pause_model | open_review_items | notify
     rule: str
     mode: Mode
     dry_run: bool
@@ -110,6 +110,9 @@ def plan(
             if key in seen:
                 continue
             seen.add(key)
+            if trigger.do == "open_review_items":
+                sample = getattr(trigger, "review_sample", None) or policy.review_sample
+                evidence = {**evidence, "review_sample": sample}
             mode = policy.mode(trigger.do)
             found.append(Decision(key, trigger.do, rule, mode, policy.dry_run, evidence))
     return found

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 models_app = typer.Typer(help="Registered model versions.", no_args_is_help=True)
 release_app = typer.Typer(
-    help="Which versions serve: champion, shadow, canary; promote and roll back.",
+    help="Which versions serve: champion, shadow, canary; promote, roll back, pause.",
     no_args_is_help=True,
 )
 
@@ -221,7 +221,7 @@ def history(
         (
             r.id,
             r.action,
-            _v(r.state.champion),
+            _v(r.state.champion) + (" (paused)" if r.state.paused else ""),
             ", ".join(f"v{v}" for v in r.state.shadow),
             f"v{r.state.canary} {r.state.canary_share:g}%" if r.state.canary else "",
             r.actor,
@@ -308,6 +308,30 @@ def rollback(
     _print_release(release, keel.project.name, json=json)
 
 
+@release_app.command("pause")
+def pause(
+    ctx: typer.Context,
+    reason: Annotated[str | None, typer.Option(help="Why, for the audit trail.")] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Pause the champion: the fallback chain answers every request until someone resumes."""
+    keel = open_project(ctx)
+    release = use.pause(keel, reason=reason)
+    _print_release(release, keel.project.name, json=json)
+
+
+@release_app.command("resume")
+def resume(
+    ctx: typer.Context,
+    reason: Annotated[str | None, typer.Option(help="Why, for the audit trail.")] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Resume a paused champion: the models answer again."""
+    keel = open_project(ctx)
+    release = use.resume(keel, reason=reason)
+    _print_release(release, keel.project.name, json=json)
+
+
 def _show_promotion(outcome: Promotion, version: int, *, json: bool) -> None:
     if json:
         print_json(outcome.to_dict())
@@ -347,6 +371,11 @@ def _show_release(release: Release, project: str) -> None:
             ("shadow", ", ".join(f"v{v}" for v in state.shadow) or "none"),
             ("canary", canary),
             ("previous", _v(state.previous_champion)),
+            *(
+                [("paused", "yes: the fallback chain answers · keel release resume")]
+                if state.paused
+                else []
+            ),
         ]
     )
 

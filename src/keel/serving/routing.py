@@ -37,9 +37,14 @@ class ServingSet:
     previous: Predictor | None = None
     baseline: Predictor | None = None
     failed: dict[int, str] = field(default_factory=dict)
+    paused: bool = False
+    """A person (or the agent) paused the champion: the fallback chain answers every entity."""
 
     def route(self, entity_id: str) -> tuple[Predictor | None, str]:
-        """The predictor that answers this entity, and its role (champion or canary)."""
+        """The predictor that answers this entity, and its role (champion or canary); while
+        paused none, with the route ``paused`` (the fallback chain answers)."""
+        if self.paused:
+            return None, "paused"
         if self.canary is not None and bucket(entity_id) < self.canary_share * BUCKETS / 100:
             return self.canary, "canary"
         return self.champion, "champion"
@@ -77,6 +82,7 @@ class Wanted:
     shadows: tuple[int, ...]
     previous: int | None
     baseline: int | None
+    paused: bool = False
 
     def versions(self) -> set[int]:
         named = {self.champion, self.canary, self.previous, self.baseline, *self.shadows}
@@ -109,4 +115,5 @@ def build(wanted: Wanted, load: Loader, cache: dict[int, Predictor]) -> ServingS
         previous=get(wanted.previous),
         baseline=get(wanted.baseline),
         failed=failed,
+        paused=wanted.paused,
     )

@@ -179,6 +179,7 @@ releases = sa.Table(
     sa.Column("canary", sa.Integer, nullable=True),
     sa.Column("canary_share", sa.Float, nullable=False),
     sa.Column("previous_champion", sa.Integer, nullable=True),
+    sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("action", sa.String(30), nullable=False),
     sa.Column("subject", sa.Integer, nullable=True),
     sa.Column("actor", sa.String(200), nullable=False),
