@@ -106,15 +106,17 @@ def plan(
     found: list[Decision] = []
     for index, trigger in enumerate(policy.triggers):
         rule = f"automation.triggers[{index}]: {trigger.describe()}"
+        extra: dict[str, Any] = {}
+        if trigger.do == "open_review_items":
+            sample = getattr(trigger, "review_sample", None) or policy.review_sample
+            extra = {"review_sample": sample, "window_days": policy.review_window_days}
         for key, evidence in _matches(trigger, observed):
             if key in seen:
                 continue
             seen.add(key)
-            if trigger.do == "open_review_items":
-                sample = getattr(trigger, "review_sample", None) or policy.review_sample
-                evidence = {**evidence, "review_sample": sample}
             mode = policy.mode(trigger.do)
-            found.append(Decision(key, trigger.do, rule, mode, policy.dry_run, evidence))
+            decision = Decision(key, trigger.do, rule, mode, policy.dry_run, {**evidence, **extra})
+            found.append(decision)
     return found
 
 
