@@ -246,6 +246,13 @@ def rollback(remote: Remote, *, reason: str | None = None) -> Release:
     return _release(body)
 
 
+def pause(remote: Remote, *, reason: str | None = None, paused: bool = True) -> Release:
+    """``POST /api/v1/release/pause`` (or ``resume``) with the release's current tag."""
+    tag = remote.release_tag()
+    path = "/api/v1/release/pause" if paused else "/api/v1/release/resume"
+    return _release(remote.call("POST", path, {"reason": reason}, if_match=tag))
+
+
 def _promotion(body: dict[str, Any]) -> Promotion:
     return Promotion(
         _release(body["release"]) if body.get("release") else None,

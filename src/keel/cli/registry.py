@@ -315,6 +315,12 @@ def pause(
     json: JsonFlag = False,
 ) -> None:
     """Pause the champion: the fallback chain answers every request until someone resumes."""
+    if (remote := _remote()) is not None:
+        from keel.app import remote as remote_plane  # noqa: PLC0415
+
+        done = remote_plane.pause(remote, reason=reason)
+        _print_release(done, remote_plane.project_name(remote), json=json)
+        return
     keel = open_project(ctx)
     release = use.pause(keel, reason=reason)
     _print_release(release, keel.project.name, json=json)
@@ -327,6 +333,12 @@ def resume(
     json: JsonFlag = False,
 ) -> None:
     """Resume a paused champion: the models answer again."""
+    if (remote := _remote()) is not None:
+        from keel.app import remote as remote_plane  # noqa: PLC0415
+
+        done = remote_plane.pause(remote, reason=reason, paused=False)
+        _print_release(done, remote_plane.project_name(remote), json=json)
+        return
     keel = open_project(ctx)
     release = use.resume(keel, reason=reason)
     _print_release(release, keel.project.name, json=json)
