@@ -246,6 +246,7 @@ def rollback(remote: Remote, *, reason: str | None = None) -> Release:
     return _release(body)
 
 
+@offline(action="pausing or resuming a model", writes=True)
 def pause(remote: Remote, *, reason: str | None = None, paused: bool = True) -> Release:
     """``POST /api/v1/release/pause`` (or ``resume``) with the release's current tag."""
     tag = remote.release_tag()
