@@ -5,7 +5,6 @@ same output and exits with the same code (``keel audit verify`` too)."""
 from __future__ import annotations
 
 import json
-
 import os
 import subprocess
 import sys
