@@ -323,6 +323,7 @@ def test_release_shows_what_is_served(client: httpx.Client) -> None:
         "canary": None,
         "canary_share": 0.0,
         "shadow": [],
+        "paused": False,
         "refused": None,
     }
 

@@ -52,3 +52,45 @@ def test_promote_auto_with_approvals_is_refused_naming_the_key(keel: Keel, proje
     done = keel("agent", "status", cwd=project)
     assert done.code == 2 and "automation.actions.promote" in done.err
     assert "release.approvals is 1" in done.err
+
+
+def test_a_pause_trigger_is_planned_proposed_and_explained(keel: Keel, project: Path) -> None:
+    from datetime import UTC, datetime
+
+    from keel.app.session import open_project
+    from keel.monitoring.incidents import Breach, opened
+
+    config = yaml.safe_load((project / "keel.yaml").read_text())
+    config["automation"] = {
+        "triggers": [{"when": "incident", "category": "slo", "do": "pause_model"}],
+        "actions": {"notify": "auto"},
+    }
+    (project / "keel.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    assert keel("db", "upgrade", cwd=project).code == 0
+    opened_project = open_project(project)
+    try:
+        with opened_project.unit() as unit:
+            breach = Breach("slo", "slo p99", 900.0, 250.0, "chunk-1", "p99 over its limit")
+            unit.incidents.add(opened("loan-default", 1, [breach], datetime.now(UTC)))
+    finally:
+        opened_project.close()
+    plan = keel("agent", "plan", cwd=project)
+    assert plan.code == 0, plan.err
+    assert "pause_model (needs_approval)" in plan.out and "pause_model:incident:1" in plan.out
+    assert keel("agent", "tick", cwd=project).code == 0
+    history = keel("agent", "history", "--json", cwd=project).json()
+    assert [(a["kind"], a["status"]) for a in history] == [("pause_model", "proposed")]
+    explained = keel("agent", "explain", "act-0001", cwd=project)
+    assert explained.code == 0, explained.err
+    assert "act-0001 pause_model (needs_approval)" in explained.out
+    assert "incident slo" in explained.out and "agent.decide" in explained.out
+    assert "waits for approval" in keel("agent", "plan", cwd=project).out
+
+
+def test_an_unknown_new_action_names_its_key(keel: Keel, project: Path) -> None:
+    config = yaml.safe_load((project / "keel.yaml").read_text())
+    config["automation"] = {"triggers": [{"when": "incident", "category": "slo", "do": "pause"}]}
+    (project / "keel.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    done = keel("agent", "plan", cwd=project)
+    assert done.code == 2 and "automation.triggers.0.do" in done.err
+    assert "Traceback" not in done.err

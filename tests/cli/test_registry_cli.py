@@ -115,6 +115,11 @@ def test_register_gate_promote_approve_and_roll_back(keel: Keel, trained: Traine
     assert back["canary"] is None and back["shadow"] == [2] and back["reason"] == "drill"
     history = _ok(keel("release", "history", "--json", cwd=project, env=root))
     assert [h["action"] for h in history] == ["rollback", "canary", "shadow", "promote"]
+    paused = _ok(keel("release", "pause", "--reason", "drill", "--json", cwd=project, env=root))
+    assert paused["paused"] is True and paused["action"] == "pause"
+    assert _status(keel, project, root)["paused"] is True
+    resumed = _ok(keel("release", "resume", "--json", cwd=project, env=root))
+    assert resumed["paused"] is False and resumed["champion"] == paused["champion"]
     actions = [e["action"] for e in _ok(keel("audit", "log", "--json", cwd=project, env=root))]
     for action in (
         "registry.register",
@@ -123,6 +128,8 @@ def test_register_gate_promote_approve_and_roll_back(keel: Keel, trained: Traine
         "registry.approve",
         "release.promote",
         "release.rollback",
+        "release.pause",
+        "release.resume",
     ):
         assert action in actions, action
     assert _ok(keel("audit", "verify", "--json", cwd=project, env=root))["ok"] is True

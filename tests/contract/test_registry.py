@@ -268,6 +268,7 @@ def test_shadow_canary_and_promotion_compose(keel: Keel) -> None:
         "canary": None,
         "previous_champion": v1,
         "policy": None,
+        "paused": False,
     }
 
 
@@ -286,6 +287,32 @@ def test_rollback_walks_back_one_change_at_a_time(keel: Keel) -> None:
     assert [r.parent for r in history] == [4, 3, 2, 1, 0]
     assert [r.action for r in history] == ["rollback", "rollback", "promote", "promote", "promote"]
     assert history[1].reason == "v3 misbehaves"
+
+
+def test_a_pause_stays_until_resumed_and_rollback_walks_past_it(keel: Keel) -> None:
+    registry = with_policy(keel, OPEN)
+    with pytest.raises(Conflict, match="nothing has been released"):
+        registry.pause(OPERATOR)
+    v1, v2 = (registered(keel, seed=seed) for seed in (1, 2))
+    for version in (v1, v2):
+        registry.gate(version, OPERATOR)
+        registry.promote(version, OPERATOR)
+    paused = registry.pause(OPERATOR, reason="drill")
+    assert paused.state.paused and paused.state.champion == v2 and paused.restores == 2
+    with pytest.raises(Conflict, match="already paused"):
+        registry.pause(OPERATOR)
+    back = registry.rollback(OPERATOR, reason="v2 misbehaves")  # undoes the promotion of v2
+    assert (back.state.champion, back.state.paused) == (v1, True)
+    resumed = registry.pause(OPERATOR, paused=False)
+    assert (resumed.state.champion, resumed.state.paused) == (v1, False)
+    with pytest.raises(Conflict, match="not paused"):
+        registry.pause(OPERATOR, paused=False)
+    assert [r.action for r in registry.history()][:3] == ["resume", "rollback", "pause"]
+    with keel.reader() as unit:
+        events = [e.action for e in unit.audit.recent(limit=10)]
+    assert "release.pause" in events and "release.resume" in events
+    with pytest.raises(PermissionDenied):
+        registry.pause(Actor("vera", Role.VIEWER, "api-key"))
 
 
 def _promote_back_and_forth(folder: str, database_url: str, rounds: int) -> tuple[int, int]:

@@ -125,6 +125,21 @@ def test_release_changes_need_a_current_etag(plane: Plane) -> None:
         **{"If-Match": done.headers["etag"]},
     )
     assert undo.status_code == 200 and undo.json()["shadow"] == []
+    paused = post(
+        plane,
+        "/api/v1/release/pause",
+        "ana",
+        {"reason": "drill"},
+        **{"If-Match": undo.headers["etag"]},
+    )
+    assert paused.status_code == 200, paused.text
+    assert paused.json()["paused"] is True and paused.json()["action"] == "pause"
+    stale = post(plane, "/api/v1/release/resume", "ana", {}, **{"If-Match": undo.headers["etag"]})
+    assert_problem(stale, 412, "if-match")
+    resumed = post(
+        plane, "/api/v1/release/resume", "ana", {}, **{"If-Match": paused.headers["etag"]}
+    )
+    assert resumed.status_code == 200 and resumed.json()["paused"] is False
 
 
 def test_approving_ones_own_request_is_refused_then_another_approver_applies_it(

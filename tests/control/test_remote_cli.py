@@ -4,6 +4,7 @@ same output and exits with the same code (``keel audit verify`` too)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -132,6 +133,12 @@ def test_release_changes_remotely_land_on_the_servers_project(plane: Plane, tmp_
     )
     assert back.returncode == 0, back.stderr
     assert "loan-default/v1" in back.stdout
+    paused = keel("release", "pause", "--json", cwd=tmp_path, key=plane.keys["ana"], url=url)
+    assert paused.returncode == 0, paused.stderr
+    assert json.loads(paused.stdout)["paused"] is True
+    resumed = keel("release", "resume", cwd=tmp_path, key=plane.keys["ana"], url=url)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "paused" not in resumed.stdout
     again = keel("release", "promote", "v2", cwd=tmp_path, key=plane.keys["ana"], url=url)
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("promotion p-"), again.stdout

@@ -218,6 +218,24 @@ def rollback(body: RollbackBody, request: Request, response: Response, keel: Cal
     return done
 
 
+@router.post("/release/pause", tags=["release"])
+@uses(registry.release_status, registry.pause)
+def pause(body: RollbackBody, request: Request, response: Response, keel: Caller) -> Json:
+    check_if_match(request, keel)
+    done = dict(jsonable(registry.pause(keel, reason=body.reason)))
+    tagged(response, keel)
+    return done
+
+
+@router.post("/release/resume", tags=["release"])
+@uses(registry.release_status, registry.resume)
+def resume(body: RollbackBody, request: Request, response: Response, keel: Caller) -> Json:
+    check_if_match(request, keel)
+    done = dict(jsonable(registry.resume(keel, reason=body.reason)))
+    tagged(response, keel)
+    return done
+
+
 # ---------------------------------------------------------------- monitoring
 
 

@@ -15,6 +15,7 @@ tagged with the action's key), so nothing happens twice. ``on_step(event, step)`
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from collections.abc import Callable
@@ -40,6 +41,7 @@ from keel.errors import Conflict, KeelError, PolicyViolation, StorageUnavailable
 from keel.identity.actor import Actor
 from keel.identity.roles import Role
 from keel.monitoring.incidents import Breach, IncidentEvent, IncidentStatus, opened
+from keel.registry.releases import Release
 from keel.types import utcnow
 from keel.wiring import Keel
 
@@ -48,6 +50,13 @@ AGENT = Actor("keel-agent", Role.OPERATOR, "agent")
 
 OnStep = Callable[[str, str], None]
 MAX_STEPS_PER_PASS = 32
+SINGLE_STEP = {
+    "rollback": "rollback",
+    "pause_model": "pause",
+    "open_review_items": "review",
+    "notify": "notify",
+}
+"""The actions of one step, and the name of their step."""
 
 
 @dataclass
@@ -259,8 +268,8 @@ class AgentPass:
 
     def steps(self, kind: str) -> list[str]:
         """The steps of an action of ``kind``, as the policy shapes them."""
-        if kind == "rollback":
-            return ["rollback"]
+        if kind in SINGLE_STEP:
+            return [SINGLE_STEP[kind]]
         names = ["train", "register", "gate"]
         if self.policy.mode("shadow") is not Mode.FORBIDDEN:
             names.append("shadow")
@@ -334,6 +343,11 @@ class AgentPass:
         action = self._record(action, Step(name, "done", self.clock(), details))
         self.on_step("done", name)
         report.events.append(f"{action.id}: {name} done")
+        if name == "notify" and not details.get("delivered"):
+            why = f"the notice was not delivered: {details.get('error')}"
+            return self._finish(
+                action, ActionStatus.FAILED, {"result": why, "notice": details}, report
+            )
         if name == "gate" and not details.get("passed"):
             why = "the gate refused the candidate"
             if details.get("gate_passed"):
@@ -380,12 +394,16 @@ class AgentPass:
 
     def _do(self, action: AgentAction, name: str) -> dict[str, Any]:
         kind = self._step_kind(name)
-        if kind == "train":
-            return self._train(action)
-        if kind == "register":
-            return self._register(action)
-        if kind == "rollback":
-            return self._rollback(action)
+        by_action: dict[str, Callable[[AgentAction], dict[str, Any]]] = {
+            "train": self._train,
+            "register": self._register,
+            "rollback": self._rollback,
+            "pause": self._pause,
+            "review": self._review,
+            "notify": self._notify,
+        }
+        if kind in by_action:
+            return by_action[kind](action)
         version = self._version(action)
         if kind == "gate":
             return self._gate(version)
@@ -509,6 +527,92 @@ class AgentPass:
         reason = f"{action.id}: {action.rule}"
         release = rollback.body(self.keel, AGENT, reason=reason)
         return {"release": release.id, "champion": release.state.champion}
+
+    def _release_before(self, action: AgentAction) -> int:
+        """The head of the release when the last step started (journaled with it)."""
+        last = action.steps[-1] if action.steps else None
+        return int(last.details.get("release_before", 0)) if last else 0
+
+    def _champion_label(self, action: AgentAction) -> str | None:
+        """The champion when the step started (the one the evidence is about)."""
+        before = self._release_before(action)
+        with self.keel.reader() as unit:
+            release: Release | None = (
+                unit.releases.get(self.project, before)
+                if before
+                else unit.releases.head(self.project)
+            )
+        if release is None or release.state.champion is None:
+            return None
+        return f"{self.project}/v{release.state.champion}"
+
+    def _pause(self, action: AgentAction) -> dict[str, Any]:
+        """Pause the champion, unless this action paused it before a crash, or it is paused."""
+        from keel.app.registry import pause  # noqa: PLC0415
+
+        before = self._release_before(action)
+        for release in self.keel.registry().history(limit=100):
+            if release.seq <= before:
+                break
+            if release.action == "pause" and release.actor == AGENT.name:
+                return {"release": release.id, "champion": release.state.champion, "resumed": True}
+        head, _ = self.keel.registry().status()
+        if head is not None and head.state.paused:
+            return {"release": head.id, "champion": head.state.champion, "paused_by": head.actor}
+        release = pause.body(self.keel, AGENT, reason=f"{action.id}: {action.rule}")
+        return {"release": release.id, "champion": release.state.champion}
+
+    def _review(self, action: AgentAction) -> dict[str, Any]:
+        """Review items for a seeded sample of the champion's automatic decisions logged in the
+        window before the action was decided: a restart draws the same sample, and items
+        already open for it are not opened again."""
+        from keel.app.review import open_sample  # noqa: PLC0415
+
+        model = self._champion_label(action)
+        if model is None:
+            raise Conflict("there is no champion whose decisions could be reviewed")
+        size = int(action.evidence.get("review_sample", self.policy.review_sample))
+        days = int(action.evidence.get("window_days", self.policy.review_window_days))
+        until = action.created_at
+        since = until - timedelta(days=days)
+        seed = int.from_bytes(hashlib.blake2b(action.key.encode(), digest_size=4).digest(), "big")
+        sampled = open_sample.body(
+            self.keel,
+            AGENT,
+            model=model,
+            size=size,
+            seed=seed,
+            since=since,
+            until=until,
+            subject=f"agent:{self.project}#{action.id}",
+            details={"action": action.id, "rule": action.rule},
+        )
+        window = {"since": since.isoformat(), "until": until.isoformat()}
+        return {"model": model, "size": size, **window, **sampled.to_dict()}
+
+    def _notify(self, action: AgentAction) -> dict[str, Any]:
+        """The rule, the evidence and the champion on the monitor's webhook, unless a notice
+        of this action was delivered before a crash. Nothing the receiver answers is read
+        but its status."""
+        from keel.app.monitoring import notify  # noqa: PLC0415
+
+        subject = f"agent:{self.project}#{action.id}"
+        with self.keel.reader() as unit:
+            sent = list(unit.audit.recent(limit=500, subject=subject))
+        for event in sent:
+            if event.action == "monitor.notify":
+                return {**event.details, "resumed": True}
+        champion = self._champion_label(action)
+        payload = {
+            "event": "agent.notify",
+            "action": action.id,
+            "key": action.key,
+            "rule": action.rule,
+            "evidence": action.evidence,
+            "champion": champion,
+        }
+        notice = notify.body(self.keel, AGENT, subject=subject, payload=payload)
+        return {"champion": champion, **notice.to_dict()}
 
     # --- the canary ----------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ import polars as pl
 from keel.app.result import Result
 from keel.app.use_case import use_case
 from keel.data.contract import ColumnType
-from keel.errors import Conflict
+from keel.errors import ConfigError, Conflict
 from keel.identity.actor import Actor
 from keel.identity.roles import Role
 from keel.monitoring.incidents import Incident, IncidentEvent, IncidentStatus
@@ -185,6 +185,64 @@ def ack_incident(keel: Keel, actor: Actor, seq: int, note: str | None = None) ->
 def resolve_incident(keel: Keel, actor: Actor, seq: int, note: str) -> Incident:
     """Resolve an incident with a note; the next breach of its category opens a new one."""
     return _monitor_service(keel).resolve(seq, actor, note)
+
+
+@dataclass(frozen=True)
+class Notice(Result):
+    """A notice sent on the monitor's webhook: where to (no credentials) and what came of it."""
+
+    to: str
+    delivered: bool
+    attempts: int
+    status: int | None
+    error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "to": self.to,
+            "delivered": self.delivered,
+            "attempts": self.attempts,
+            "status": self.status,
+            "error": self.error,
+        }
+
+
+@use_case(Role.OPERATOR, action="sending a notice", writes=True)
+def notify(keel: Keel, actor: Actor, *, subject: str, payload: dict[str, Any]) -> Notice:
+    """POST ``payload`` to ``monitoring.notify.webhook`` (its timeout, retries and allowed
+    networks), and audit the outcome under ``subject``. A refused or unreachable webhook is an
+    undelivered notice, never an exception; only a project without a webhook is refused. The
+    receiver's answer is read for its status alone: nothing it says is acted on."""
+    from keel.store.webhook import Webhook, shown_url  # noqa: PLC0415
+
+    spec = _spec(keel).notify
+    if not spec.webhook:
+        raise Conflict(
+            "monitoring.notify.webhook is not set: there is nowhere to send a notice",
+            hint="name a webhook in keel.yaml (monitoring.notify.webhook)",
+        )
+    try:
+        webhook = Webhook(
+            spec.webhook,
+            timeout_seconds=spec.timeout_seconds,
+            retries=spec.retries,
+            allow_networks=tuple(spec.allow_networks),
+        )
+    except ConfigError as refused:  # a destination the webhook must not reach
+        notice = Notice(shown_url(spec.webhook), False, 0, None, refused.message)
+    else:
+        delivery = webhook.send({"project": keel.project.name, **payload})
+        notice = Notice(
+            webhook.shown, delivery.delivered, delivery.attempts, delivery.status, delivery.error
+        )
+    with keel.unit() as unit:
+        unit.audit.append(
+            actor=actor.name,
+            action="monitor.notify" if notice.delivered else "monitor.notify_failed",
+            subject=subject,
+            details=notice.to_dict(),
+        )
+    return notice
 
 
 def _spec(keel: Keel) -> MonitorSpec:

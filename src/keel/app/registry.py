@@ -209,3 +209,16 @@ def canary(
 def rollback(keel: Keel, actor: Actor, *, reason: str | None = None) -> Release:
     """Undo the last release change: the state before it serves again, in one step."""
     return keel.registry().rollback(actor, reason=reason)
+
+
+@use_case(Role.OPERATOR, action="pausing a model", writes=True)
+def pause(keel: Keel, actor: Actor, *, reason: str | None = None) -> Release:
+    """Pause the champion (and the canary): the fallback chain answers every request, logged
+    with the route ``paused``, until a person resumes."""
+    return keel.registry().pause(actor, reason=reason)
+
+
+@use_case(Role.OPERATOR, action="resuming a model", writes=True)
+def resume(keel: Keel, actor: Actor, *, reason: str | None = None) -> Release:
+    """Undo ``pause``: the champion (and the canary) answer again."""
+    return keel.registry().pause(actor, reason=reason, paused=False)

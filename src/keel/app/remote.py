@@ -246,6 +246,14 @@ def rollback(remote: Remote, *, reason: str | None = None) -> Release:
     return _release(body)
 
 
+@offline(action="pausing or resuming a model", writes=True)
+def pause(remote: Remote, *, reason: str | None = None, paused: bool = True) -> Release:
+    """``POST /api/v1/release/pause`` (or ``resume``) with the release's current tag."""
+    tag = remote.release_tag()
+    path = "/api/v1/release/pause" if paused else "/api/v1/release/resume"
+    return _release(remote.call("POST", path, {"reason": reason}, if_match=tag))
+
+
 def _promotion(body: dict[str, Any]) -> Promotion:
     return Promotion(
         _release(body["release"]) if body.get("release") else None,
@@ -268,6 +276,7 @@ def _release(body: dict[str, Any]) -> Release:
         canary_share=float(canary.get("share", 0.0)),
         previous_champion=body.get("previous_champion"),
         policy=body.get("policy"),
+        paused=bool(body.get("paused", False)),
     )
     return Release(
         project="",  # the server's project; the faces show what to_dict shows

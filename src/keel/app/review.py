@@ -20,7 +20,7 @@ import polars as pl
 
 from keel.app.result import Result
 from keel.app.use_case import use_case
-from keel.decisions.queue import PREDICTION_COLUMNS, ReviewQueue, SyncOutcome
+from keel.decisions.queue import PREDICTION_COLUMNS, ReviewQueue, SampleOutcome, SyncOutcome
 from keel.decisions.review import ItemState, Reason, ReviewDecision, ReviewItem
 from keel.decisions.stats import QueueStats, queue_stats
 from keel.identity.actor import Actor
@@ -47,6 +47,39 @@ def sync_review(keel: Keel, actor: Actor, *, full: bool = False) -> Synced:
     """Make one item per logged prediction that needs a person, since the last sync (every
     logged prediction with ``full``); running it again makes no item twice."""
     return Synced(_queue(keel).sync(lambda since: _scan(keel, since), actor, full=full))
+
+
+@use_case(Role.OPERATOR, action="sending decisions to review", writes=True)
+def open_sample(
+    keel: Keel,
+    actor: Actor,
+    *,
+    model: str,
+    size: int,
+    seed: int,
+    since: datetime,
+    until: datetime,
+    subject: str,
+    details: dict[str, Any] | None = None,
+) -> Sampled:
+    """Open review items (reason ``agent``) for a seeded random sample of ``size`` of
+    ``model``'s automatic decisions logged in [``since``, ``until``]; idempotent."""
+    frame = _scan(keel, since).filter(pl.col("time") <= until.astimezone(UTC))
+    queue = _queue(keel)
+    found = queue.open_sample(
+        frame, actor, model=model, size=size, seed=seed, subject=subject, details=details
+    )
+    return Sampled(found)
+
+
+@dataclass(frozen=True)
+class Sampled(Result):
+    """What a review sample drew and opened."""
+
+    outcome: SampleOutcome
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.outcome.to_dict()
 
 
 @use_case(Role.VIEWER, action="reading the review queue")

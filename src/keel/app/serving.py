@@ -235,6 +235,7 @@ def _follower(
             baseline=registry.policy.baseline,
             policy=decide,
             policy_digest=digest,
+            paused=state.paused,
         )
 
     return ReleaseFollower(

@@ -48,7 +48,7 @@ class AgentAction:
     project: str
     seq: int
     key: str  # idempotency key: the same trigger never starts two actions
-    kind: str  # retrain | rollback
+    kind: str  # retrain | rollback | pause_model | open_review_items | notify
     rule: str  # the policy rule that fired
     mode: str  # auto | needs_approval | dry_run
     status: ActionStatus

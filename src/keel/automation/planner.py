@@ -82,7 +82,7 @@ class Decision:
     """An action a trigger asks for, with the rule that fired and the evidence."""
 
     key: str
-    kind: str  # retrain | rollback
+    kind: str  # retrain | rollback | pause_model | open_review_items | notify
     rule: str
     mode: Mode
     dry_run: bool
@@ -106,12 +106,17 @@ def plan(
     found: list[Decision] = []
     for index, trigger in enumerate(policy.triggers):
         rule = f"automation.triggers[{index}]: {trigger.describe()}"
+        extra: dict[str, Any] = {}
+        if trigger.do == "open_review_items":
+            sample = getattr(trigger, "review_sample", None) or policy.review_sample
+            extra = {"review_sample": sample, "window_days": policy.review_window_days}
         for key, evidence in _matches(trigger, observed):
             if key in seen:
                 continue
             seen.add(key)
             mode = policy.mode(trigger.do)
-            found.append(Decision(key, trigger.do, rule, mode, policy.dry_run, evidence))
+            decision = Decision(key, trigger.do, rule, mode, policy.dry_run, {**evidence, **extra})
+            found.append(decision)
     return found
 
 

@@ -10,12 +10,19 @@
         - {when: estimated_performance, metric: roc_auc, below: 0.70, do: retrain}
         - {when: new_labels, rows: 5000, do: retrain}
         - {when: schedule, every_days: 7, do: retrain}
+        - {when: incident, category: slo, min_severity: high, do: pause_model}
+        - {when: override_rate, above: 0.2, do: open_review_items, review_sample: 50}
+        - {when: incident, category: quality, do: notify}
       actions:                        # each: auto | needs_approval | forbidden
         retrain: auto                 # train on the latest versions, register, gate
         shadow: auto
         canary: auto
         promote: needs_approval       # the default: a person approves (four-eyes)
         rollback: auto
+        pause_model: needs_approval   # the champion stops; the fallback chain answers
+        open_review_items: auto       # a seeded sample of its automatic decisions to people
+        notify: auto                  # the monitor's webhook: the rule, evidence, champion
+      review_sample: 50               # the default sample size of open_review_items
       budgets: {retrains_per_day: 2, canaries_per_week: 3}
       cooldown_minutes: 360           # per model, after any action the agent finished
       canary: {steps: [5, 25, 50], min_requests: 400, false_rollback_rate: 0.01, ...}
@@ -44,11 +51,31 @@ class Mode(StrEnum):
     FORBIDDEN = "forbidden"
 
 
-ActionName = Literal["retrain", "shadow", "canary", "promote", "rollback"]
-ACTIONS: tuple[ActionName, ...] = ("retrain", "shadow", "canary", "promote", "rollback")
-TriggerAction = Literal["retrain", "rollback"]
+ActionName = Literal[
+    "retrain",
+    "shadow",
+    "canary",
+    "promote",
+    "rollback",
+    "pause_model",
+    "open_review_items",
+    "notify",
+]
+ACTIONS: tuple[ActionName, ...] = (
+    "retrain",
+    "shadow",
+    "canary",
+    "promote",
+    "rollback",
+    "pause_model",
+    "open_review_items",
+    "notify",
+)
+TriggerAction = Literal["retrain", "rollback", "pause_model", "open_review_items", "notify"]
 """What a trigger may start: a retrain (which flows on to shadow, canary and promotion as the
-actions allow) or a rollback of the last release change."""
+actions allow), a rollback of the last release change, a pause of the champion (the fallback
+chain answers until a person resumes it), review items for a seeded sample of the champion's
+recent automatic decisions, or a notice on the monitor's webhook."""
 
 
 class Actions(Strict):
@@ -59,13 +86,34 @@ class Actions(Strict):
     canary: Mode = Mode.NEEDS_APPROVAL
     promote: Mode = Mode.NEEDS_APPROVAL
     rollback: Mode = Mode.NEEDS_APPROVAL
+    pause_model: Mode = Mode.NEEDS_APPROVAL
+    open_review_items: Mode = Mode.NEEDS_APPROVAL
+    notify: Mode = Mode.NEEDS_APPROVAL
 
     def mode(self, action: str) -> Mode:
         found: Mode = getattr(self, action)
         return found
 
 
-class IncidentTrigger(Strict):
+class _Sampling(Strict):
+    """``review_sample`` of a trigger that may open review items (its ``do``)."""
+
+    review_sample: int | None = Field(default=None, ge=1, le=10_000)
+    """How many of the champion's recent automatic decisions ``open_review_items`` sends to
+    people (a seeded random sample); unset: ``automation.review_sample``."""
+
+    @model_validator(mode="after")
+    def _sample_only_for_review(self) -> _Sampling:
+        if self.review_sample is not None and getattr(self, "do", None) != "open_review_items":
+            raise Invalid(
+                "review_sample is the size of the sample open_review_items sends to people;"
+                " this trigger does something else: remove it or set do: open_review_items",
+                at="review_sample",
+            )
+        return self
+
+
+class IncidentTrigger(_Sampling):
     """An open (or acknowledged) incident of ``category`` at ``min_severity`` or above."""
 
     when: Literal["incident"]
@@ -77,7 +125,7 @@ class IncidentTrigger(Strict):
         return f"incident {self.category} (severity >= {self.min_severity}) -> {self.do}"
 
 
-class EstimatedPerformanceTrigger(Strict):
+class EstimatedPerformanceTrigger(_Sampling):
     """The latest chunk's estimated metric (CBPE) has its whole interval below ``below``."""
 
     when: Literal["estimated_performance"]
@@ -111,7 +159,7 @@ class NewLabelsTrigger(Strict):
         return f"{self.rows:,} new labelled rows -> {self.do}"
 
 
-class OverrideRateTrigger(Strict):
+class OverrideRateTrigger(_Sampling):
     """Reviewers change the champion's automatic decisions more often than ``above``.
 
     The test is exact and one-sided: with ``k`` of ``n`` reviewed automatic decisions changed,
@@ -204,6 +252,11 @@ class AutomationSpec(Strict):
     actions: Actions = Field(default_factory=Actions)
     budgets: Budgets = Field(default_factory=Budgets)
     cooldown_minutes: int = Field(default=360, ge=0, le=30 * 24 * 60)
+    review_sample: int = Field(default=50, ge=1, le=10_000)
+    """How many of the champion's recent automatic decisions ``open_review_items`` sends to
+    people, unless its trigger says (a random sample, seeded by the action's key)."""
+    review_window_days: int = Field(default=7, ge=1, le=365)
+    """How far back "recent" reaches for ``open_review_items``."""
     canary: CanaryPolicy = Field(default_factory=CanaryPolicy)
     lease_seconds: int = Field(default=60, ge=5, le=3600)
 

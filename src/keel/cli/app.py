@@ -176,7 +176,7 @@ COMMANDS = (
         "release",
         "keel.cli.registry",
         "release_app",
-        "Which versions serve: champion, shadow, canary; promote and roll back.",
+        "Which versions serve: champion, shadow, canary; promote, roll back, pause.",
     ),
     Entry("predictions", "keel.cli.serve", "predictions_app", "The durable prediction log."),
     Entry(

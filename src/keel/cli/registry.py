@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 models_app = typer.Typer(help="Registered model versions.", no_args_is_help=True)
 release_app = typer.Typer(
-    help="Which versions serve: champion, shadow, canary; promote and roll back.",
+    help="Which versions serve: champion, shadow, canary; promote, roll back, pause.",
     no_args_is_help=True,
 )
 
@@ -221,7 +221,7 @@ def history(
         (
             r.id,
             r.action,
-            _v(r.state.champion),
+            _v(r.state.champion) + (" (paused)" if r.state.paused else ""),
             ", ".join(f"v{v}" for v in r.state.shadow),
             f"v{r.state.canary} {r.state.canary_share:g}%" if r.state.canary else "",
             "keel.yaml" if r.state.policy is None else f"p{r.state.policy}",
@@ -309,6 +309,42 @@ def rollback(
     _print_release(release, keel.project.name, json=json)
 
 
+@release_app.command("pause")
+def pause(
+    ctx: typer.Context,
+    reason: Annotated[str | None, typer.Option(help="Why, for the audit trail.")] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Pause the champion: the fallback chain answers every request until someone resumes."""
+    if (remote := _remote()) is not None:
+        from keel.app import remote as remote_plane  # noqa: PLC0415
+
+        done = remote_plane.pause(remote, reason=reason)
+        _print_release(done, remote_plane.project_name(remote), json=json)
+        return
+    keel = open_project(ctx)
+    release = use.pause(keel, reason=reason)
+    _print_release(release, keel.project.name, json=json)
+
+
+@release_app.command("resume")
+def resume(
+    ctx: typer.Context,
+    reason: Annotated[str | None, typer.Option(help="Why, for the audit trail.")] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Resume a paused champion: the models answer again."""
+    if (remote := _remote()) is not None:
+        from keel.app import remote as remote_plane  # noqa: PLC0415
+
+        done = remote_plane.pause(remote, reason=reason, paused=False)
+        _print_release(done, remote_plane.project_name(remote), json=json)
+        return
+    keel = open_project(ctx)
+    release = use.resume(keel, reason=reason)
+    _print_release(release, keel.project.name, json=json)
+
+
 def _show_promotion(outcome: Promotion, version: int, *, json: bool) -> None:
     if json:
         print_json(outcome.to_dict())
@@ -349,6 +385,11 @@ def _show_release(release: Release, project: str) -> None:
             ("canary", canary),
             ("previous", _v(state.previous_champion)),
             ("decision policy", "keel.yaml" if state.policy is None else f"p{state.policy}"),
+            *(
+                [("paused", "yes: the fallback chain answers · keel release resume")]
+                if state.paused
+                else []
+            ),
         ]
     )
 

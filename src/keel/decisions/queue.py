@@ -113,6 +113,34 @@ class SyncOutcome:
         }
 
 
+@dataclass(frozen=True)
+class SampleOutcome:
+    """A sample sent to people: drawn from ``population`` decisions, ``created`` items new."""
+
+    population: int
+    sampled: int
+    created: int
+    seed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "population": self.population,
+            "sampled": self.sampled,
+            "created": self.created,
+            "seed": self.seed,
+        }
+
+
+def sample_rows(population: int, size: int, seed: int) -> list[int]:
+    """``min(size, population)`` distinct row numbers drawn uniformly with ``seed``, in order."""
+    import numpy as np  # noqa: PLC0415
+
+    if population <= size:
+        return list(range(population))
+    chosen = np.random.default_rng(seed).choice(population, size=size, replace=False)
+    return sorted(int(i) for i in chosen)
+
+
 @dataclass
 class ReviewQueue:
     project: str
@@ -144,6 +172,55 @@ class ReviewQueue:
             overdue = unit.review_items.mark_overdue(self.project, self.clock())
             incident = self._breached(unit, overdue, actor) if overdue else None
         return SyncOutcome(frame.height, created, counts, watermark, len(overdue), incident)
+
+    def open_sample(
+        self,
+        frame: pl.DataFrame,
+        actor: Actor,
+        *,
+        model: str,
+        size: int,
+        seed: int,
+        subject: str,
+        details: dict[str, Any] | None = None,
+    ) -> SampleOutcome:
+        """Items of reason ``agent`` for a random sample of ``size`` of ``model``'s automatic
+        decisions in ``frame`` (logged predictions, ``PREDICTION_COLUMNS``), drawn with
+        ``seed``: the same frame and seed draw the same sample, and a prediction that has an
+        item already gets none again, so running it twice opens nothing twice."""
+        automatic = frame.filter(
+            (pl.col("model") == model)
+            & (pl.col("route").is_null() | (pl.col("route") == "champion"))
+            & pl.col("decision").is_not_null()
+            & ~pl.col("decision").is_in([self.spec.action, DEFER])
+        ).sort("prediction_id")
+        drawn = automatic[sample_rows(automatic.height, size, seed)]
+        now = self.clock()
+        new = [
+            NewItem(
+                prediction_id=row["prediction_id"],
+                entity_id=row["entity_id"],
+                predicted_at=row["time"],
+                model=row["model"],
+                score=row["score"],
+                decision=row["decision"],
+                reason=Reason.AGENT,
+                priority=priority_of(Reason.AGENT, row["score"]),
+                due_at=self.spec.deadline(Reason.AGENT, now),
+                reviews_needed=1,
+            )
+            for row in drawn.iter_rows(named=True)
+        ]
+        with self.write() as unit:
+            created = unit.review_items.add(self.project, new, now)
+            outcome = SampleOutcome(automatic.height, len(new), created, seed)
+            unit.audit.append(
+                actor=actor.name,
+                action="review.sample",
+                subject=subject,
+                details={"model": model, **outcome.to_dict(), **(details or {})},
+            )
+        return outcome
 
     def _breached(self, unit: ReviewUnit, overdue: list[ReviewItem], actor: Actor) -> int:
         """Open (or extend) the project's ``review`` incident with one breach per late item."""

@@ -31,7 +31,13 @@ from keel.decisions.states import ItemState as ItemState  # noqa: PLC0414 - re-e
 from keel.decisions.states import Reason as Reason  # noqa: PLC0414 - re-exported
 from keel.schema import Invalid, Strict
 
-DEFAULT_SLA_HOURS = {Reason.DEFER: 4.0, Reason.OOD: 8.0, Reason.REVIEW: 24.0, Reason.AUDIT: 72.0}
+DEFAULT_SLA_HOURS = {
+    Reason.DEFER: 4.0,
+    Reason.OOD: 8.0,
+    Reason.REVIEW: 24.0,
+    Reason.AUDIT: 72.0,
+    Reason.AGENT: 24.0,
+}
 
 
 class DoubleReview(Strict):
@@ -118,9 +124,9 @@ def in_audit_sample(prediction_id: str, rate: float) -> bool:
 
 
 def priority_of(reason: Reason, score: float | None) -> float:
-    """From 0 to 1, higher first: a deferred or unscored record 1, an audit sample 0, else how
-    uncertain the score is (1 at 0.5, 0 at 0 or 1)."""
-    if reason is Reason.AUDIT:
+    """From 0 to 1, higher first: a deferred or unscored record 1, an audit or agent sample 0,
+    else how uncertain the score is (1 at 0.5, 0 at 0 or 1)."""
+    if reason in (Reason.AUDIT, Reason.AGENT):
         return 0.0
     if score is None or reason is Reason.DEFER:
         return 1.0

@@ -13,6 +13,7 @@ class Reason(StrEnum):
     OOD = "ood"  # the record lies outside what the model was trained on
     REVIEW = "review"  # the policy's decision was the review action
     AUDIT = "audit"  # a random sample of automatic decisions, to measure them without bias
+    AGENT = "agent"  # the agent sent a sample of the champion's recent automatic decisions
 
 
 class ItemState(StrEnum):

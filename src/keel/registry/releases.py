@@ -18,7 +18,8 @@ from keel.errors import Conflict, InvalidInput
 @dataclass(frozen=True)
 class ReleaseState:
     """Who serves: the champion answers, shadows score off the response path, the canary
-    answers for ``canary_share`` percent of entities (sticky by entity id)."""
+    answers for ``canary_share`` percent of entities (sticky by entity id). While ``paused``
+    no champion or canary answers: the fallback chain does, until a person resumes."""
 
     champion: int | None = None
     shadow: tuple[int, ...] = ()
@@ -28,6 +29,7 @@ class ReleaseState:
     policy: int | None = None
     """The released decision policy in force (``keel.decisions.versions``); None: the
     ``decisions:`` section of keel.yaml."""
+    paused: bool = False
 
     def promote(self, version: int) -> ReleaseState:
         """``version`` becomes champion; it stops being a shadow or the canary."""
@@ -41,7 +43,18 @@ class ReleaseState:
             canary_share=self.canary_share if canary is not None else 0.0,
             previous_champion=self.champion,
             policy=self.policy,
+            paused=self.paused,
         )
+
+    def with_pause(self, paused: bool) -> ReleaseState:
+        """Paused: the fallback chain answers every request; resumed: the models again."""
+        if paused and self.paused:
+            raise Conflict("the release is already paused", hint="keel release resume")
+        if not paused and not self.paused:
+            raise Conflict("the release is not paused", hint="keel release status")
+        if paused and self.champion is None:
+            raise Conflict("there is no champion to pause", hint="keel release status")
+        return replace(self, paused=paused)
 
     def with_shadow(self, version: int) -> ReleaseState:
         if version == self.champion:
@@ -96,6 +109,7 @@ class ReleaseState:
             ),
             "previous_champion": self.previous_champion,
             "policy": self.policy,
+            "paused": self.paused,
         }
 
 

@@ -1,7 +1,11 @@
-"""Release changes other than promotion: shadow, canary and rollback, and reading the release.
+"""Release changes other than promotion: shadow, canary, rollback, pause and resume, and
+reading the release.
 
 A release says which versions serve; every change appends a row whose parent is the previous one,
-so rollback is "back to the state before the last change", in one step.
+so rollback is "back to the state before the last change", in one step. A pause (the fallback
+chain answers instead of the champion and the canary) is not a change rollback undoes: it
+stays through every other change until a person resumes, and a rollback after it undoes the
+model change before it.
 """
 
 from __future__ import annotations
@@ -82,10 +86,12 @@ class Rollout:
                 raise Conflict("nothing has been released yet", hint="keel release promote VERSION")
             origin = unit.releases.get(self.project, head.restores)
             target = unit.releases.get(self.project, rollback_target(head, origin))
+            # a pause is a person's to lift: rolling back a model change keeps it
+            restored = replace(target.state, paused=head.state.paused)
             release = replace(
                 next_release(
                     head,
-                    target.state,
+                    restored,
                     project=self.project,
                     action="rollback",
                     actor=actor.name,
@@ -102,5 +108,36 @@ class Rollout:
                 action="release.rollback",
                 subject=f"release:{release.id}",
                 details={**release.state.to_dict(), "undoes": origin.id, "reason": reason},
+            )
+            return release
+
+    def pause(self, actor: Actor, *, reason: str | None = None, paused: bool = True) -> Release:
+        """Pause the champion (and the canary): the fallback chain answers every request and
+        the log names the route ``paused``; ``paused=False`` resumes."""
+        action = "pause" if paused else "resume"
+        require_role(actor, Role.OPERATOR, action=f"{'pausing' if paused else 'resuming'} a model")
+        with self.write() as unit:
+            head = unit.releases.head(self.project)
+            if head is None:
+                raise Conflict("nothing has been released yet", hint="keel release promote VERSION")
+            release = replace(
+                next_release(
+                    head,
+                    head.state.with_pause(paused),
+                    project=self.project,
+                    action=action,
+                    actor=actor.name,
+                    at=self.clock(),
+                    subject=head.state.champion,
+                    reason=reason,
+                ),
+                restores=head.restores,  # rollback walks past a pause to the change before it
+            )
+            unit.releases.add(release)
+            unit.audit.append(
+                actor=actor.name,
+                action=f"release.{action}",
+                subject=f"release:{release.id}",
+                details={**release.state.to_dict(), "reason": reason},
             )
             return release

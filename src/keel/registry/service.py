@@ -186,3 +186,6 @@ class Registry:
 
     def rollback(self, actor: Actor, *, reason: str | None = None) -> Release:
         return self.rollout.rollback(actor, reason=reason)
+
+    def pause(self, actor: Actor, *, reason: str | None = None, paused: bool = True) -> Release:
+        return self.rollout.pause(actor, reason=reason, paused=paused)

@@ -168,6 +168,7 @@ def _release_body(serving: Serving) -> dict[str, Any]:
         "canary": current.canary.model if current.canary else None,
         "canary_share": current.canary_share,
         "shadow": [s.model for s in current.shadows],
+        "paused": current.paused,
         "refused": {
             "release": refused.release,
             "reasons": {f"{project}/v{v}": why for v, why in refused.reasons.items()},

@@ -41,9 +41,14 @@ class ServingSet:
     policy: DecisionPolicy | None = None
     """The decision policy of this release (None: the service's own, keel.yaml's)."""
     policy_digest: str | None = None
+    paused: bool = False
+    """A person (or the agent) paused the champion: the fallback chain answers every entity."""
 
     def route(self, entity_id: str) -> tuple[Predictor | None, str]:
-        """The predictor that answers this entity, and its role (champion or canary)."""
+        """The predictor that answers this entity, and its role (champion or canary); while
+        paused none, with the route ``paused`` (the fallback chain answers)."""
+        if self.paused:
+            return None, "paused"
         if self.canary is not None and bucket(entity_id) < self.canary_share * BUCKETS / 100:
             return self.canary, "canary"
         return self.champion, "champion"
@@ -84,6 +89,7 @@ class Wanted:
     policy: DecisionPolicy | None = None
     """The released decision policy to decide with (None: each model's own, keel.yaml's)."""
     policy_digest: str | None = None
+    paused: bool = False
 
     def versions(self) -> set[int]:
         named = {self.champion, self.canary, self.previous, self.baseline, *self.shadows}
@@ -120,4 +126,5 @@ def build(wanted: Wanted, load: Loader, cache: dict[int, Predictor]) -> ServingS
         failed=failed,
         policy=wanted.policy,
         policy_digest=wanted.policy_digest,
+        paused=wanted.paused,
     )

@@ -139,7 +139,9 @@ class PredictionService:
         explain: int,
     ) -> list[Answer]:
         reasons: list[str] = []
-        if predictor is None:
+        if route == "paused":
+            reasons.append("the champion is paused")
+        elif predictor is None:
             reasons.append(f"the {route} is not loaded")
         else:
             found = await self._try(predictor, records, explain, reasons)

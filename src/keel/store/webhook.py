@@ -161,6 +161,15 @@ class Webhook:
         return status
 
 
+def shown_url(url: str) -> str:
+    """``url`` without path, query or credentials: safe for logs and audit details."""
+    try:
+        return _shown(url)
+    except ValueError:  # a port out of range
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname}"
+
+
 def _shown(url: str) -> str:
     parts = urlsplit(url)
     port = f":{parts.port}" if parts.port else ""

@@ -60,8 +60,41 @@ def test_promote_auto_with_approvals_is_refused_with_the_reason(tmp_path: Path) 
             "automation.triggers.0.category",
         ),
         ("automation: {canary: {steps: [50, 5]}}\n", "automation.canary.steps"),
+        ("automation: {actions: {pause: auto}}\n", "automation.actions.pause"),
+        (
+            "automation: {triggers: [{when: incident, category: slo, do: pause}]}\n",
+            "automation.triggers.0.do",
+        ),
+        (
+            "automation: {triggers: [{when: schedule, every_days: 7, do: notify}]}\n",
+            "automation.triggers.0.do",
+        ),
+        (
+            "automation: {triggers: [{when: incident, category: slo, do: notify,"
+            " review_sample: 5}]}\n",
+            "automation.triggers.0.review_sample",
+        ),
+        (
+            "automation: {triggers: [{when: incident, category: slo, do: open_review_items,"
+            " review_sample: 0}]}\n",
+            "automation.triggers.0.review_sample",
+        ),
+        ("automation: {review_sample: -1}\n", "automation.review_sample"),
     ],
-    ids=["unknown-action", "unknown-mode", "unknown-do", "unknown-trigger", "category", "steps"],
+    ids=[
+        "unknown-action",
+        "unknown-mode",
+        "unknown-do",
+        "unknown-trigger",
+        "category",
+        "steps",
+        "unknown-new-action",
+        "unknown-new-do",
+        "notify-on-schedule",
+        "sample-without-review",
+        "sample-zero",
+        "sample-negative",
+    ],
 )
 def test_an_unknown_name_names_its_key_path(tmp_path: Path, text: str, path: str) -> None:
     error = problem(tmp_path, text)
@@ -95,3 +128,20 @@ def test_an_override_trigger_needs_a_rate_between_0_and_1() -> None:
     bad = {"triggers": [{"when": "override_rate", "above": 1.5, "do": "retrain"}]}
     with pytest.raises((ValueError, SchemaError)):
         AutomationSpec.model_validate(bad)
+
+
+def test_the_new_actions_need_approval_unless_the_policy_says_otherwise(tmp_path: Path) -> None:
+    text = (
+        "automation:\n"
+        "  triggers:\n"
+        "    - {when: incident, category: slo, min_severity: high, do: pause_model}\n"
+        "    - {when: override_rate, above: 0.2, do: open_review_items, review_sample: 30}\n"
+        "    - {when: incident, category: quality, do: notify}\n"
+        "  actions: {pause_model: forbidden, notify: auto}\n"
+    )
+    automation = load(tmp_path, text).automation  # type: ignore[attr-defined]
+    assert [t.do for t in automation.triggers] == ["pause_model", "open_review_items", "notify"]
+    assert automation.triggers[1].review_sample == 30 and automation.review_sample == 50
+    assert automation.mode("pause_model") is Mode.FORBIDDEN
+    assert automation.mode("open_review_items") is Mode.NEEDS_APPROVAL
+    assert automation.mode("notify") is Mode.AUTO

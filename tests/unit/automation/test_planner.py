@@ -112,3 +112,31 @@ def test_the_override_trigger_keeps_its_false_alarm_rate_and_catches_a_real_rise
     assert fired(0.1) <= alpha + 3 * (alpha * (1 - alpha) / trials) ** 0.5
     assert fired(0.05) == 0.0
     assert fired(0.2) >= 0.95
+
+
+def test_the_new_actions_carry_their_mode_key_and_sample_size() -> None:
+    policy = AutomationSpec.model_validate(
+        {
+            "triggers": [
+                {"when": "incident", "category": "slo", "do": "pause_model"},
+                {"when": "incident", "category": "drift", "do": "open_review_items"},
+                {
+                    "when": "incident",
+                    "category": "drift",
+                    "do": "open_review_items",
+                    "review_sample": 7,
+                },
+                {"when": "incident", "category": "drift", "do": "notify"},
+            ],
+            "actions": {"pause_model": "forbidden", "notify": "auto"},
+            "review_sample": 25,
+        }
+    )
+    found = plan(policy, Observations([DRIFT, SLO_LOW]))
+    assert [(d.key, d.mode) for d in found] == [
+        ("pause_model:incident:4", Mode.FORBIDDEN),
+        ("open_review_items:incident:3", Mode.NEEDS_APPROVAL),
+        ("notify:incident:3", Mode.AUTO),
+    ]  # the second review trigger has the first one's key: one action per incident
+    assert found[1].evidence["review_sample"] == 25 and found[1].evidence["window_days"] == 7
+    assert "review_sample" not in found[0].evidence

@@ -181,6 +181,7 @@ releases = sa.Table(
     sa.Column("previous_champion", sa.Integer, nullable=True),
     # the released decision policy in force; NULL: the decisions section of keel.yaml
     sa.Column("policy", sa.Integer, nullable=True),
+    sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("action", sa.String(30), nullable=False),
     sa.Column("subject", sa.Integer, nullable=True),
     sa.Column("actor", sa.String(200), nullable=False),
