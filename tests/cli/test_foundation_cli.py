@@ -185,6 +185,10 @@ def test_demo_runs_and_summarises(keel: Keel, tmp_path: Path) -> None:
     assert "50 % passed" in summary["summary"]["canary"]
     assert "approved by omar" in summary["summary"]["champion now"]
     assert "incident #" in summary["summary"]["rolled back"]
+    # the tuned decision policy: gated, asked for by ana, approved by omar, then in force
+    assert "in force (ana asked, omar approved)" in summary["summary"]["decision policy"]
+    assert "review" in summary["summary"]["served under keel.yaml"]
+    assert "review" in summary["summary"]["served under p1"]
     project = tmp_path / "demo"
     ada = {"KEEL_API_KEY": (project / ".keel" / "demo-keys" / "ada").read_text().strip()}
     history = keel("agent", "history", "--json", cwd=project, env=ada).json()
@@ -193,6 +197,7 @@ def test_demo_runs_and_summarises(keel: Keel, tmp_path: Path) -> None:
         ("retrain", "done"),
     ]
     releases = keel("release", "history", "--json", cwd=project, env=ada).json()
+    assert {r["policy"] for r in releases} == {None, 1}  # the policy stays through the agent's
     assert releases[0]["actor"] == "keel-agent" and releases[0]["canary"] is None
     assert releases[0]["champion"] == int(summary["summary"]["champion now"].split()[0][1:])
     assert all(step["result"] for step in summary["steps"])

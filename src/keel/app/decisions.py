@@ -269,6 +269,49 @@ def decision_kpis(keel: Keel, actor: Actor) -> list[ChunkKpis]:
     ]
 
 
+@dataclass(frozen=True)
+class PolicyKpis(Result):
+    """The decision KPIs of the served predictions each decision policy decided."""
+
+    policy: str
+    """Its released version (``p2``), else its digest (keel.yaml's section, or a policy never
+    registered), else ``not recorded`` (logs from before digests)."""
+    digest: str | None
+    kpis: ChunkKpis
+
+
+@use_case(Role.VIEWER, action="reading decision KPIs")
+def policy_kpis(keel: Keel, actor: Actor) -> list[PolicyKpis]:
+    """Decision KPIs of the served predictions, one row per decision policy that decided them
+    (the digest each logged prediction carries), oldest policy first; all priced by the costs
+    in force, so two policies compare on one scale."""
+    costs = keel.decision_policy().costs
+    frame = _logged(
+        keel,
+        None,
+        None,
+        costs.amount if costs else None,
+        extra=("prediction_id", "time", "policy"),
+    )
+    action = keel.project.decisions.review.action
+    overridden = _overridden_decisions(keel)
+    digests = [d for d in frame["policy"].unique(maintain_order=True).to_list() if d]
+    with keel.reader() as unit:
+        named = unit.policies.by_digests(keel.project.name, digests)
+    found = []
+    for (digest,), part in frame.sort("time").group_by("policy", maintain_order=True):
+        name = f"p{named[digest]}" if digest in named else (digest or "not recorded")
+        span = (part["time"].min(), part["time"].max())
+        kpis = chunk_kpis(
+            (name, span[0], span[1], part),  # type: ignore[arg-type]
+            costs=costs,
+            review_action=action,
+            overridden=overridden,
+        )
+        found.append(PolicyKpis(name, digest, kpis))
+    return found
+
+
 def _overridden_decisions(keel: Keel) -> dict[str, bool]:
     """Prediction id of each settled review item that had an automatic decision -> whether the
     reviewer changed it."""

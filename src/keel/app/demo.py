@@ -91,10 +91,16 @@ DEMO_LATENCY_GATE = "{latency_p99_ms: 250}"
 machine's load rather than for the model."""
 
 
+DECISIONS_REVIEW = "  review:                       # keel review"
+DEMO_CONSTRAINTS = "  constraints: {max_review_rate: 0.2}   # people review at most a fifth\n"
+"""The limit the demo's tuning keeps to and its policy gate checks."""
+
+
 def _step_project(run: DemoRun) -> str:
     scaffold(run.directory, "loan")
     config = run.directory / "keel.yaml"
     text = config.read_text().replace("{latency_p99_ms: 5}", DEMO_LATENCY_GATE)
+    text = text.replace(DECISIONS_REVIEW, DEMO_CONSTRAINTS + DECISIONS_REVIEW)
     config.write_text(text + AUTOMATION)
     keel = open_project(run.directory, check=False)
     run.opened[None] = keel
@@ -381,6 +387,58 @@ def _review_summary(run: DemoRun, before: Any, after: Any, escalated: bool) -> N
         run.summary.append(("escalated", "1 large loan: the two reviewers disagreed"))
 
 
+def _step_policy(run: DemoRun) -> str:
+    """Tune the thresholds on the champion's frozen benchmark set; ana registers and gates the
+    tuned policy and asks for its release; omar, a second person, approves it, and the serving
+    replicas decide with it from their next request."""
+    from keel.app import decisions, policies  # noqa: PLC0415
+
+    ana, omar = run.as_user("ana"), run.as_user("omar")
+    file = run.directory / "policy-tuned.yaml"
+    decisions.tune_thresholds(ana, page=run.directory / "decisions-tune.html", policy_file=file)
+    version = policies.register_policy(ana, file, note="tuned on the frozen holdout").policy.version
+    gate = policies.gate_policy(ana, version)
+    before, after = gate.live_shares or {}, gate.shares
+    review = ana.project.decisions.review.action
+    shares = f"{review} {before.get(review, 0):.1%} → {after.get(review, 0):.1%}"
+    cost = gate.cost_per_record
+    priced = (
+        "" if cost is None else f", cost per record {cost['live']:,.0f} → {cost['candidate']:,.0f}"
+    )
+    if not gate.passed:
+        failed = "; ".join(c.detail for c in gate.failed)
+        run.summary.append(("decision policy", f"p{version} failed its gate: {failed}"))
+        return f"policy p{version} tuned and gated: failed ({failed}); keel.yaml still decides"
+    policies.release_policy(ana, version, reason="least cost on the frozen holdout")
+    done = policies.approve_policy(omar, version, note="read the trade-off page")
+    if done.release is None:
+        raise RuntimeError(f"the approved policy p{version} was not released")
+    run.summary.append(
+        ("decision policy", f"p{version} in force (ana asked, omar approved): {shares}{priced}")
+    )
+    return (
+        f"p{version} gated on the holdout ({gate.rows:,} rows: {shares}{priced}); ana asked,"
+        f" omar approved → {done.release.id}"
+    )
+
+
+def _step_policy_kpis(run: DemoRun) -> str:
+    """What each decision policy decided of the served applications, priced alike."""
+    from keel.app import decisions  # noqa: PLC0415
+
+    ana = run.as_user("ana")
+    review = ana.project.decisions.review.action
+    rows = []
+    for found in decisions.policy_kpis(ana):
+        kpis = found.kpis
+        cost = "" if kpis.expected_cost is None else f", expected cost {kpis.expected_cost:,.0f}"
+        line = f"{kpis.rows:,} predictions, {review} {kpis.review_rate:.1%}{cost}"
+        name = "keel.yaml" if found.digest == ana.project.decisions.digest() else found.policy
+        run.summary.append((f"served under {name}", line))
+        rows.append(f"{name}: {line}")
+    return "; ".join(rows) or "no served predictions"
+
+
 AGENT_TRAFFIC = (datetime(2024, 8, 1), datetime(2024, 9, 1))
 AGENT_ROWS = 6_000
 AGENT_DRIFT = (CovariateDrift(column="income", at=0.02, until=0.12, shift=-1.5),)
@@ -604,10 +662,12 @@ STEPS: list[tuple[str, Callable[[DemoRun], str]]] = [
     ("serve July's applications over HTTP", _step_serve),
     ("monitor the prediction log", _step_monitor),
     ("reviewers work the queue", _step_review),
+    ("tune the decision policy; a second person approves its release", _step_policy),
     ("the agent answers the drift incident", _step_agent_retrain),
     ("the canary serves August's applications, step by step", _step_agent_canary),
     ("a second person approves the agent's promotion", _step_agent_approve),
     ("a worse candidate: the canary analysis rolls it back", _step_agent_rollback),
+    ("decision KPIs of each policy that decided", _step_policy_kpis),
     ("verify the audit trail", _step_audit),
 ]
 

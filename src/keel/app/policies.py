@@ -25,7 +25,7 @@ from keel.app.use_case import use_case
 from keel.config import check_decision_columns, load_yaml
 from keel.decisions.frames import decide_frame
 from keel.decisions.policy import DECIDING, DecisionsSpec
-from keel.decisions.policy_gate import Decided, cost_check, rate_checks
+from keel.decisions.policy_gate import Decided, cost_check, rate_checks, realized_cost
 from keel.decisions.versions import (
     PolicyApproval,
     PolicyGate,
@@ -131,10 +131,15 @@ def gate_policy(keel: Keel, actor: Actor, version: int) -> PolicyGate:
         constraints=section.constraints,
     )
     costs = section.costs or candidate_spec.costs
+    per_record = None
     if costs is not None:
         pricing = costs.policy()
         amounts = frame[pricing.amount].cast(pl.Float64).to_numpy() if pricing.amount else None
         checks.append(cost_check(pricing, candidate, live, positive, amounts))
+        before = realized_cost(pricing, live, positive, amounts)
+        after = realized_cost(pricing, candidate, positive, amounts)
+        if before is not None and after is not None:
+            per_record = {"live": before, "candidate": after}
     gate = PolicyGate(
         champion=champion,
         benchmark=benchmark,
@@ -144,6 +149,8 @@ def gate_policy(keel: Keel, actor: Actor, version: int) -> PolicyGate:
         shares=candidate.shares(),
         evaluated_at=utcnow(),
         actor=actor.name,
+        live_shares=live.shares(),
+        cost_per_record=per_record,
     )
     with keel.unit() as unit:
         unit.policies.set_gate(keel.project.name, version, gate)

@@ -4,6 +4,7 @@ approve|reject|rollback|policies``: parse, call the decisions plane (``keel.app.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from keel.app import decisions as use
     from keel.app import policies
     from keel.app.policies import PolicyRelease as PolicyReleaseResult
+    from keel.decisions.kpis import ChunkKpis
     from keel.decisions.replay import Difference
 else:
     use = lazy("keel.app.decisions")
@@ -148,16 +150,33 @@ def replay(
 
 
 @decisions_app.command("kpis")
-def kpis(ctx: typer.Context, json: JsonFlag = False) -> None:
-    """Decision KPIs per monitoring chunk: shares, review rate, expected and realized cost,
-    override rate."""
+def kpis(
+    ctx: typer.Context,
+    by_policy: Annotated[
+        bool, typer.Option("--by-policy", help="One row per decision policy that decided.")
+    ] = False,
+    json: JsonFlag = False,
+) -> None:
+    """Decision KPIs per monitoring chunk (or per policy): shares, review rate, expected and
+    realized cost, override rate."""
     keel = open_project(ctx)
+    if by_policy:
+        per_policy = use.policy_kpis(keel)
+        if json:
+            print_json([row.to_dict() for row in per_policy])
+            return
+        _kpi_table(f"decision KPIs of {keel.project.name} by policy", [r.kpis for r in per_policy])
+        return
     found = use.decision_kpis(keel)
     if json:
         print_json([chunk.to_dict() for chunk in found])
         return
+    _kpi_table(f"decision KPIs of {keel.project.name}", found)
+
+
+def _kpi_table(title: str, found: Sequence[ChunkKpis]) -> None:
     table(
-        f"decision KPIs of {keel.project.name}",
+        title,
         [
             "chunk",
             "rows",
@@ -272,8 +291,16 @@ def gate(ctx: typer.Context, version: PolicyArg, json: JsonFlag = False) -> None
             for c in found.checks
         ],
     )
-    shares = ", ".join(f"{escape(a)} {s:.1%}" for a, s in found.shares.items())
-    console.print(f"decisions on the benchmark set: {shares}")
+    before = found.live_shares or {}
+    shares = ", ".join(
+        f"{escape(a)} {before.get(a, 0.0):.1%} → {s:.1%}"
+        for a, s in sorted({**dict.fromkeys(before, 0.0), **found.shares}.items())
+    )
+    live = "keel.yaml" if found.live is None else f"p{found.live}"
+    console.print(f"decisions on the benchmark set, {live} → p{number}: {shares}")
+    if found.cost_per_record is not None:
+        cost = found.cost_per_record
+        console.print(f"realized cost per record: {cost['live']:,.2f} → {cost['candidate']:,.2f}")
 
 
 @decisions_app.command("release")

@@ -113,6 +113,16 @@ def rate_checks(
     return checks
 
 
+def realized_cost(
+    costs: CostPolicy, decided: Decided, positive: F64, amounts: F64 | None
+) -> float | None:
+    """Realized cost per record of ``decided`` (None when a decision is not priced)."""
+    if any(d not in costs.actions for d in decided.decisions) or not decided.decisions:
+        return None
+    index = [costs.actions.index(str(d)) for d in decided.decisions]
+    return float(costs.realized(index, positive, amounts).mean())
+
+
 def cost_check(
     costs: CostPolicy,
     candidate: Decided,

@@ -72,6 +72,10 @@ class PolicyGate:
     """The candidate's share of each decision on the benchmark rows."""
     evaluated_at: datetime
     actor: str
+    live_shares: dict[str, float] | None = None
+    """The same for the policy in force: the KPIs before and after, side by side."""
+    cost_per_record: dict[str, float] | None = None
+    """Realized cost per record on the benchmark rows, ``live`` and ``candidate`` (with costs)."""
 
     @property
     def passed(self) -> bool:
@@ -92,6 +96,8 @@ class PolicyGate:
             "shares": self.shares,
             "evaluated_at": self.evaluated_at.isoformat(),
             "actor": self.actor,
+            "live_shares": self.live_shares,
+            "cost_per_record": self.cost_per_record,
         }
 
     @classmethod
@@ -105,6 +111,8 @@ class PolicyGate:
             shares={str(k): float(v) for k, v in data.get("shares", {}).items()},
             evaluated_at=datetime.fromisoformat(data["evaluated_at"]),
             actor=str(data["actor"]),
+            live_shares=data.get("live_shares"),
+            cost_per_record=data.get("cost_per_record"),
         )
 
 
