@@ -22,7 +22,7 @@ else:
 
 
 app = typer.Typer(
-    help="The guarded agent: retrain, canary, roll back, pause, review, notify, as keel.yaml allows.",
+    help="The agent: retrain, canary, roll back, pause, review, notify, as keel.yaml allows.",
     no_args_is_help=True,
 )
 

@@ -190,7 +190,7 @@ COMMANDS = (
         "agent",
         "keel.cli.agent",
         "app",
-        "The guarded agent: retrain, canary, roll back, pause, review, notify, as keel.yaml allows.",
+        "The agent: retrain, canary, roll back, pause, review, notify, as keel.yaml allows.",
     ),
     Entry(
         "review",
