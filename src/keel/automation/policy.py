@@ -154,14 +154,42 @@ class Budgets(Strict):
         return self.canaries_per_week, 24 * 7
 
 
-class CanaryMetric(Strict):
-    """One metric of the canary analysis: its tolerated effect and whether a failure vetoes."""
+AUC_METRICS = ("estimated_roc_auc", "realized_roc_auc")
+"""The canary metrics comparing ranking quality: each arm's ROC AUC, expected from its
+calibrated scores (CBPE) or realized on the outcomes arrived so far."""
+AUC_MIN_SAMPLE = {"estimated_roc_auc": 400, "realized_roc_auc": 200}
 
-    name: Literal["error_rate", "fallback_rate", "latency_p99", "score_shift", "flip_rate"]
+
+class CanaryMetric(Strict):
+    """One metric of the canary analysis: its tolerated effect, the sample it needs, and
+    whether a failure vetoes. Its direction is fixed by its name: a higher rate, a slower p99,
+    a shift either way, more flips, or a lower ROC AUC than the champion's is harm."""
+
+    name: Literal[
+        "error_rate",
+        "fallback_rate",
+        "latency_p99",
+        "score_shift",
+        "flip_rate",
+        "estimated_roc_auc",
+        "realized_roc_auc",
+    ]
     margin: float = Field(ge=0)
     """The largest harm tolerated: a rate difference (0.01 = one point), milliseconds of p99,
-    a shift of the mean score, or a share of flipped decisions."""
+    a shift of the mean score, a share of flipped decisions, or ROC AUC points (0.01) the
+    canary may fall below the champion."""
     critical: bool = True
+    min_sample: int | None = Field(default=None, ge=1)
+    """Below this many requests in either arm (labelled ones for realized_roc_auc) the metric
+    holds, neither passing nor failing. Default: 400 for estimated_roc_auc, 200 for
+    realized_roc_auc, none for the others (a rate may fail on any sample)."""
+
+    @property
+    def minimum(self) -> int:
+        """The sample below which this metric holds (``min_sample`` or its default)."""
+        if self.min_sample is not None:
+            return self.min_sample
+        return AUC_MIN_SAMPLE.get(self.name, 0)
 
 
 def _default_metrics() -> list[CanaryMetric]:
