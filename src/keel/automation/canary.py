@@ -88,9 +88,11 @@ class Arm:
     latency_ms: F64
     scores: F64  # finite scores only
     probabilities: F64 = field(default_factory=lambda: np.empty(0))
-    """The calibrated probability of each finite score (CBPE reads them); empty when unknown."""
+    """The calibrated probability of each finite score (CBPE reads them), NaN where the arm's
+    model did not give the score (a fallback did); empty when unknown."""
     labels: F64 = field(default_factory=lambda: np.empty(0))
-    """The outcome (0 or 1) of each finite score, NaN until it arrives; empty when unknown."""
+    """The outcome (0 or 1) of each finite score, NaN until it arrives (and where the arm's
+    model did not give the score); empty when unknown."""
 
     @property
     def n(self) -> int:
@@ -310,10 +312,14 @@ def _auc_harm(
 
 
 def estimated_auc(arm: Arm) -> tuple[float, float, int]:
-    """``(expected AUC, its variance, rows)`` of an arm's calibrated probabilities (CBPE)."""
-    p, s = arm.probabilities, arm.scores
-    if p.size != s.size or p.size < 3:
-        return math.nan, math.inf, int(p.size if p.size == s.size else 0)
+    """``(expected AUC, its variance, rows)`` of an arm's calibrated probabilities (CBPE), on
+    the requests that have one (a request the fallback answered has none)."""
+    if arm.probabilities.size != arm.scores.size:
+        return math.nan, math.inf, 0
+    known = np.isfinite(arm.probabilities)
+    p, s = arm.probabilities[known], arm.scores[known]
+    if p.size < 3:
+        return math.nan, math.inf, int(p.size)
     return expected_auc(p, s), expected_auc_variance(p, s), int(p.size)
 
 
