@@ -34,6 +34,7 @@ from keel.automation.planner import (
     Observations,
     Observed,
     Overrides,
+    SegmentOverrides,
     estimates_of,
     plan,
 )
@@ -141,7 +142,28 @@ class AgentPass:
             if item.model == model and item.decision not in not_automatic
         ]
         changed = sum(item.resolution != item.decision for item in settled)
-        return Overrides(model, len(settled), changed)
+        segments: tuple[SegmentOverrides, ...] = ()
+        if any(getattr(t, "by_segment", False) for t in self.policy.triggers):
+            segments = self._segment_overrides(settled)
+        return Overrides(model, len(settled), changed, segments)
+
+    def _segment_overrides(self, settled: list[Any]) -> tuple[SegmentOverrides, ...]:
+        """The settled items per segment, as ``keel review stats`` breaks them down: by each
+        value of the decision policy's segment column (else the benchmark's slices), read from
+        the logged inputs of each item's prediction."""
+        from keel.app.review import _segment_values  # noqa: PLC0415
+
+        values = _segment_values(self.keel, {item.prediction_id for item in settled})
+        tally: dict[tuple[str, str], list[int]] = {}
+        for item in settled:
+            for column, value in values.get(item.prediction_id, {}).items():
+                counts = tally.setdefault((column, str(value)), [0, 0])
+                counts[0] += 1
+                counts[1] += item.resolution != item.decision
+        return tuple(
+            SegmentOverrides(column, value, reviewed, changed)
+            for (column, value), (reviewed, changed) in sorted(tally.items())
+        )
 
     # --- the pass --------------------------------------------------------------------------
 

@@ -119,16 +119,26 @@ class OverrideRateTrigger(Strict):
     ``min_reviews`` were reviewed. So a champion whose true override rate is ``above`` or less
     fires it with probability at most ``alpha`` (each time its reviews are read); the trigger
     acts once per champion.
+
+    ``by_segment: true`` tests each segment instead (each value of the decision policy's
+    segment column, else of the benchmark's slices: the segments of ``keel review stats``),
+    every segment with ``min_reviews`` reviews at ``alpha / k`` for ``k`` such segments
+    (Bonferroni), so a champion at or below ``above`` in every segment fires it with
+    probability at most ``alpha`` for the family; a rise confined to one segment, which the
+    champion-wide rate dilutes, is caught, and the evidence names the segment.
     """
 
     when: Literal["override_rate"]
     above: float = Field(gt=0, lt=1)
     min_reviews: int = Field(default=50, ge=1)
     alpha: float = Field(default=0.01, gt=0, lt=0.5)
+    by_segment: bool = False
     do: TriggerAction
 
     def describe(self) -> str:
-        return f"override rate above {self.above:g} (alpha {self.alpha:g}) -> {self.do}"
+        where = " in a segment" if self.by_segment else ""
+        level = f"alpha {self.alpha:g}" + (" over the segments" if self.by_segment else "")
+        return f"override rate above {self.above:g}{where} ({level}) -> {self.do}"
 
 
 Trigger = Annotated[
