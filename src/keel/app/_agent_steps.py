@@ -599,8 +599,9 @@ class AgentPass:
 
         scores = frame["score"].cast(pl.Float64).fill_null(float("nan")).to_numpy()
         probabilities = labels = None
-        if calibrated and version is not None:
-            probabilities = arms.calibration(self.keel, version)(scores)
+        calibration = arms.calibration(self.keel, version) if calibrated and version else None
+        if calibration is not None:
+            probabilities = calibration(scores)
         if "label" in frame.columns:
             labels = frame["label"].cast(pl.Float64).fill_null(float("nan")).to_numpy()
         if label is not None:

@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from keel.errors import Conflict
-
 if TYPE_CHECKING:
     from keel.automation.canary import F64
     from keel.wiring import Keel
 
 
-def calibration(keel: Keel, version: int) -> Callable[[F64], F64]:
-    """Scores to calibrated probabilities for ``version``, fitted on its benchmark rows."""
+def calibration(keel: Keel, version: int) -> Callable[[F64], F64] | None:
+    """Scores to calibrated probabilities for ``version``, fitted on its benchmark rows; None
+    when it has no frozen benchmark (the estimate then holds, and the step's deadline ends
+    it)."""
     from keel.monitoring.performance import PerformanceEstimator  # noqa: PLC0415
 
     registry = keel.registry()
@@ -39,10 +39,7 @@ def calibration(keel: Keel, version: int) -> Callable[[F64], F64]:
     with keel.reader() as unit:
         frozen = unit.benchmarks.get(keel.project.name, benchmark) if benchmark else None
     if frozen is None:
-        raise Conflict(
-            f"{model.label} has no frozen benchmark set to calibrate its scores on",
-            hint="the canary metric estimated_roc_auc needs one: keel benchmark freeze",
-        )
+        return None
     target = registry.target
     frame = keel.rows.read(frozen.digest).filter(pl.col(target.column).is_not_null())
     estimator = PerformanceEstimator(
