@@ -1,7 +1,8 @@
 """Canary analysis: is the canary worse than the champion, judged on the same windows, with a
 test that may be looked at after every chunk without inflating its error rate.
 
-Each metric is a *harm* ``delta`` (canary minus champion, positive = worse) with a tolerance:
+Each metric is a *harm* ``delta`` (positive = worse: canary minus champion, champion minus
+canary for ROC AUC) with a tolerance:
 
 =============  ==========================================================  ========  =========
 metric         per request                                                 fails if  passes if
@@ -18,8 +19,8 @@ realized_      champion minus canary ROC AUC on the requests whose         lo > 
 roc_auc        outcomes have arrived (joined on prediction id)
 =============  ==========================================================  ========  =========
 
-The two ROC AUC metrics are not means of per-request values, so their ``se`` is each arm's
-variance of the AUC, summed (the arms answer different requests):
+The two ROC AUC metrics are not means of per-request values: their ``se^2`` is the sum of
+each arm's variance of its AUC (the arms answer different requests, independently):
 
 * **realized**: DeLong's variance from both classes' structural components (DeLong, DeLong
   and Clarke-Pearson, 1988; ``keel.evaluation.delong``) on the labelled requests;
