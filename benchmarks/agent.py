@@ -191,7 +191,7 @@ def auc(canaries: int) -> None:
          "AUC -0.03, realized, every outcome arrived"),
     ):  # fmt: skip
         policy = _policy({"name": metric, "margin": 0.01})
-        runs = max(50, canaries // 5)
+        runs = max(50, canaries // (5 if metric == "estimated_roc_auc" else 20))
         outcomes = [
             run_canary(worse, base, policy, seed=10_000 + s, horizon=30_000) for s in range(runs)
         ]
