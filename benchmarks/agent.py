@@ -11,6 +11,9 @@ from an incident to a retrained candidate in shadow on the loan example.
    in advance and may not be peeked at).
 3. From a drift incident to the candidate in shadow: one ``keel agent tick`` on the loan example
    (train with keel.yaml's recipe, register, gate re-scoring the stored artifact, shadow).
+4. ROC AUC against the champion's: A/A canaries (estimated by CBPE, and realized on the
+   outcomes arrived) rolled back at most at the declared rate; a canary ranking 0.03 AUC worse:
+   how often it is caught and the canary requests it takes.
 
     .venv/bin/python benchmarks/agent.py [--canaries 1000] [--rows 20000]
 """
@@ -151,8 +154,55 @@ def worse(canaries: int) -> None:
         print(f"{name:<34}{share:>8.1%}{median:>10,}{p90:>12,}{fixed:>9,}")
     print(
         "n: canary requests until the rollback (Keel) or fixed in advance (the fixed-horizon"
-        " test, level alpha/3, power 80%); a ROC AUC drop is judged by the gate and the"
-        " monitor's estimate, not yet by the canary analysis"
+        " test, level alpha/3, power 80%); a ROC AUC drop: section 4"
+    )
+
+
+def auc(canaries: int) -> None:
+    """The ROC AUC metrics: champion AUC 0.80, calibrated scores, 20% positives; the realized
+    metric reads the 30% of outcomes arrived (or all of them). Margin 0.01 AUC."""
+    from keel.automation.canary import Verdict
+    from keel.automation.simulation import Behaviour, run_canary
+
+    print(f"\n4. ROC AUC (champion 0.80, margin 0.01), {canaries} canaries, looks every 100")
+    print(f"{'canary':<52}{'rolled back':>12}{'rate':>8}{'95% upper':>11}{'passed':>8}")
+    champion = Behaviour(auc=0.80)
+    start = time.perf_counter()
+    for metric, canary, label in (
+        ("estimated_roc_auc", champion, "A/A, estimated (CBPE)"),
+        ("estimated_roc_auc", Behaviour(auc=0.79), "estimated, worse by exactly the margin"),
+        ("realized_roc_auc", champion, "A/A, realized (30% of outcomes arrived)"),
+    ):
+        policy = _policy({"name": metric, "margin": 0.01})
+        outcomes = [
+            run_canary(canary, champion, policy, seed=s, horizon=5000, stop_on_pass=False)
+            for s in range(canaries)
+        ]
+        failed = sum(o.verdict is Verdict.FAIL for o in outcomes)
+        passed = sum(o.verdict is Verdict.PASS for o in outcomes)
+        rate = failed / canaries
+        print(f"{label:<52}{failed:>12}{rate:>8.2%}{upper_95(failed, canaries):>11.2%}{passed:>8}")
+    print(f"{'worse candidate (share 25%)':<52}{'caught':>8}{'median n':>10}{'90th pct n':>12}")
+    full = {"labelled": 1.0}
+    for metric, worse, base, label in (
+        ("estimated_roc_auc", Behaviour(auc=0.77), champion, "AUC -0.03, estimated"),
+        ("realized_roc_auc", Behaviour(auc=0.77), champion, "AUC -0.03, realized, 30% labelled"),
+        ("realized_roc_auc", Behaviour(auc=0.77, **full), Behaviour(auc=0.80, **full),
+         "AUC -0.03, realized, every outcome arrived"),
+    ):  # fmt: skip
+        policy = _policy({"name": metric, "margin": 0.01})
+        runs = max(50, canaries // (5 if metric == "estimated_roc_auc" else 20))
+        outcomes = [
+            run_canary(worse, base, policy, seed=10_000 + s, horizon=30_000) for s in range(runs)
+        ]
+        caught = [o.canary_requests for o in outcomes if o.verdict is Verdict.FAIL]
+        median = int(np.median(caught)) if caught else 0
+        p90 = int(np.quantile(caught, 0.9)) if caught else 0
+        print(f"{label:<52}{len(caught) / runs:>8.1%}{median:>10,}{p90:>12,}")
+    seconds = time.perf_counter() - start
+    print(
+        f"n: canary requests until the rollback, at most 30,000 ({seconds:.0f} s to simulate);"
+        " the estimate needs no outcome, the realized AUC waits for them"
     )
 
 
@@ -231,13 +281,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--python-peers", default=None, help="unused: no peer runs canaries")
     parser.add_argument("--no-peers", action="store_true", help="unused: Keel runs alone")
-    parser.add_argument("--only", choices=["canary", "shadow"], default=None)
+    parser.add_argument("--only", choices=["canary", "auc", "shadow"], default=None)
     args = parser.parse_args()
     print(load_note())
-    if args.only != "shadow":
+    if args.only in (None, "canary"):
         aa(args.canaries)
         worse(max(50, args.canaries // 5))
-    if args.only != "canary":
+    if args.only in (None, "canary", "auc"):
+        auc(args.canaries)
+    if args.only is None or args.only == "shadow":
         shadow_time(args.rows)
 
 

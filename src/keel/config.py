@@ -133,6 +133,20 @@ class ProjectFile(Strict):
         return self
 
     @model_validator(mode="after")
+    def _override_segments_exist(self) -> ProjectFile:
+        """An override-rate trigger ``by_segment`` needs segments: the decision policy's
+        segment column, else the benchmark's slices (those of ``keel review stats``)."""
+        has_segments = self.decisions.segments is not None or bool(self.benchmark.slices)
+        for index, trigger in enumerate(self.automation.triggers):
+            if getattr(trigger, "by_segment", False) and not has_segments:
+                raise Invalid(
+                    "by_segment needs segments to test: declare decisions.segments.column (or"
+                    " benchmark.slices), or drop by_segment to test the whole champion",
+                    at=f"automation.triggers.{index}.by_segment",
+                )
+        return self
+
+    @model_validator(mode="after")
     def _decisions_read_declared_columns(self) -> ProjectFile:
         """The columns ``decisions:`` reads are the contract's (``check_decision_columns``)."""
         if self.contract is not None:

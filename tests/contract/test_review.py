@@ -419,3 +419,57 @@ def test_the_agent_plans_a_retrain_when_reviewers_override_the_champion(project)
     assert (evidence["reviewed"], evidence["overridden"]) == (settled, settled)
     assert evidence["p_value"] <= 0.01
     rita.close()
+
+
+def test_the_agent_names_the_segment_whose_overrides_rose(project) -> None:  # type: ignore[no-untyped-def]
+    """``by_segment``: reviewers overturn every audited northern approval of the champion and
+    uphold every southern one; the trigger asks for a retrain naming the northern region (its
+    reviews read through the logged inputs, as ``keel review stats`` reads them), not the
+    southern, each tested at alpha over the number of segments tested."""
+    from tests.contract.conftest import ingest_simulated
+
+    from keel.app import agent
+    from keel.registry.policy import ReleasePolicy
+    from keel.training.service import TrainRequest
+
+    folder, url, _ = project
+    config = yaml.safe_load((folder / "keel.yaml").read_text())
+    trigger = {"when": "override_rate", "above": 0.1, "min_reviews": 8, "by_segment": True}
+    config["automation"] = {"triggers": [{**trigger, "do": "retrain"}]}
+    (folder / "keel.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    builder = open_project(folder, url)
+    ingest_simulated(builder, 3000, datetime(2024, 1, 1), datetime(2024, 4, 1))
+    run = builder.trainer().train(TrainRequest(actor="tester", params={"n_estimators": 20}))
+    operator = Actor("olga", Role.OPERATOR, "api-key")
+    registry = replace(builder.registry(), policy=ReleasePolicy())
+    model, _ = registry.register(run.id, operator)
+    registry.gate(model.version, operator)
+    registry.promote(model.version, operator)
+    builder.close()
+    champion = f"loan-default/v{model.version}"
+
+    rita = _as(project, "rita")
+    records = [
+        replace(
+            _record(n, "approve"),
+            model=champion,
+            inputs={"application_id": f"a-{n}", "loan_amount": 1000.0, "region": region},
+        )
+        for n, region in zip(range(800, 880), ["north", "south"] * 40, strict=True)
+    ]
+    _log(rita, records)
+    review.sync_review(rita)
+    region_of = {r.prediction_id: r.inputs["region"] for r in records}
+    for item in review.list_items(rita, limit=200):
+        review.claim_item(rita, item.id)
+        overturn = region_of[item.prediction_id] == "north"
+        review.resolve_item(rita, item.id, decision="decline" if overturn else "approve")
+    [decision] = agent.plan(rita).decisions
+    assert decision.key == f"retrain:override:{champion}"
+    evidence = decision.evidence
+    fired = {(s["column"], s["segment"]) for s in evidence["segments"]}
+    assert ("region", "north") in fired and ("region", "south") not in fired
+    north = next(s for s in evidence["segments"] if s["segment"] == "north")
+    assert north["overridden"] == north["reviewed"] >= 8
+    assert evidence["level"] == evidence["alpha"] / evidence["segments_tested"]
+    rita.close()

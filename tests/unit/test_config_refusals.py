@@ -45,3 +45,15 @@ def test_refused_when_the_file_is_read(
     checked = check_project(folder)
     assert not checked.ok
     assert [p.path for p in checked.problems] == [path]
+
+
+def test_an_override_trigger_by_segment_needs_segments(tmp_path: Path) -> None:
+    """No decisions.segments and no benchmark slices: nothing to break the reviews down by."""
+    folder = _loan(tmp_path, "  slices: [region, purpose]\n", "")
+    trigger = "{when: override_rate, above: 0.1, by_segment: true, do: retrain}"
+    with (folder / "keel.yaml").open("a") as file:
+        file.write(f"\nautomation:\n  triggers:\n    - {trigger}\n")
+    with pytest.raises(SchemaError) as opened:
+        load_project(folder / "keel.yaml")
+    assert opened.value.path == "automation.triggers.0.by_segment"
+    assert "decisions.segments.column" in opened.value.message

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from keel.automation.canary import Analysis, Arm, Verdict, analyse
@@ -33,6 +35,7 @@ from keel.automation.planner import (
     Observations,
     Observed,
     Overrides,
+    SegmentOverrides,
     estimates_of,
     plan,
 )
@@ -148,7 +151,28 @@ class AgentPass:
             if item.model == model and item.decision not in not_automatic
         ]
         changed = sum(item.resolution != item.decision for item in settled)
-        return Overrides(model, len(settled), changed)
+        segments: tuple[SegmentOverrides, ...] = ()
+        if any(getattr(t, "by_segment", False) for t in self.policy.triggers):
+            segments = self._segment_overrides(settled)
+        return Overrides(model, len(settled), changed, segments)
+
+    def _segment_overrides(self, settled: list[Any]) -> tuple[SegmentOverrides, ...]:
+        """The settled items per segment, as ``keel review stats`` breaks them down: by each
+        value of the decision policy's segment column (else the benchmark's slices), read from
+        the logged inputs of each item's prediction."""
+        from keel.app.review import _segment_values  # noqa: PLC0415
+
+        values = _segment_values(self.keel, {item.prediction_id for item in settled})
+        tally: dict[tuple[str, str], list[int]] = {}
+        for item in settled:
+            for column, value in values.get(item.prediction_id, {}).items():
+                counts = tally.setdefault((column, str(value)), [0, 0])
+                counts[0] += 1
+                counts[1] += item.resolution != item.decision
+        return tuple(
+            SegmentOverrides(column, value, reviewed, changed)
+            for (column, value), (reviewed, changed) in sorted(tally.items())
+        )
 
     # --- the pass --------------------------------------------------------------------------
 
@@ -644,7 +668,8 @@ class AgentPass:
         """The canary against the champion on the same windows since the canary began."""
         version = self._version(action)
         label = self.keel.registry().model(version).label
-        frame = self._logged(since)
+        names = {m.name for m in self.policy.canary.metrics}
+        frame = self._logged(since, outcomes="realized_roc_auc" in names)
         # the canary's requests: those it answered, and those the fallback chain answered
         # for it (the champion first), which are the canary's failures
         canary = frame.filter(
@@ -654,22 +679,48 @@ class AgentPass:
         champion = frame.filter(pl.col("route") == "champion")
         step_requests = canary.filter(pl.col("time") >= step_since).height
         flips = None
-        if any(m.name == "flip_rate" for m in self.policy.canary.metrics):
+        if "flip_rate" in names:
             flips = self._flips(frame, label)
+        calibrated = "estimated_roc_auc" in names
+        head, _ = self.keel.registry().status()
+        served = head.state.champion if head is not None else None
+        served_label = self.keel.registry().model(served).label if served is not None else None
         return analyse(
-            _arm(canary),
-            _arm(champion),
+            self._arm(canary, version, label, calibrated=calibrated),
+            self._arm(champion, served, served_label, calibrated=calibrated),
             self.policy.canary,
             flips=flips,
             step_requests=step_requests,
         )
 
-    def _logged(self, since: datetime) -> pl.DataFrame:
+    def _arm(
+        self, frame: pl.DataFrame, version: int | None, label: str | None, *, calibrated: bool
+    ) -> Arm:
+        """One arm; with the calibrated probabilities of ``version`` when ``calibrated`` and
+        its arrived outcomes when joined, both only where ``label`` gave the score (see
+        ``keel.app._canary_arms``)."""
+        from keel.app import _canary_arms as arms  # noqa: PLC0415 - the AUC metrics only
+
+        scores = frame["score"].cast(pl.Float64).fill_null(float("nan")).to_numpy()
+        probabilities = labels = None
+        calibration = arms.calibration(self.keel, version) if calibrated and version else None
+        if calibration is not None:
+            probabilities = calibration(scores)
+        if "label" in frame.columns:
+            labels = frame["label"].cast(pl.Float64).fill_null(float("nan")).to_numpy()
+        if label is not None:
+            probabilities = None if probabilities is None else arms.own(frame, label, probabilities)
+            labels = None if labels is None else arms.own(frame, label, labels)
+        return _arm(frame, probabilities=probabilities, labels=labels)
+
+    def _logged(self, since: datetime, *, outcomes: bool = False) -> pl.DataFrame:
         log = self.keel.prediction_log()
         try:
             columns = [
                 "time",
                 "request_id",
+                "prediction_id",
+                "entity_id",
                 "model",
                 "score",
                 "decision",
@@ -677,7 +728,12 @@ class AgentPass:
                 "latency_ms",
                 "route",
             ]
-            return log.scan().filter(pl.col("time") >= since).select(columns).collect()
+            lazy = log.scan().filter(pl.col("time") >= since).select(columns)
+            if outcomes:
+                from keel.app._canary_arms import with_outcomes  # noqa: PLC0415
+
+                lazy = with_outcomes(self.keel, lazy)
+            return lazy.collect()
         finally:
             log.close()
 
@@ -775,10 +831,17 @@ class AgentPass:
         return done
 
 
-def _arm(frame: pl.DataFrame) -> Arm:
+def _arm(
+    frame: pl.DataFrame,
+    *,
+    probabilities: npt.NDArray[np.float64] | None = None,
+    labels: npt.NDArray[np.float64] | None = None,
+) -> Arm:
     return Arm.of(
         errors=frame["score"].is_null().to_numpy(),
         fallbacks=frame["fallback"].is_not_null().to_numpy(),
         latency_ms=frame["latency_ms"].fill_null(0.0).to_numpy(),
         scores=frame["score"].fill_null(float("nan")).to_numpy(),
+        probabilities=probabilities,
+        labels=labels,
     )

@@ -1,7 +1,8 @@
 """Canary analysis: is the canary worse than the champion, judged on the same windows, with a
 test that may be looked at after every chunk without inflating its error rate.
 
-Each metric is a *harm* ``delta`` (canary minus champion, positive = worse) with a tolerance:
+Each metric is a *harm* ``delta`` (positive = worse: canary minus champion, champion minus
+canary for ROC AUC) with a tolerance:
 
 =============  ==========================================================  ========  =========
 metric         per request                                                 fails if  passes if
@@ -12,7 +13,29 @@ latency_p99    slower than the champion's p99 + m ms (1) or not (0)        lo > 
 score_shift    the score (two-sided: a shift either way is harm)           |CS| > m  CS in ±m
 flip_rate      the canary's decision differs from the champion's on the    lo > m    hi < m
                same record (shadow pairs; one sample, no champion arm)
+estimated_     champion minus canary ROC AUC expected from each arm's      lo > m    hi < m
+roc_auc        calibrated probabilities (CBPE), no label needed
+realized_      champion minus canary ROC AUC on the requests whose         lo > m    hi < m
+roc_auc        outcomes have arrived (joined on prediction id)
 =============  ==========================================================  ========  =========
+
+The two ROC AUC metrics are not means of per-request values: their ``se^2`` is the sum of
+each arm's variance of its AUC (the arms answer different requests, independently):
+
+* **realized**: DeLong's variance from both classes' structural components (DeLong, DeLong
+  and Clarke-Pearson, 1988; ``keel.evaluation.delong``) on the labelled requests;
+* **estimated**: CBPE's expected AUC ``sum_{i != j} p_i (1 - p_j) [s_i > s_j] / sum_{i != j}
+  p_i (1 - p_j)`` is a ratio of two U-statistics over the arm's requests, so its variance is
+  that of its first-order (Hoeffding) projection: each request's influence
+  ``2 ((h_N(i) - N) - AUC (h_D(i) - D)) / D``, ``var / n``. It measures how the estimate moves
+  with the requests an arm happened to get (the CBPE estimand needs no label, so there is no
+  label noise to add); ``tests/unit/automation/test_canary_auc.py`` checks it against the
+  spread of the estimate over repeated samples.
+
+Each metric may set ``min_sample``: below that many requests in either arm (labelled requests
+for ``realized_roc_auc``, at least two of each class too) the metric *holds*: it neither passes
+nor fails, as the variance of an AUC on a handful of rows cannot be trusted. The AUC metrics
+hold below 400 (estimated) and 200 (realized) unless the policy says otherwise.
 
 ``[lo, hi]`` is a confidence *sequence* for ``delta``: with probability at least ``1 - a`` it
 holds the true ``delta`` at every look at once (Robbins' normal mixture, in the asymptotic form
@@ -43,7 +66,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from keel.automation.policy import CanaryMetric, CanaryPolicy
+from keel.automation.policy import AUC_METRICS, CanaryMetric, CanaryPolicy
+from keel.evaluation.delong import share_below
+from keel.monitoring.performance.estimated import expected_auc
 
 F64 = npt.NDArray[np.float64]
 LATENCY_PASS = 1 / 200  # latency_p99 passes when the excess of slow requests is below 0.5 pt
@@ -63,6 +88,12 @@ class Arm:
     fallbacks: F64  # 1 where a fallback answered
     latency_ms: F64
     scores: F64  # finite scores only
+    probabilities: F64 = field(default_factory=lambda: np.empty(0))
+    """The calibrated probability of each finite score (CBPE reads them), NaN where the arm's
+    model did not give the score (a fallback did); empty when unknown."""
+    labels: F64 = field(default_factory=lambda: np.empty(0))
+    """The outcome (0 or 1) of each finite score, NaN until it arrives (and where the arm's
+    model did not give the score); empty when unknown."""
 
     @property
     def n(self) -> int:
@@ -75,13 +106,27 @@ class Arm:
         fallbacks: npt.ArrayLike,
         latency_ms: npt.ArrayLike,
         scores: npt.ArrayLike,
+        *,
+        probabilities: npt.ArrayLike | None = None,
+        labels: npt.ArrayLike | None = None,
     ) -> Arm:
+        """One arm; ``probabilities`` and ``labels``, when given, have one entry per score
+        (kept where the score is finite)."""
         score = np.asarray(scores, dtype=np.float64)
+        finite = np.isfinite(score)
+
+        def kept(values: npt.ArrayLike | None) -> F64:
+            if values is None:
+                return np.empty(0)
+            return np.asarray(values, dtype=np.float64)[finite]
+
         return cls(
             errors=np.asarray(errors, dtype=np.float64),
             fallbacks=np.asarray(fallbacks, dtype=np.float64),
             latency_ms=np.asarray(latency_ms, dtype=np.float64),
-            scores=score[np.isfinite(score)],
+            scores=score[finite],
+            probabilities=kept(probabilities),
+            labels=kept(labels),
         )
 
 
@@ -219,6 +264,7 @@ def _judge(
     m = metric.margin
     r = 1 / max(m, 1e-3) ** 2
     fail_above, pass_below = m, m
+    n_canary, n_champion = canary.n, champion.n if metric.name != "flip_rate" else 0
     if metric.name in ("error_rate", "fallback_rate"):
         attribute = "errors" if metric.name == "error_rate" else "fallbacks"
         estimate, low, high = difference(
@@ -228,14 +274,18 @@ def _judge(
         estimate, low, high, fail_above, pass_below = _latency(canary, champion, m, alpha)
     elif metric.name == "score_shift":
         estimate, low, high = difference(canary.scores, champion.scores, alpha, r)
+    elif metric.name in AUC_METRICS:
+        estimate, low, high, n_canary, n_champion = _auc_harm(metric, canary, champion, alpha, r)
     else:  # flip_rate: one sample of paired decisions
         estimate, low, high = mean_sequence(flips if flips is not None else np.empty(0), alpha, r)
     verdict = _verdict(metric.name, low, high, fail_above, pass_below)
+    if min(n_canary, n_champion if metric.name != "flip_rate" else n_canary) < metric.minimum:
+        verdict = Verdict.HOLD  # too few to trust the variance: neither pass nor fail
     return MetricVerdict(
         name=metric.name,
         critical=metric.critical,
-        n_canary=canary.n,
-        n_champion=champion.n if metric.name != "flip_rate" else 0,
+        n_canary=n_canary,
+        n_champion=n_champion,
         estimate=estimate,
         low=low,
         high=high,
@@ -244,6 +294,79 @@ def _judge(
         alpha=alpha,
         verdict=verdict,
     )
+
+
+def _auc_harm(
+    metric: CanaryMetric, canary: Arm, champion: Arm, alpha: float, r: float
+) -> tuple[float, float, float, int, int]:
+    """Champion minus canary ROC AUC (estimated or realized), anytime-valid, and each arm's
+    sample (scored requests with a probability, or labelled requests)."""
+    measure = estimated_auc if metric.name == "estimated_roc_auc" else realized_auc
+    (auc_canary, var_canary, n_canary) = measure(canary)
+    (auc_champion, var_champion, n_champion) = measure(champion)
+    se2 = var_canary + var_champion
+    if not (math.isfinite(se2) and se2 > 0):
+        return math.nan, -math.inf, math.inf, n_canary, n_champion
+    estimate = auc_champion - auc_canary
+    h = half_width(1 / se2, alpha, r)
+    return estimate, estimate - h, estimate + h, n_canary, n_champion
+
+
+def estimated_auc(arm: Arm) -> tuple[float, float, int]:
+    """``(expected AUC, its variance, rows)`` of an arm's calibrated probabilities (CBPE), on
+    the requests that have one (a request the fallback answered has none)."""
+    if arm.probabilities.size != arm.scores.size:
+        return math.nan, math.inf, 0
+    known = np.isfinite(arm.probabilities)
+    p, s = arm.probabilities[known], arm.scores[known]
+    if p.size < 3:
+        return math.nan, math.inf, int(p.size)
+    return expected_auc(p, s), expected_auc_variance(p, s), int(p.size)
+
+
+def expected_auc_variance(p: F64, s: F64) -> float:
+    """The variance of CBPE's expected ROC AUC over the rows sampled (module docstring).
+
+    ``N`` and ``D`` are the U-statistics of the pair weights ``p_i (1 - p_j) [s_i > s_j]``
+    (ties one half) and ``p_i (1 - p_j)``, ``i != j``; ``h_N(i)`` and ``h_D(i)`` their kernels
+    averaged over the other rows (symmetrised: row ``i`` as the positive and as the negative).
+    """
+    n = p.size
+    q = 1.0 - p
+    _, group, counts = np.unique(s, return_inverse=True, return_counts=True)
+    negative = np.bincount(group, weights=q, minlength=counts.size)
+    positive = np.bincount(group, weights=p, minlength=counts.size)
+    neg_below = np.concatenate(([0.0], np.cumsum(negative)[:-1]))
+    pos_above = positive.sum() - np.cumsum(positive)
+    a = neg_below[group] + 0.5 * (negative[group] - q)  # negative weight outscored by row i
+    b = pos_above[group] + 0.5 * (positive[group] - p)  # positive weight outscoring row i
+    h_n = (p * a + q * b) / (2.0 * (n - 1))
+    h_d = (p * (q.sum() - q) + q * (p.sum() - p)) / (2.0 * (n - 1))
+    big_n, big_d = float(h_n.mean()), float(h_d.mean())
+    if big_d <= 0:
+        return math.inf
+    theta = big_n / big_d
+    influence = 2.0 * ((h_n - big_n) - theta * (h_d - big_d)) / big_d
+    return float(np.var(influence, ddof=1)) / n
+
+
+def realized_auc(arm: Arm) -> tuple[float, float, int]:
+    """``(ROC AUC, DeLong variance, labelled rows)`` on the requests whose outcome arrived;
+    no variance (infinite) with fewer than two of either class."""
+    if arm.labels.size != arm.scores.size:
+        return math.nan, math.inf, 0
+    known = np.isfinite(arm.labels)
+    y, s = arm.labels[known], arm.scores[known]
+    positive = y == 1
+    m, k = int(positive.sum()), int((~positive).sum())
+    if min(m, k) < 2:
+        return math.nan, math.inf, int(y.size)
+    ones_neg, ones_pos = np.ones(k), np.ones(m)
+    v10 = share_below(s[~positive], ones_neg, s[positive])  # per positive: negatives below
+    v01 = 1.0 - share_below(s[positive], ones_pos, s[~positive])  # per negative: positives above
+    auc = float(v10.mean())
+    variance = float(np.var(v10, ddof=1)) / m + float(np.var(v01, ddof=1)) / k
+    return auc, variance, int(y.size)
 
 
 def _latency(

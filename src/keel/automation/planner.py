@@ -58,12 +58,25 @@ class Labels:
 
 
 @dataclass(frozen=True)
+class SegmentOverrides:
+    """The champion's reviewed automatic decisions in one segment (a value of a segment
+    column), and how many a person changed."""
+
+    column: str
+    value: str
+    reviewed: int
+    overridden: int
+
+
+@dataclass(frozen=True)
 class Overrides:
-    """The champion's reviewed automatic decisions, and how many a person changed."""
+    """The champion's reviewed automatic decisions, and how many a person changed; per segment
+    when a trigger asks for them."""
 
     model: str
     reviewed: int
     overridden: int
+    segments: tuple[SegmentOverrides, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,8 @@ def _matches(  # noqa: PLR0911 - one branch per kind of trigger
 ) -> list[tuple[str, dict[str, Any]]]:
     if isinstance(trigger, OverrideRateTrigger):
         found = observed.overrides
+        if found is not None and trigger.by_segment:
+            return _segment_override_matches(trigger, found)
         if found is None or found.reviewed < trigger.min_reviews:
             return []
         p_value = override_p_value(found.overridden, found.reviewed, trigger.above)
@@ -196,6 +211,51 @@ def _matches(  # noqa: PLR0911 - one branch per kind of trigger
         for e in estimates
         if e.metric == trigger.metric and e.high < trigger.below
     ]
+
+
+SHOWN_VALUE = 80
+"""Characters of a segment's value an evidence shows (the value is text from the data)."""
+
+
+def _segment_override_matches(
+    trigger: OverrideRateTrigger, found: Overrides
+) -> list[tuple[str, dict[str, Any]]]:
+    """Each segment with ``min_reviews`` reviews tested at ``alpha / k`` (Bonferroni over the
+    ``k`` tested); the evidence names every segment that fired. The key is the champion's, as
+    for the champion-wide test: one action per champion, whichever segments fire."""
+    tested = [s for s in found.segments if s.reviewed >= trigger.min_reviews]
+    if not tested:
+        return []
+    level = trigger.alpha / len(tested)
+    fired: list[tuple[float, dict[str, Any]]] = []
+    for segment in tested:
+        p_value = override_p_value(segment.overridden, segment.reviewed, trigger.above)
+        if p_value <= level:
+            fired.append(
+                (
+                    p_value,
+                    {
+                        "column": segment.column,
+                        "segment": segment.value[:SHOWN_VALUE],
+                        "reviewed": segment.reviewed,
+                        "overridden": segment.overridden,
+                        "rate": segment.overridden / segment.reviewed,
+                        "p_value": p_value,
+                    },
+                )
+            )
+    if not fired:
+        return []
+    evidence = {
+        "model": found.model,
+        "by_segment": True,
+        "segments": [body for _, body in sorted(fired, key=lambda f: f[0])],
+        "segments_tested": len(tested),
+        "level": level,
+        "above": trigger.above,
+        "alpha": trigger.alpha,
+    }
+    return [(f"{trigger.do}:override:{found.model}", evidence)]
 
 
 def estimates_of(chunk: str, results: Mapping[str, Any]) -> list[Estimate]:

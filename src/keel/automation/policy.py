@@ -167,16 +167,26 @@ class OverrideRateTrigger(_Sampling):
     ``min_reviews`` were reviewed. So a champion whose true override rate is ``above`` or less
     fires it with probability at most ``alpha`` (each time its reviews are read); the trigger
     acts once per champion.
+
+    ``by_segment: true`` tests each segment instead (each value of the decision policy's
+    segment column, else of the benchmark's slices: the segments of ``keel review stats``),
+    every segment with ``min_reviews`` reviews at ``alpha / k`` for ``k`` such segments
+    (Bonferroni), so a champion at or below ``above`` in every segment fires it with
+    probability at most ``alpha`` for the family; a rise confined to one segment, which the
+    champion-wide rate dilutes, is caught, and the evidence names the segment.
     """
 
     when: Literal["override_rate"]
     above: float = Field(gt=0, lt=1)
     min_reviews: int = Field(default=50, ge=1)
     alpha: float = Field(default=0.01, gt=0, lt=0.5)
+    by_segment: bool = False
     do: TriggerAction
 
     def describe(self) -> str:
-        return f"override rate above {self.above:g} (alpha {self.alpha:g}) -> {self.do}"
+        where = " in a segment" if self.by_segment else ""
+        level = f"alpha {self.alpha:g}" + (" over the segments" if self.by_segment else "")
+        return f"override rate above {self.above:g}{where} ({level}) -> {self.do}"
 
 
 Trigger = Annotated[
@@ -202,14 +212,42 @@ class Budgets(Strict):
         return self.canaries_per_week, 24 * 7
 
 
-class CanaryMetric(Strict):
-    """One metric of the canary analysis: its tolerated effect and whether a failure vetoes."""
+AUC_METRICS = ("estimated_roc_auc", "realized_roc_auc")
+"""The canary metrics comparing ranking quality: each arm's ROC AUC, expected from its
+calibrated scores (CBPE) or realized on the outcomes arrived so far."""
+AUC_MIN_SAMPLE = {"estimated_roc_auc": 400, "realized_roc_auc": 200}
 
-    name: Literal["error_rate", "fallback_rate", "latency_p99", "score_shift", "flip_rate"]
+
+class CanaryMetric(Strict):
+    """One metric of the canary analysis: its tolerated effect, the sample it needs, and
+    whether a failure vetoes. Its direction is fixed by its name: a higher rate, a slower p99,
+    a shift either way, more flips, or a lower ROC AUC than the champion's is harm."""
+
+    name: Literal[
+        "error_rate",
+        "fallback_rate",
+        "latency_p99",
+        "score_shift",
+        "flip_rate",
+        "estimated_roc_auc",
+        "realized_roc_auc",
+    ]
     margin: float = Field(ge=0)
     """The largest harm tolerated: a rate difference (0.01 = one point), milliseconds of p99,
-    a shift of the mean score, or a share of flipped decisions."""
+    a shift of the mean score, a share of flipped decisions, or ROC AUC points (0.01) the
+    canary may fall below the champion."""
     critical: bool = True
+    min_sample: int | None = Field(default=None, ge=1)
+    """Below this many requests in either arm (labelled ones for realized_roc_auc) the metric
+    holds, neither passing nor failing. Default: 400 for estimated_roc_auc, 200 for
+    realized_roc_auc, none for the others (a rate may fail on any sample)."""
+
+    @property
+    def minimum(self) -> int:
+        """The sample below which this metric holds (``min_sample`` or its default)."""
+        if self.min_sample is not None:
+            return self.min_sample
+        return AUC_MIN_SAMPLE.get(self.name, 0)
 
 
 def _default_metrics() -> list[CanaryMetric]:

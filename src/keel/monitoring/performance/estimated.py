@@ -293,6 +293,14 @@ class PerformanceEstimator:
         found = evaluate(y, positive, [name], params=MetricParams(threshold=0.5), resamples=0)
         return found[name].value
 
+    def probabilities(self, y_score: npt.ArrayLike) -> F64:
+        """The calibrated probabilities CBPE reads for these scores (the calibration the
+        reference chose applied, clipped to [0, 1])."""
+        calibrator: Calibrator | None = getattr(self, "calibrator_", None)
+        if calibrator is None:
+            raise NotFittedError("PerformanceEstimator")
+        return np.clip(calibrator.apply(_checked("y_score", y_score)), 0.0, 1.0)
+
     def estimate(
         self, y_score: npt.ArrayLike, y_pred: npt.ArrayLike | None = None
     ) -> EstimatedPerformance:
