@@ -494,10 +494,12 @@ def test_full_segments_are_sealed_in_the_background_while_writing(log: Predictio
 def test_sealing_writes_bounded_row_groups_and_reads_back_the_same_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A segment is sealed in batches, one row group each: memory does not grow with it."""
+    """A segment is sealed a few rows at a time into row groups of a set size: memory does not
+    grow with the segment."""
     from keel.store.tables import segment_log
 
-    monkeypatch.setattr(segment_log, "SEAL_BATCH_ROWS", 7)
+    monkeypatch.setattr(segment_log, "SEAL_BATCH_ROWS", 3)
+    monkeypatch.setattr(segment_log, "SEAL_GROUP_ROWS", 7)
     log = PredictionLog(tmp_path / "predictions", segment_bytes=SMALL)
     log.append([record(f"p-{i}", at=T0 + timedelta(seconds=i)) for i in range(50)])
     log.close()

@@ -738,9 +738,12 @@ def _seal(
     return sealed
 
 
-SEAL_BATCH_ROWS: Final = 20_000
-"""Rows sealing holds at once: one row group of a part. Sealing 64 MiB segments of 20-feature
-predictions peaks at about 200 MiB this way, against 713 MiB reading a segment whole."""
+SEAL_BATCH_ROWS: Final = 4_096
+"""Rows sealing decodes at once (as Python objects, the costly form)."""
+SEAL_GROUP_ROWS: Final = 32_768
+"""Rows of one row group of a part (held as Arrow, compact, until written). Sealing 64 MiB
+segments of 20-feature predictions peaks near 200 MiB this way (90 MiB of it the libraries
+loaded), against 600 MiB reading each segment whole (``benchmarks/log_footprint.py``)."""
 
 
 class _Stopped(Exception):
@@ -788,12 +791,24 @@ def _write_part(table: TableSpec, segment: Path, part: Path, stop: Stop) -> None
 
 
 def _stream_part(table: TableSpec, segment: Path, out: Path, stop: Stop) -> int:
-    """A segment's rows as a Parquet file at ``out``, ``SEAL_BATCH_ROWS`` at a time, one row
-    group each, so memory stays bounded at any segment size; returns the rows (0: no file)."""
-    import pyarrow.parquet as pq  # noqa: PLC0415 - only sealing writes row groups one by one
+    """A segment's rows as a Parquet file at ``out``, decoded ``SEAL_BATCH_ROWS`` at a time
+    and written ``SEAL_GROUP_ROWS`` to a row group, so that memory stays bounded at any
+    segment size; returns the rows (0: no file was made)."""
+    import pyarrow as pa  # noqa: PLC0415 - only sealing writes row groups one by one
+    import pyarrow.parquet as pq  # noqa: PLC0415
 
     written = 0
     writer: Any = None
+    pending: list[Any] = []
+
+    def flush(rows: int) -> None:
+        nonlocal writer, pending
+        group = pa.concat_tables(pending)
+        if writer is None:
+            writer = pq.ParquetWriter(out, group.schema, compression="zstd", compression_level=3)
+        writer.write_table(group.slice(0, rows))
+        pending = [group.slice(rows)] if rows < group.num_rows else []
+
     try:
         with segment.open("rb") as handle:
             if os.fstat(handle.fileno()).st_size == 0:
@@ -802,13 +817,13 @@ def _stream_part(table: TableSpec, segment: Path, out: Path, stop: Stop) -> int:
                 for batch in iter_frames(view, SEAL_BATCH_ROWS):
                     if stop():
                         raise _Stopped
-                    arrow = table.frame(batch).to_arrow()
-                    if writer is None:
-                        writer = pq.ParquetWriter(
-                            out, arrow.schema, compression="zstd", compression_level=3
-                        )
-                    writer.write_table(arrow)
+                    pending.append(table.frame(batch).to_arrow())
                     written += len(batch)
+                    while sum(part.num_rows for part in pending) >= SEAL_GROUP_ROWS:
+                        flush(SEAL_GROUP_ROWS)
+                    view.madvise(mmap.MADV_DONTNEED)  # rows read need not stay in memory
+        if pending:
+            flush(sum(part.num_rows for part in pending))
     finally:
         if writer is not None:
             writer.close()
