@@ -27,9 +27,16 @@ into place, so that no sealer ever takes a live writer's segment.
 
 **Reading.** ``scan`` is the whole table: the Parquet parts plus every unsealed segment, live
 ones included (up to their last whole frame). ``seal`` converts the segments no process holds
-(their writer closed, rotated or died) into parts: the part is written and synced under its final
-name before the segment is removed, and a segment whose part exists is skipped, so a crash at
-any point neither loses nor doubles a row.
+(their writer closed, rotated or died) into parts: the part is written and synced under a
+temporary name and renamed to its final one before the segment is removed, and a segment whose
+part exists is skipped, so a crash at any point neither loses nor doubles a row.
+
+**Sealing** reads a segment ``SEAL_BATCH_ROWS`` at a time and writes row groups of
+``SEAL_GROUP_ROWS`` as it goes, so its memory does not grow with the segment. A writing process
+may seal in the background (``seal_in_background``): each segment it fills is sealed as soon
+as it rolls over, so a long-running writer leaves one segment (and its spare) on disk. ``seal``
+may be given a deadline (``until``): it stops between two batches, removes the unfinished part,
+and the segment stays as it was, read as before and sealed by a later ``seal``.
 
 **Parts in an object store.** Given ``parts`` (a prefix of a ``ByteStore``, e.g. an S3 bucket),
 ``seal`` uploads each part there instead, with a conditional create (``If-None-Match: *``), and
