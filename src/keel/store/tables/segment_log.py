@@ -812,7 +812,9 @@ def _stream_part(table: TableSpec, segment: Path, out: Path, stop: Stop) -> int:
         nonlocal writer, pending
         group = pa.concat_tables(pending)
         if writer is None:
-            writer = pq.ParquetWriter(out, group.schema, compression="zstd", compression_level=3)
+            writer = pq.ParquetWriter(  # dictionaries of unique texts (ids, inputs) add 13%
+                out, group.schema, compression="zstd", compression_level=3, use_dictionary=False
+            )
         writer.write_table(group.slice(0, rows))
         pending = [group.slice(rows)] if rows < group.num_rows else []
 
