@@ -101,6 +101,8 @@ _HEADER = struct.Struct("<II")  # payload length, crc32 of the payload
 SEGMENT_BYTES: Final = 64 << 20
 SEGMENT_SECONDS: Final = 3600.0
 GATHER_SECONDS: Final = 0.0002
+SEAL_NICE: Final = 10
+"""The niceness of a background sealer's thread: the CPU goes to the requests first."""
 SEAL_SECONDS: Final = 60.0
 """How often a background sealer looks for segments no process holds (besides roll-overs)."""
 
@@ -600,6 +602,8 @@ class _Sealer:
 
     def _run(self) -> None:
         log = self.log
+        with suppress(OSError, AttributeError):  # Linux: this thread alone, behind requests
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), SEAL_NICE)
         while not self._stop.is_set():
             self._wake.clear()
             try:
