@@ -18,11 +18,11 @@ On this machine (2 cores shared with other work), 650,000 predictions, before th
 (everything sealed at exit, each segment read whole) and after:
 
     segments        826 B/prediction on disk (729 of framed rows)        the same
-    sealing         24.9 s, peak RSS 600 MiB, parts 69 B/prediction      13.1-18.5 s, 189-200
+    sealing         24.9 s, peak RSS 600 MiB, parts 69 B/prediction      11.0-18.5 s, 189-200
                                                                          MiB, 70 B/prediction
-    SIGTERM         16.9 s to exit (19.9 s from spawn), all sealed       3.4-3.6 s (7.7-8.5 s
-                                                                         from spawn), 8 left
-    next start      -                                                    sealed in 11.7-15.2 s
+    SIGTERM         16.9 s to exit (19.9 s from spawn), all sealed       3.3-3.6 s (5.7-8.5 s
+                                                                         from spawn), 7-8 left
+    next start      -                                                    sealed in 5.1-15.2 s
                                                                          while serving, then
                                                                          SIGTERM 0.2-0.3 s
 
