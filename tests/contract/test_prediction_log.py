@@ -464,3 +464,84 @@ def test_seal_keeps_a_new_temporary_and_removes_a_dead_one(tmp_path: Path) -> No
     os.utime(dead, (old, old))
     log.seal()
     assert young.exists() and not dead.exists()
+
+
+def test_full_segments_are_sealed_in_the_background_while_writing(log: PredictionLog) -> None:
+    """Each segment that fills is sealed soon after by the writing process itself; readers see
+    every acknowledged row once, whenever they look."""
+    log.segment_bytes = 4000  # a few records per segment
+    log.seal_in_background()
+    written: list[str] = []
+    for i in range(60):
+        log.append([record(f"p-{i}")])
+        written.append(f"p-{i}")
+        if i % 10 == 9:
+            found = ids(log)
+            assert sorted(found) == sorted(written)  # none lost, none twice, mid-sealing
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (
+        len(segments(log.root)) > 2 or log.sealed < sealed_parts(log)  # a round is finishing
+    ):
+        time.sleep(0.02)
+    assert len(segments(log.root)) <= 2  # the live one and its spare
+    assert sealed_parts(log) >= 4  # about ten records fill a segment
+    assert log.sealed == sealed_parts(log)  # all sealed by the writing process
+    assert sorted(ids(log)) == sorted(written)
+    log.close()  # stops the sealer; the last segment is left for the final seal
+    assert log.seal() == 1
+    assert segments(log.root) == []
+    assert sorted(ids(log)) == sorted(written)
+
+
+def test_sealing_writes_bounded_row_groups_and_reads_back_the_same_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A segment is sealed a few rows at a time into row groups of a set size: memory does not
+    grow with the segment."""
+    from keel.store.tables import segment_log
+
+    monkeypatch.setattr(segment_log, "SEAL_BATCH_ROWS", 3)
+    monkeypatch.setattr(segment_log, "SEAL_GROUP_ROWS", 7)
+    log = PredictionLog(tmp_path / "predictions", segment_bytes=SMALL)
+    log.append([record(f"p-{i}", at=T0 + timedelta(seconds=i)) for i in range(50)])
+    log.close()
+    before = log.scan().sort("time").collect()
+    assert log.seal() == 1
+    [part] = list((log.root / "parts").glob("*.parquet"))
+    import pyarrow.parquet as pq
+
+    groups = pq.ParquetFile(part).metadata
+    assert [groups.row_group(g).num_rows for g in range(groups.num_row_groups)] == [7] * 7 + [1]
+    assert_frame_equal(log.scan().sort("time").collect(), before)
+
+
+def test_sealing_stopped_midway_leaves_the_segment_readable_and_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deadline reached in the middle of a segment (a worker told to stop) removes its
+    unfinished part: the segment stays, is read as before, and seals later in full."""
+    from keel.store.tables import segment_log
+
+    monkeypatch.setattr(segment_log, "SEAL_BATCH_ROWS", 5)
+    root = tmp_path / "predictions"
+    for k in range(3):  # three closed segments, as three stopped processes leave them
+        with PredictionLog(root, segment_bytes=SMALL) as log:
+            log.append([record(f"p-{k}-{i}") for i in range(12)])
+    everything = sorted(f"p-{k}-{i}" for k in range(3) for i in range(12))
+    asked = 0
+
+    def stop() -> bool:  # the first segment whole, then stop inside the second
+        nonlocal asked
+        asked += 1
+        return asked > 6
+
+    sealed = segment_log._seal(root, log.table, None, stop)
+    assert sealed == 1
+    assert len(segments(root)) == 2
+    assert [p.suffix for p in (root / "parts").iterdir()] == [".parquet"]  # none unfinished
+    assert sorted(ids(log)) == everything
+    assert log.seal(until=time.monotonic()) == 0  # a deadline already past seals nothing
+    assert len(segments(root)) == 2
+    assert log.seal(until=time.monotonic() + 60) == 2
+    assert segments(root) == []
+    assert sorted(ids(log)) == everything

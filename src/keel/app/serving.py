@@ -13,6 +13,7 @@ import gc
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
@@ -139,6 +140,9 @@ def build_serving(keel: Keel, actor: Actor, settings: ServeSettings) -> Serving:
     )
     outcomes = keel.outcome_log(settings.durability)
     predictions.start()  # make the first segment now, not inside the first request
+    for found in (predictions, outcomes):
+        if found.parts is None:  # an object store's are sealed by _ship, as they roll over
+            found.seal_in_background()
     stop_shipping = _ship(settings.ship_seconds, predictions, outcomes)
     executor = ThreadPoolExecutor(settings.model_threads, thread_name_prefix="keel-model")
     shadows = ThreadPoolExecutor(1, thread_name_prefix="keel-shadow")
@@ -157,6 +161,7 @@ def build_serving(keel: Keel, actor: Actor, settings: ServeSettings) -> Serving:
     )
 
     def close() -> None:
+        until = time.monotonic() + DRAIN_SEAL_SECONDS
         if listener is not None:
             listener.stop()  # ends the follower's wait for a notification
         follower.stop()
@@ -165,7 +170,7 @@ def build_serving(keel: Keel, actor: Actor, settings: ServeSettings) -> Serving:
         executor.shutdown(wait=False, cancel_futures=True)
         predictions.close()
         outcomes.close()
-        _seal(predictions, outcomes)
+        _seal(predictions, outcomes, until=until)
         if listener is not None:
             listener.close()
         keel.close()
@@ -291,12 +296,19 @@ def _ship(every: float, *logs: SegmentLog[Any]) -> Callable[[], None]:
     return stop
 
 
-def _seal(*logs: SegmentLog[Any]) -> None:
+DRAIN_SEAL_SECONDS = 3.0
+"""How long a stopping worker seals, from the start of its ``close``: what is left stays as
+segments (readers read them; the next worker to start seals them in the background), so that
+a SIGTERM drain ends within an orchestrator's grace period at any log size."""
+
+
+def _seal(*logs: SegmentLog[Any], until: float | None = None) -> None:
     """Turn the segments no process writes any more (this one's, now closed) into Parquet
-    parts; a failure leaves them as segments, which readers read all the same."""
+    parts, until ``until`` (a monotonic deadline) if given; a failure or the deadline leaves
+    them as segments, which readers read all the same."""
     for found in logs:
         try:
-            found.seal()
+            found.seal(until=until)
         except KeelError as error:
             log.warning("could not seal %s: %s", found.root, error.message)
 
