@@ -11,7 +11,8 @@ to an HTTP status (``keel.serving.http_status``) and a CLI exit code (``keel.cli
     │   └── _ClientLeft       the client left before its body arrived (serving.guard; never sent)
     ├── NotFound              the named entity does not exist
     ├── Conflict              the request clashes with current state (already exists, stale, raced)
-    │   └── NotFittedError    a pipeline or estimator used before ``fit`` (features)
+    │   ├── NotFittedError    a pipeline or estimator used before ``fit`` (features)
+    │   └── _Stopped          sealing stopped mid-segment at a deadline (segment_log; caught)
     ├── Unauthenticated       no credentials, or credentials no active user holds
     ├── PolicyViolation       allowed in form but not by policy
     │   └── PermissionDenied  the actor's role does not allow it

@@ -32,8 +32,11 @@ INFRASTRUCTURE = {
 
 
 def _plane_modules() -> list[ModuleType]:
+    """The planes' public modules: a private one (``_agent_steps``, ``_canary_arms``) holds a
+    plane's helpers, which only its use cases call after their own access check."""
     names = [m.name for m in pkgutil.walk_packages(keel.app.__path__, "keel.app.")]
-    return [importlib.import_module(n) for n in sorted(names) if n not in INFRASTRUCTURE]
+    public = [n for n in names if not n.rsplit(".", 1)[1].startswith("_")]
+    return [importlib.import_module(n) for n in sorted(public) if n not in INFRASTRUCTURE]
 
 
 def _operations() -> Iterator[tuple[str, object]]:

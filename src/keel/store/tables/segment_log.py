@@ -81,7 +81,7 @@ from typing import Any, ClassVar, Final, Generic, Literal, Self, TypeVar
 import orjson
 import polars as pl
 
-from keel.errors import InvalidInput, StorageUnavailable
+from keel.errors import Conflict, InvalidInput, StorageUnavailable
 from keel.predictions.records import Loggable
 from keel.store.ports import ByteStore
 
@@ -757,8 +757,9 @@ segments of 20-feature predictions peaks near 200 MiB this way (90 MiB of it the
 loaded), against 600 MiB reading each segment whole (``benchmarks/log_footprint.py``)."""
 
 
-class _Stopped(Exception):
-    """Sealing was asked to stop in the middle of a segment (it stays a segment)."""
+class _Stopped(Conflict):
+    """Sealing was asked to stop in the middle of a segment (it stays a segment); caught
+    inside ``seal``, never raised to a caller."""
 
 
 def _upload(table: TableSpec, segment: Path, part: Path, remote: RemoteParts, stop: Stop) -> None:
