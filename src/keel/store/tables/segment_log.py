@@ -830,7 +830,7 @@ def _stream_part(table: TableSpec, segment: Path, out: Path, stop: Stop) -> int:
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
                 for batch in iter_frames(view, SEAL_BATCH_ROWS):
                     if stop():
-                        raise _Stopped
+                        raise _Stopped("sealing stopped at its deadline")
                     pending.append(table.frame(batch).to_arrow())
                     written += len(batch)
                     while sum(part.num_rows for part in pending) >= SEAL_GROUP_ROWS:
