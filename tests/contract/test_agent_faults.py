@@ -1,26 +1,39 @@
 """The agent under faults: killed (SIGKILL) right after a step changed the world and before the
-journal heard of it, then restarted; two agents at once. Each step happens once, the release
-history holds each change once, and the audit chain stays whole."""
+journal heard of it, then restarted; two agents at once; the metadata database unreachable
+(PostgreSQL) or locked (SQLite) for 30 s in the middle of a step. Each step happens once, the
+release history holds each change once, and the audit chain stays whole."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from tests.contract.agent_crash import HOLDER
-from tests.contract.agent_project import agent_project, log_traffic, open_incident
+from tests.contract.agent_project import (
+    OPERATOR,
+    agent_project,
+    log_traffic,
+    open_incident,
+)
 from tests.contract.conftest import open_project
 
 from keel.app import agent
 from keel.audit.chain import verify_chain
 from keel.automation.journal import ActionStatus, AgentAction
+from keel.registry.policy import ReleasePolicy
+from keel.training.service import TrainRequest
 from keel.wiring import Keel
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -216,3 +229,223 @@ def test_the_loop_outlives_an_unreachable_database_without_double_actions(
     proxy.down()
     keel.close()
     direct.close()
+
+
+OUTAGE_SECONDS = 30.0
+
+
+class _Enough(Exception):
+    """Ends the agent's loop in a test once the action has ended after the outage."""
+
+
+class _Outage:
+    """The metadata database taken away at one moment of one step (an ``on_step`` event of the
+    agent: ``started``, before the step changes anything, or ``applied``, after it changed the
+    world and before the journal heard of it) and given back once ``OUTAGE_SECONDS`` have
+    passed and a pass of the loop has run into it."""
+
+    def __init__(self, event: str, step: str, cut: Callable[[], None], back: Callable[[], None]):
+        self.moment = (event, step)
+        self.cut, self.back = cut, back
+        self.began: float | None = None
+        self.lasted: float | None = None
+
+    def on_step(self, event: str, step: str) -> None:
+        if (event, step) == self.moment and self.began is None:
+            self.cut()
+            self.began = time.monotonic()
+
+    def end_if_due(self, result: agent.PassResult) -> None:
+        if self.began is None or self.lasted is not None:
+            return
+        waited = time.monotonic() - self.began
+        if waited >= OUTAGE_SECONDS and not result.leader:  # this pass ran into it
+            self.back()
+            self.lasted = waited
+
+
+def loop_through(keel: Keel, outage: _Outage, direct: Keel) -> list[agent.PassResult]:
+    """The agent's loop (``keel agent run``) on ``keel`` through ``outage``, until its action
+    has ended after the outage; the canary's traffic logged once per canary step (read and
+    written through ``direct``, which the outage does not touch)."""
+    seen: list[agent.PassResult] = []
+    logged: set[str] = set()
+
+    def on_pass(result: agent.PassResult) -> None:
+        seen.append(result)
+        outage.end_if_due(result)
+        action = journal(direct)[0]
+        if outage.lasted is not None and not action.status.is_open:
+            raise _Enough
+        assert len(seen) < 500, [r.events for r in seen[-5:]]
+        registered = action.done("register")
+        for step in ("canary:10", "canary:50"):
+            if registered is not None and action.done(step) and step not in logged:
+                log_traffic(direct, int(registered.details["version"]))
+                logged.add(step)
+
+    with pytest.raises(_Enough):
+        agent.run(
+            keel, interval_seconds=0.5, on_pass=on_pass, on_step=outage.on_step, holder=HOLDER
+        )
+    return seen
+
+
+def relayed(folder: Path, postgres_url: str) -> tuple[Keel, _Proxy]:
+    """The project opened through a relay to PostgreSQL that can be cut."""
+    parsed = urlsplit(postgres_url)
+    proxy = _Proxy((parsed.hostname or "127.0.0.1", parsed.port or 5432))
+    url = postgres_url.replace(parsed.netloc, f"{parsed.username}@127.0.0.1:{proxy.port}")
+    return open_project(folder, url), proxy
+
+
+def sqlite_lock(keel: Keel) -> tuple[Callable[[], None], Callable[[], None]]:
+    """Another connection taking SQLite's write lock (a write transaction left open), and
+    ending it."""
+    assert keel.db.file is not None
+    holder = sqlite3.connect(keel.db.file, isolation_level=None, timeout=5)
+
+    def cut() -> None:
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("UPDATE agent_controls SET paused = paused")
+
+    def back() -> None:
+        with contextlib.suppress(sqlite3.ProgrammingError):  # closed already
+            if holder.in_transaction:
+                holder.execute("COMMIT")
+            holder.close()
+
+    return cut, back
+
+
+@contextlib.contextmanager
+def with_outage(
+    folder: Path, database_url: str, event: str, step: str
+) -> Iterator[tuple[Keel, Keel, _Outage]]:
+    """The agent's project (opened through what the outage cuts), a direct one to look with,
+    and the outage at ``(event, step)``."""
+    direct = open_project(folder, database_url)
+    try:
+        if database_url.startswith("sqlite"):
+            cut, back = sqlite_lock(direct)
+            try:
+                yield direct, direct, _Outage(event, step, cut, back)
+            finally:
+                back()  # a second time, when the test failed with the lock held: harmless
+            return
+        keel, proxy = relayed(folder, database_url)
+        try:
+            yield keel, direct, _Outage(event, step, proxy.down, proxy.up)
+        finally:
+            proxy.down()
+            keel.close()
+    finally:
+        direct.close()
+
+
+def assert_waited(seen: list[agent.PassResult], outage: _Outage, word: str) -> None:
+    """The loop went on through the outage, each pass it met saying so in one line."""
+    assert outage.lasted is not None and outage.lasted >= OUTAGE_SECONDS
+    failed = [r.events[0] for r in seen if not r.leader]
+    assert failed and all(word in line for line in failed), failed
+    assert all("\n" not in line and "Traceback" not in line for line in failed), failed
+    assert seen[-1].leader, seen[-1].events
+
+
+def check_retrain(
+    direct: Keel, seen: list[agent.PassResult], outage: _Outage, word: str, step: str
+) -> None:
+    assert_waited(seen, outage, word)
+    action = journal(direct)[0]
+    assert_consistent(direct, action)
+    started = Counter(s.name for s in action.steps if s.state == "started")
+    assert started[step] == 2, action.to_dict()  # started, cut off, started again: done once
+    head, pending = direct.registry().status()
+    assert head is not None and head.state.champion == 1 and len(pending) == 1
+    by_agent = [r.action for r in direct.registry().history() if r.actor == "keel-agent"]
+    assert "promote" not in by_agent, by_agent  # the promotion waits for a person
+    since = datetime.now(UTC) - timedelta(days=1)
+    with direct.reader() as unit:
+        spent = {k: unit.agent.spent(direct.project.name, k, since) for k in ("retrain", "canary")}
+    assert spent == {"retrain": 1, "canary": 1}, spent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("backend", "event", "step", "word"),
+    [
+        ("sqlite_url", "applied", "shadow", "locked"),
+        ("sqlite_url", "started", "canary:50", "locked"),
+        pytest.param(
+            "postgres_url", "applied", "canary:10", "unreachable", marks=pytest.mark.postgres
+        ),
+        pytest.param("postgres_url", "started", "gate", "unreachable", marks=pytest.mark.postgres),
+    ],
+    ids=[
+        "sqlite-applied-shadow",
+        "sqlite-started-canary50",
+        "postgres-applied-canary10",
+        "postgres-started-gate",
+    ],
+)
+def test_a_30_s_outage_in_the_middle_of_a_step_is_waited_out_and_each_step_done_once(
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    backend: str,
+    event: str,
+    step: str,
+    word: str,
+) -> None:
+    """The metadata database goes away for 30 s in the middle of a step of a retrain: on
+    PostgreSQL the network to it is cut; on SQLite another connection holds the write lock
+    (longer than the 30 s a writer waits). The loop says so each pass and goes on; once the
+    database is back the step is resumed (the world checked first), and in the end each step
+    is done once, the release history holds each change once, no other champion, one run,
+    one promotion request, each budget charged once."""
+    database_url: str = request.getfixturevalue(backend)
+    folder = tmp_path / "proj"
+    agent_project(folder, database_url).close()
+    with with_outage(folder, database_url, event, step) as (keel, direct, outage):
+        open_incident(direct)
+        seen = loop_through(keel, outage, direct)
+        check_retrain(direct, seen, outage, word, step)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("backend", "word"),
+    [
+        ("sqlite_url", "locked"),
+        pytest.param("postgres_url", "unreachable", marks=pytest.mark.postgres),
+    ],
+    ids=["sqlite", "postgres"],
+)
+def test_a_rollback_cut_off_after_it_applied_is_not_done_twice(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str, word: str
+) -> None:
+    """An SLO incident: the agent rolls back a person's canary; the database goes away for
+    30 s once the rollback is made and before the journal hears of it. Resumed, the rollback
+    is found made (its starting point is the release it first started from, not its own
+    change), so the champion stays: a second rollback would have undone the champion too.
+    Regression: the resumed step took the release it found (its own rollback) as its start."""
+    database_url: str = request.getfixturevalue(backend)
+    folder = tmp_path / "proj"
+    setup = agent_project(folder, database_url)
+    run = setup.trainer().train(TrainRequest(actor="tester", params={"n_estimators": 10}))
+    registry = replace(setup.registry(), policy=ReleasePolicy())
+    model, _ = registry.register(run.id, OPERATOR)
+    registry.gate(model.version, OPERATOR)
+    person = registry.canary(model.version, 20, OPERATOR)
+    setup.close()
+    with with_outage(folder, database_url, "applied", "rollback") as (keel, direct, outage):
+        open_incident(direct, "slo")
+        seen = loop_through(keel, outage, direct)
+        assert_waited(seen, outage, word)
+        action = journal(direct)[0]
+        assert action.kind == "rollback" and action.status is ActionStatus.DONE, action.to_dict()
+        done = [s for s in action.steps if s.state == "done"]
+        assert [s.name for s in done] == ["rollback"] and done[0].details["resumed"], done
+        rollbacks = [r for r in direct.registry().history() if r.action == "rollback"]
+        assert len(rollbacks) == 1 and rollbacks[0].details["undoes"] == person.id, rollbacks
+        head, _ = direct.registry().status()
+        assert head is not None and head.state.champion == 1 and head.state.canary is None

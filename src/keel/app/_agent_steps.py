@@ -281,12 +281,36 @@ class AgentPass:
 
     def _advance(self, action: AgentAction, report: PassReport) -> AgentAction:
         """Take the next step of ``action`` (or judge its canary); one change per pass."""
+        ending = self._unrecorded_end(action)
+        if ending is not None:
+            return ending(report)
         for name in self.steps(action.kind):
             if action.done(name) is None:
                 return self._step(action, name, report)
             if name.startswith("canary:") and action.done(f"passed:{name}") is None:
                 return self._judge(action, name, report)
         return self._finish(action, ActionStatus.DONE, {"result": "every step done"}, report)
+
+    def _unrecorded_end(self, action: AgentAction) -> Callable[[PassReport], AgentAction] | None:
+        """How ``action`` ends when a pass decided its end but could not record it (the
+        database went away in between): a refused gate, a failed step, a compensation. Going
+        on with the next step instead would serve a refused candidate or redo a failed step."""
+        rolled_back = action.done("rolled_back")
+        if rolled_back is not None:
+            outcome = {"result": rolled_back.details.get("reason"), "resumed": True}
+            outcome["stopped"] = rolled_back.details.get("stopped", [])
+            return lambda report: self._finish(action, ActionStatus.FAILED, outcome, report)
+        failed = next(
+            (s for s in action.steps if s.state == "failed" and action.done(s.name) is None), None
+        )
+        if failed is not None:
+            reason = f"{failed.name} failed: {failed.details.get('error')}"
+            return lambda report: self._compensate(action, reason, report)
+        gate = action.done("gate")
+        if gate is not None and not gate.details.get("passed"):
+            outcome = _refused(gate.details)
+            return lambda report: self._finish(action, ActionStatus.FAILED, outcome, report)
+        return None
 
     def _step_kind(self, name: str) -> str:
         return name.split(":", 1)[0]
@@ -314,7 +338,12 @@ class AgentPass:
         budget = None
         if name == f"canary:{self.policy.canary.steps[0]:g}":
             budget = ("canary", *self.policy.budgets.limit("canary"))
-        before = self._head_seq()
+        # a step started again (its first start's end was never recorded) keeps the release it
+        # first started from: its own change must not become its starting point
+        first = next((s for s in action.steps if s.name == name and s.state == "started"), None)
+        before = first.details.get("release_before") if first is not None else None
+        if before is None:
+            before = self._head_seq()
         started = Step(name, "started", self.clock(), {"release_before": before})
         try:
             action = self._record(action, started, budget=budget)
@@ -335,11 +364,7 @@ class AgentPass:
         self.on_step("done", name)
         report.events.append(f"{action.id}: {name} done")
         if name == "gate" and not details.get("passed"):
-            why = "the gate refused the candidate"
-            if details.get("gate_passed"):
-                why = "the candidate re-scored from its artifact does not bear out its record"
-            outcome = {"result": why, "gate": details}
-            return self._finish(action, ActionStatus.FAILED, outcome, report)
+            return self._finish(action, ActionStatus.FAILED, _refused(details), report)
         return action
 
     def _record(
@@ -502,11 +527,16 @@ class AgentPass:
 
         last = action.steps[-1] if action.steps else None
         before = int(last.details.get("release_before", 0)) if last else 0
-        head, _ = self.keel.registry().status()
-        done_before = head is not None and head.seq > before and head.action == "rollback"
-        if head is not None and done_before and head.actor == AGENT.name:
-            return {"release": head.id, "resumed": True}  # done before a crash: not twice
         reason = f"{action.id}: {action.rule}"
+        for change in self.keel.registry().history(limit=100):  # newest first
+            if change.seq <= before:
+                break
+            if (
+                change.action == "rollback"
+                and change.actor == AGENT.name
+                and change.reason == reason
+            ):
+                return {"release": change.id, "resumed": True}  # done before a crash: not twice
         release = rollback.body(self.keel, AGENT, reason=reason)
         return {"release": release.id, "champion": release.state.champion}
 
@@ -669,6 +699,14 @@ class AgentPass:
             self._audit(unit, done, "agent.finish", {"status": status.value, **outcome})
         report.events.append(f"{done.id}: {status.value}: {outcome.get('result')}")
         return done
+
+
+def _refused(gate: dict[str, Any]) -> dict[str, Any]:
+    """The outcome of an action whose gate step refused its candidate."""
+    why = "the gate refused the candidate"
+    if gate.get("gate_passed"):
+        why = "the candidate re-scored from its artifact does not bear out its record"
+    return {"result": why, "gate": gate}
 
 
 def _arm(frame: pl.DataFrame) -> Arm:
