@@ -449,3 +449,35 @@ def test_a_rollback_cut_off_after_it_applied_is_not_done_twice(
         assert len(rollbacks) == 1 and rollbacks[0].details["undoes"] == person.id, rollbacks
         head, _ = direct.registry().status()
         assert head is not None and head.state.champion == 1 and head.state.canary is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("backend", "word"),
+    [
+        ("sqlite_url", "locked"),
+        pytest.param("postgres_url", "unreachable", marks=pytest.mark.postgres),
+    ],
+    ids=["sqlite", "postgres"],
+)
+def test_a_refused_gate_whose_end_was_not_recorded_ends_the_action_on_resume(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str, word: str
+) -> None:
+    """The gate refuses the candidate (its AUC under an unreachable 0.999) and the journal
+    records so; the database goes away for 30 s before the action's end is recorded. Resumed,
+    the action ends failed: the refused candidate is never put in shadow or canary.
+    Regression: the resumed pass saw the gate step done and went on to the shadow step."""
+    database_url: str = request.getfixturevalue(backend)
+    folder = tmp_path / "proj"
+    agent_project(folder, database_url, gates=[{"metric": "roc_auc", "min": 0.999}]).close()
+    with with_outage(folder, database_url, "done", "gate") as (keel, direct, outage):
+        open_incident(direct)
+        seen = loop_through(keel, outage, direct)
+        assert_waited(seen, outage, word)
+        action = journal(direct)[0]
+        assert action.status is ActionStatus.FAILED, action.to_dict()
+        assert action.outcome["result"] == "the gate refused the candidate", action.outcome
+        done = [s.name for s in action.steps if s.state == "done"]
+        assert done == ["train", "register", "gate"], done
+        by_agent = [r.action for r in direct.registry().history() if r.actor == "keel-agent"]
+        assert by_agent == [], by_agent
