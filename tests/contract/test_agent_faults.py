@@ -30,9 +30,10 @@ from tests.contract.agent_project import (
 from tests.contract.conftest import open_project
 
 from keel.app import agent
+from keel.app._agent_steps import OnStep
 from keel.audit.chain import verify_chain
 from keel.automation.journal import ActionStatus, AgentAction
-from keel.registry.policy import ReleasePolicy
+from keel.registry.policy import MetricGate, ReleasePolicy
 from keel.training.service import TrainRequest
 from keel.wiring import Keel
 
@@ -264,12 +265,20 @@ class _Outage:
             self.lasted = waited
 
 
-def loop_through(keel: Keel, outage: _Outage, direct: Keel) -> list[agent.PassResult]:
+def loop_through(
+    keel: Keel, outage: _Outage, direct: Keel, meanwhile: OnStep | None = None
+) -> list[agent.PassResult]:
     """The agent's loop (``keel agent run``) on ``keel`` through ``outage``, until its action
     has ended after the outage; the canary's traffic logged once per canary step (read and
-    written through ``direct``, which the outage does not touch)."""
+    written through ``direct``, which the outage does not touch); ``meanwhile`` told of each
+    step's events before the outage is."""
     seen: list[agent.PassResult] = []
     logged: set[str] = set()
+
+    def on_step(event: str, step: str) -> None:
+        if meanwhile is not None:
+            meanwhile(event, step)
+        outage.on_step(event, step)
 
     def on_pass(result: agent.PassResult) -> None:
         seen.append(result)
@@ -285,9 +294,7 @@ def loop_through(keel: Keel, outage: _Outage, direct: Keel) -> list[agent.PassRe
                 logged.add(step)
 
     with pytest.raises(_Enough):
-        agent.run(
-            keel, interval_seconds=0.5, on_pass=on_pass, on_step=outage.on_step, holder=HOLDER
-        )
+        agent.run(keel, interval_seconds=0.5, on_pass=on_pass, on_step=on_step, holder=HOLDER)
     return seen
 
 
@@ -481,3 +488,45 @@ def test_a_refused_gate_whose_end_was_not_recorded_ends_the_action_on_resume(
         assert done == ["train", "register", "gate"], done
         by_agent = [r.action for r in direct.registry().history() if r.actor == "keel-agent"]
         assert by_agent == [], by_agent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("backend", "word"),
+    [
+        ("sqlite_url", "locked"),
+        pytest.param("postgres_url", "unreachable", marks=pytest.mark.postgres),
+    ],
+    ids=["sqlite", "postgres"],
+)
+def test_a_failed_step_whose_compensation_was_cut_off_is_compensated_not_tried_again(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str, word: str
+) -> None:
+    """Once the candidate is in shadow, a person gates it again under a stricter policy, so
+    the registry refuses its canary: the canary step fails, is journaled failed, and the
+    database goes away for 30 s before the compensation (stopping the shadow) is recorded.
+    Resumed, the agent compensates: the shadow stopped, the action failed, the canary step
+    tried once. Regression: the resumed pass took the failed step for one never tried and
+    started it again."""
+    database_url: str = request.getfixturevalue(backend)
+    folder = tmp_path / "proj"
+    agent_project(folder, database_url).close()
+
+    def regate(event: str, step: str) -> None:
+        if (event, step) == ("done", "shadow"):
+            strict = ReleasePolicy(gates=[MetricGate(metric="roc_auc", min=0.999)])
+            registry = replace(direct.registry(), policy=strict)
+            assert not registry.gate(2, OPERATOR).passed
+
+    with with_outage(folder, database_url, "failed", "canary:10") as (keel, direct, outage):
+        open_incident(direct)
+        seen = loop_through(keel, outage, direct, regate)
+        assert_waited(seen, outage, word)
+        action = journal(direct)[0]
+        assert action.status is ActionStatus.FAILED, action.to_dict()
+        assert action.outcome["result"].startswith("canary:10 failed: the gate failed")
+        assert action.outcome["stopped"] == ["shadow"], action.outcome
+        tried = Counter(s.name for s in action.steps if s.state in ("started", "failed"))
+        assert tried["canary:10"] == 2, action.to_dict()  # started once, failed once
+        by_agent = [r.action for r in direct.registry().history() if r.actor == "keel-agent"]
+        assert by_agent == ["shadow.stop", "shadow"], by_agent  # newest first

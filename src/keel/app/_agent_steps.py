@@ -10,7 +10,8 @@ Each step is journaled ``started`` before it changes anything and ``done`` after
 ``started`` without ``done`` (the process died) is done again, and each step first checks
 whether the world already shows it (the version in shadow, the canary at that share, a run
 tagged with the action's key), so nothing happens twice. ``on_step(event, step)`` is told
-``started``, ``applied`` (the change is made, the journal not yet told) and ``done``.
+``started``, ``applied`` (the change is made, the journal not yet told) and ``done``, or
+``failed`` (recorded so, before the action is compensated).
 """
 
 from __future__ import annotations
@@ -358,6 +359,7 @@ class AgentPass:
             raise  # not the step's fault: the next pass does it again
         except KeelError as exc:
             self._record(action, Step(name, "failed", self.clock(), {"error": exc.message}))
+            self.on_step("failed", name)
             return self._compensate(action, f"{name} failed: {exc.message}", report)
         self.on_step("applied", name)
         action = self._record(action, Step(name, "done", self.clock(), details))
