@@ -492,22 +492,28 @@ def test_a_refused_gate_whose_end_was_not_recorded_ends_the_action_on_resume(
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("backend", "word"),
+    ("backend", "event", "step", "word"),
     [
-        ("sqlite_url", "locked"),
-        pytest.param("postgres_url", "unreachable", marks=pytest.mark.postgres),
+        ("sqlite_url", "failed", "canary:10", "locked"),
+        pytest.param(
+            "postgres_url", "failed", "canary:10", "unreachable", marks=pytest.mark.postgres
+        ),
+        pytest.param(
+            "postgres_url", "done", "rolled_back", "unreachable", marks=pytest.mark.postgres
+        ),
     ],
-    ids=["sqlite", "postgres"],
+    ids=["sqlite", "postgres", "postgres-compensated"],
 )
 def test_a_failed_step_whose_compensation_was_cut_off_is_compensated_not_tried_again(
-    tmp_path: Path, request: pytest.FixtureRequest, backend: str, word: str
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str, event: str, step: str, word: str
 ) -> None:
     """Once the candidate is in shadow, a person gates it again under a stricter policy, so
     the registry refuses its canary: the canary step fails, is journaled failed, and the
-    database goes away for 30 s before the compensation (stopping the shadow) is recorded.
-    Resumed, the agent compensates: the shadow stopped, the action failed, the canary step
-    tried once. Regression: the resumed pass took the failed step for one never tried and
-    started it again."""
+    database goes away for 30 s before the compensation (stopping the shadow) is recorded,
+    or once it is and before the action's end is. Resumed, the agent compensates (or only
+    ends the action): the shadow stopped once, the action failed, the canary step tried once.
+    Regression: the resumed pass took the failed step for one never tried and started it
+    again; and compensated a compensated action again, its outcome then stopping nothing."""
     database_url: str = request.getfixturevalue(backend)
     folder = tmp_path / "proj"
     agent_project(folder, database_url).close()
@@ -518,7 +524,7 @@ def test_a_failed_step_whose_compensation_was_cut_off_is_compensated_not_tried_a
             registry = replace(direct.registry(), policy=strict)
             assert not registry.gate(2, OPERATOR).passed
 
-    with with_outage(folder, database_url, "failed", "canary:10") as (keel, direct, outage):
+    with with_outage(folder, database_url, event, step) as (keel, direct, outage):
         open_incident(direct)
         seen = loop_through(keel, outage, direct, regate)
         assert_waited(seen, outage, word)
@@ -528,5 +534,6 @@ def test_a_failed_step_whose_compensation_was_cut_off_is_compensated_not_tried_a
         assert action.outcome["stopped"] == ["shadow"], action.outcome
         tried = Counter(s.name for s in action.steps if s.state in ("started", "failed"))
         assert tried["canary:10"] == 2, action.to_dict()  # started once, failed once
+        assert [s.name for s in action.steps].count("rolled_back") == 1, action.to_dict()
         by_agent = [r.action for r in direct.registry().history() if r.actor == "keel-agent"]
         assert by_agent == ["shadow.stop", "shadow"], by_agent  # newest first

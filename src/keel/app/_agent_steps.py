@@ -644,6 +644,7 @@ class AgentPass:
         action = self._record(
             action, Step("rolled_back", "done", self.clock(), {"stopped": undone, "reason": reason})
         )
+        self.on_step("done", "rolled_back")
         incident = self._incident(action, reason, analysis) if analysis is not None else None
         outcome = {"result": reason, "stopped": undone, "incident": incident}
         return self._finish(action, ActionStatus.FAILED, outcome, report)
