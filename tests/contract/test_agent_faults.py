@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from tests.contract.agent_crash import HOLDER
 from tests.contract.agent_project import (
     OPERATOR,
@@ -245,16 +246,31 @@ class _Outage:
     world and before the journal heard of it) and given back once ``OUTAGE_SECONDS`` have
     passed and a pass of the loop has run into it."""
 
-    def __init__(self, event: str, step: str, cut: Callable[[], None], back: Callable[[], None]):
+    def __init__(
+        self,
+        event: str,
+        step: str,
+        cut: Callable[[], None],
+        back: Callable[[], None],
+        delay: float = 0.0,
+    ) -> None:
         self.moment = (event, step)
-        self.cut, self.back = cut, back
+        self.cut, self.back, self.delay = cut, back, delay
         self.began: float | None = None
         self.lasted: float | None = None
+        self.armed = False
 
     def on_step(self, event: str, step: str) -> None:
-        if (event, step) == self.moment and self.began is None:
-            self.cut()
-            self.began = time.monotonic()
+        if (event, step) == self.moment and not self.armed:
+            self.armed = True
+            if self.delay:  # while the step runs (say, a training), from another thread
+                threading.Timer(self.delay, self._cut).start()
+            else:
+                self._cut()
+
+    def _cut(self) -> None:
+        self.cut()
+        self.began = time.monotonic()
 
     def end_if_due(self, result: agent.PassResult) -> None:
         if self.began is None or self.lasted is not None:
@@ -310,7 +326,7 @@ def sqlite_lock(keel: Keel) -> tuple[Callable[[], None], Callable[[], None]]:
     """Another connection taking SQLite's write lock (a write transaction left open), and
     ending it."""
     assert keel.db.file is not None
-    holder = sqlite3.connect(keel.db.file, isolation_level=None, timeout=5)
+    holder = sqlite3.connect(keel.db.file, isolation_level=None, timeout=5, check_same_thread=False)
 
     def cut() -> None:
         holder.execute("BEGIN EXCLUSIVE")
@@ -327,22 +343,22 @@ def sqlite_lock(keel: Keel) -> tuple[Callable[[], None], Callable[[], None]]:
 
 @contextlib.contextmanager
 def with_outage(
-    folder: Path, database_url: str, event: str, step: str
+    folder: Path, database_url: str, event: str, step: str, delay: float = 0.0
 ) -> Iterator[tuple[Keel, Keel, _Outage]]:
     """The agent's project (opened through what the outage cuts), a direct one to look with,
-    and the outage at ``(event, step)``."""
+    and the outage at ``(event, step)`` (``delay`` seconds after)."""
     direct = open_project(folder, database_url)
     try:
         if database_url.startswith("sqlite"):
             cut, back = sqlite_lock(direct)
             try:
-                yield direct, direct, _Outage(event, step, cut, back)
+                yield direct, direct, _Outage(event, step, cut, back, delay)
             finally:
                 back()  # a second time, when the test failed with the lock held: harmless
             return
         keel, proxy = relayed(folder, database_url)
         try:
-            yield keel, direct, _Outage(event, step, proxy.down, proxy.up)
+            yield keel, direct, _Outage(event, step, proxy.down, proxy.up, delay)
         finally:
             proxy.down()
             keel.close()
@@ -537,3 +553,50 @@ def test_a_failed_step_whose_compensation_was_cut_off_is_compensated_not_tried_a
         assert [s.name for s in action.steps].count("rolled_back") == 1, action.to_dict()
         by_agent = [r.action for r in direct.registry().history() if r.actor == "keel-agent"]
         assert by_agent == ["shadow.stop", "shadow"], by_agent  # newest first
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("backend", "word"),
+    [
+        ("sqlite_url", "locked"),
+        pytest.param("postgres_url", "unreachable", marks=pytest.mark.postgres),
+    ],
+    ids=["sqlite", "postgres"],
+)
+def test_a_training_cut_off_by_the_outage_is_recorded_abandoned_and_trained_once_more(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str, word: str
+) -> None:
+    """The database goes away for 30 s a second into the retrain's training (a recipe of
+    1,500 trees, some seconds long): the run's end cannot be recorded, so the run is left
+    'running'. Resumed, the agent records that run failed (abandoned) and trains once more:
+    one succeeded run for the action, the train step done once, the budget charged once.
+    Regression: the abandoned run stayed 'running' for ever beside the one trained after."""
+    database_url: str = request.getfixturevalue(backend)
+    folder = tmp_path / "proj"
+    agent_project(folder, database_url).close()
+    config = yaml.safe_load((folder / "keel.yaml").read_text())
+    config["model"]["params"].update(n_estimators=1500, num_leaves=63)
+    (folder / "keel.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    with with_outage(folder, database_url, "started", "train", delay=1.0) as (
+        keel,
+        direct,
+        outage,
+    ):
+        open_incident(direct)
+        seen = loop_through(keel, outage, direct)
+        assert_waited(seen, outage, word)
+        action = journal(direct)[0]
+        assert action.status is ActionStatus.DONE, action.outcome
+        done = Counter(s.name for s in action.steps if s.state == "done")
+        assert done["train"] == 1 and all(n == 1 for n in done.values()), done
+        with direct.reader() as unit:
+            runs = [r for r in unit.runs.list(direct.project.name) if action.key in r.tags]
+            since = datetime.now(UTC) - timedelta(days=1)
+            spent = unit.agent.spent(direct.project.name, "retrain", since)
+        states = sorted((r.status.value, (r.error or "").split(":")[0]) for r in runs)
+        assert states == [("failed", "abandoned"), ("succeeded", "")], states
+        trained = action.done("train")
+        assert trained is not None
+        assert trained.details["run"] == next(r.id for r in runs if r.error is None)
+        assert spent == 1

@@ -521,8 +521,31 @@ class AgentPass:
         for run in runs:
             if action.key in run.tags and run.status is RunStatus.SUCCEEDED:
                 return {"run": run.id, "resumed": True}
+        for run in runs:
+            if action.key in run.tags and run.status is RunStatus.RUNNING:
+                self._abandoned(action, run)
         summary = train.body(self.keel, AGENT, tags=(action.key,))
         return {"run": summary.run.id, "data_version": summary.run.data_version}
+
+    def _abandoned(self, action: AgentAction, run: Any) -> None:
+        """A run of this action left running: its pass was cut off (the database went away, the
+        agent was killed) before its end could be recorded. It is recorded failed, so that it
+        does not stay 'running' for ever beside the run trained in its place."""
+        from keel.training.runs import RunStatus  # noqa: PLC0415
+
+        error = (
+            f"abandoned: its end was never recorded (the metadata database went away or the"
+            f" agent stopped); {action.id} trains again"
+        )
+        failed = replace(run, status=RunStatus.FAILED, finished_at=self.clock(), error=error)
+        with self.keel.unit() as unit:
+            unit.runs.finish(failed)
+            unit.audit.append(
+                actor=AGENT.name,
+                action="training.run.failed",
+                subject=f"run:{run.id}",
+                details={"error": error, "action": action.id},
+            )
 
     def _rollback(self, action: AgentAction) -> dict[str, Any]:
         from keel.app.registry import rollback  # noqa: PLC0415
