@@ -10,7 +10,8 @@ Each step is journaled ``started`` before it changes anything and ``done`` after
 ``started`` without ``done`` (the process died) is done again, and each step first checks
 whether the world already shows it (the version in shadow, the canary at that share, a run
 tagged with the action's key), so nothing happens twice. ``on_step(event, step)`` is told
-``started``, ``applied`` (the change is made, the journal not yet told) and ``done``.
+``started``, ``applied`` (the change is made, the journal not yet told) and ``done``, or
+``failed`` (recorded so, before the action is compensated).
 """
 
 from __future__ import annotations
@@ -314,12 +315,36 @@ class AgentPass:
 
     def _advance(self, action: AgentAction, report: PassReport) -> AgentAction:
         """Take the next step of ``action`` (or judge its canary); one change per pass."""
+        ending = self._unrecorded_end(action)
+        if ending is not None:
+            return ending(report)
         for name in self.steps(action.kind):
             if action.done(name) is None:
                 return self._step(action, name, report)
             if name.startswith("canary:") and action.done(f"passed:{name}") is None:
                 return self._judge(action, name, report)
         return self._finish(action, ActionStatus.DONE, {"result": "every step done"}, report)
+
+    def _unrecorded_end(self, action: AgentAction) -> Callable[[PassReport], AgentAction] | None:
+        """How ``action`` ends when a pass decided its end but could not record it (the
+        database went away in between): a refused gate, a failed step, a compensation. Going
+        on with the next step instead would serve a refused candidate or redo a failed step."""
+        rolled_back = action.done("rolled_back")
+        if rolled_back is not None:
+            outcome = {"result": rolled_back.details.get("reason"), "resumed": True}
+            outcome["stopped"] = rolled_back.details.get("stopped", [])
+            return lambda report: self._finish(action, ActionStatus.FAILED, outcome, report)
+        failed = next(
+            (s for s in action.steps if s.state == "failed" and action.done(s.name) is None), None
+        )
+        if failed is not None:
+            reason = f"{failed.name} failed: {failed.details.get('error')}"
+            return lambda report: self._compensate(action, reason, report)
+        gate = action.done("gate")
+        if gate is not None and not gate.details.get("passed"):
+            outcome = _refused(gate.details)
+            return lambda report: self._finish(action, ActionStatus.FAILED, outcome, report)
+        return None
 
     def _step_kind(self, name: str) -> str:
         return name.split(":", 1)[0]
@@ -347,7 +372,12 @@ class AgentPass:
         budget = None
         if name == f"canary:{self.policy.canary.steps[0]:g}":
             budget = ("canary", *self.policy.budgets.limit("canary"))
-        before = self._head_seq()
+        # a step started again (its first start's end was never recorded) keeps the release it
+        # first started from: its own change must not become its starting point
+        first = next((s for s in action.steps if s.name == name and s.state == "started"), None)
+        before = first.details.get("release_before") if first is not None else None
+        if before is None:
+            before = self._head_seq()
         started = Step(name, "started", self.clock(), {"release_before": before})
         try:
             action = self._record(action, started, budget=budget)
@@ -362,6 +392,7 @@ class AgentPass:
             raise  # not the step's fault: the next pass does it again
         except KeelError as exc:
             self._record(action, Step(name, "failed", self.clock(), {"error": exc.message}))
+            self.on_step("failed", name)
             return self._compensate(action, f"{name} failed: {exc.message}", report)
         self.on_step("applied", name)
         action = self._record(action, Step(name, "done", self.clock(), details))
@@ -373,11 +404,7 @@ class AgentPass:
                 action, ActionStatus.FAILED, {"result": why, "notice": details}, report
             )
         if name == "gate" and not details.get("passed"):
-            why = "the gate refused the candidate"
-            if details.get("gate_passed"):
-                why = "the candidate re-scored from its artifact does not bear out its record"
-            outcome = {"result": why, "gate": details}
-            return self._finish(action, ActionStatus.FAILED, outcome, report)
+            return self._finish(action, ActionStatus.FAILED, _refused(details), report)
         return action
 
     def _record(
@@ -536,19 +563,47 @@ class AgentPass:
         for run in runs:
             if action.key in run.tags and run.status is RunStatus.SUCCEEDED:
                 return {"run": run.id, "resumed": True}
+        for run in runs:
+            if action.key in run.tags and run.status is RunStatus.RUNNING:
+                self._abandoned(action, run)
         summary = train.body(self.keel, AGENT, tags=(action.key,))
         return {"run": summary.run.id, "data_version": summary.run.data_version}
+
+    def _abandoned(self, action: AgentAction, run: Any) -> None:
+        """A run of this action left running: its pass was cut off (the database went away, the
+        agent was killed) before its end could be recorded. It is recorded failed, so that it
+        does not stay 'running' for ever beside the run trained in its place."""
+        from keel.training.runs import RunStatus  # noqa: PLC0415
+
+        error = (
+            f"abandoned: its end was never recorded (the metadata database went away or the"
+            f" agent stopped); {action.id} trains again"
+        )
+        failed = replace(run, status=RunStatus.FAILED, finished_at=self.clock(), error=error)
+        with self.keel.unit() as unit:
+            unit.runs.finish(failed)
+            unit.audit.append(
+                actor=AGENT.name,
+                action="training.run.failed",
+                subject=f"run:{run.id}",
+                details={"error": error, "action": action.id},
+            )
 
     def _rollback(self, action: AgentAction) -> dict[str, Any]:
         from keel.app.registry import rollback  # noqa: PLC0415
 
         last = action.steps[-1] if action.steps else None
         before = int(last.details.get("release_before", 0)) if last else 0
-        head, _ = self.keel.registry().status()
-        done_before = head is not None and head.seq > before and head.action == "rollback"
-        if head is not None and done_before and head.actor == AGENT.name:
-            return {"release": head.id, "resumed": True}  # done before a crash: not twice
         reason = f"{action.id}: {action.rule}"
+        for change in self.keel.registry().history(limit=100):  # newest first
+            if change.seq <= before:
+                break
+            if (
+                change.action == "rollback"
+                and change.actor == AGENT.name
+                and change.reason == reason
+            ):
+                return {"release": change.id, "resumed": True}  # done before a crash: not twice
         release = rollback.body(self.keel, AGENT, reason=reason)
         return {"release": release.id, "champion": release.state.champion}
 
@@ -772,6 +827,7 @@ class AgentPass:
         action = self._record(
             action, Step("rolled_back", "done", self.clock(), {"stopped": undone, "reason": reason})
         )
+        self.on_step("done", "rolled_back")
         incident = self._incident(action, reason, analysis) if analysis is not None else None
         outcome = {"result": reason, "stopped": undone, "incident": incident}
         return self._finish(action, ActionStatus.FAILED, outcome, report)
@@ -829,6 +885,14 @@ class AgentPass:
             self._audit(unit, done, "agent.finish", {"status": status.value, **outcome})
         report.events.append(f"{done.id}: {status.value}: {outcome.get('result')}")
         return done
+
+
+def _refused(gate: dict[str, Any]) -> dict[str, Any]:
+    """The outcome of an action whose gate step refused its candidate."""
+    why = "the gate refused the candidate"
+    if gate.get("gate_passed"):
+        why = "the candidate re-scored from its artifact does not bear out its record"
+    return {"result": why, "gate": gate}
 
 
 def _arm(

@@ -46,12 +46,14 @@ def _passed(agent: AgentPass) -> PassResult:
 
 
 def _surviving(agent: AgentPass) -> PassResult:
-    """A pass of the loop: an unreachable database ends the pass, not the loop; the journal
-    lets the next pass go on where this one stopped, without doing a step twice."""
+    """A pass of the loop: an unreachable (or locked) database ends the pass, not the loop;
+    the journal lets the next pass go on where this one stopped, without doing a step twice."""
     try:
         return _passed(agent)
     except StorageUnavailable as exc:
-        return PassResult(False, False, (f"metadata database unreachable: {exc.message}",), ())
+        what = "locked" if "locked" in exc.message else "unreachable"
+        event = f"metadata database {what}, the next pass goes on: {exc.message}"
+        return PassResult(False, False, (event,), ())
 
 
 @use_case(Role.OPERATOR, action="running the agent", writes=True)
@@ -76,10 +78,11 @@ def run(
     passes: int | None = None,
     on_pass: Callable[[PassResult], None] | None = None,
     holder: str | None = None,
+    on_step: OnStep | None = None,
 ) -> int:
     """The reconcile loop: a pass every ``interval_seconds`` (``passes`` of them, or until
     interrupted), keeping the lease between passes; returns the number of passes made."""
-    agent = AgentPass(keel, holder=holder)
+    agent = AgentPass(keel, holder=holder, on_step=on_step)
     made = 0
     try:
         while passes is None or made < passes:

@@ -17,6 +17,8 @@ from keel.errors import Conflict, InvalidInput, KeelError, StorageUnavailable
 from keel.store.uri import database_url
 
 WRITE_FLAG = "keel_write"
+BUSY_SECONDS = 30
+"""How long a SQLite writer waits for another connection's write lock before giving up."""
 
 
 class Database:
@@ -78,7 +80,7 @@ def _sqlite_engine(url: str) -> Engine:
     path = sa.make_url(url).database
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"timeout": 30})
+    engine = sa.create_engine(url, connect_args={"timeout": BUSY_SECONDS})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -87,7 +89,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_SECONDS * 1000}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -124,6 +126,14 @@ def translate_errors(file: str | None = None) -> Iterator[None]:
                 f"the metadata database {file} is damaged: {str(exc.orig).splitlines()[0]}",
                 hint="restore it from a backup, or move it aside and run 'keel db upgrade'"
                 " to start an empty one",
+            ) from exc
+        if "database is locked" in str(exc.orig).lower():
+            named = f" {file}" if file else ""
+            raise StorageUnavailable(
+                f"the metadata database{named} is locked: another connection has held its"
+                f" write lock longer than the {BUSY_SECONDS} s a writer waits",
+                hint="find what holds a long write transaction on it (a backup, a script, a"
+                " stuck process); Keel goes on once it ends",
             ) from exc
         raise StorageUnavailable(
             f"the metadata database failed: {type(exc.orig).__name__}",
