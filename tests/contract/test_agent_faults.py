@@ -434,8 +434,7 @@ def test_a_30_s_outage_in_the_middle_of_a_step_is_waited_out_and_each_step_done_
         check_retrain(direct, seen, outage, word, step)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(
+BOTH_BACKENDS = pytest.mark.parametrize(
     ("backend", "word"),
     [
         ("sqlite_url", "locked"),
@@ -443,6 +442,12 @@ def test_a_30_s_outage_in_the_middle_of_a_step_is_waited_out_and_each_step_done_
     ],
     ids=["sqlite", "postgres"],
 )
+"""Each database, and the word the agent's loop uses for it gone: SQLite's write lock held
+(locked), PostgreSQL cut off (unreachable)."""
+
+
+@pytest.mark.slow
+@BOTH_BACKENDS
 def test_a_rollback_cut_off_after_it_applied_is_not_done_twice(
     tmp_path: Path, request: pytest.FixtureRequest, backend: str, word: str
 ) -> None:
@@ -475,14 +480,7 @@ def test_a_rollback_cut_off_after_it_applied_is_not_done_twice(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("backend", "word"),
-    [
-        ("sqlite_url", "locked"),
-        pytest.param("postgres_url", "unreachable", marks=pytest.mark.postgres),
-    ],
-    ids=["sqlite", "postgres"],
-)
+@BOTH_BACKENDS
 def test_a_refused_gate_whose_end_was_not_recorded_ends_the_action_on_resume(
     tmp_path: Path, request: pytest.FixtureRequest, backend: str, word: str
 ) -> None:
@@ -556,14 +554,7 @@ def test_a_failed_step_whose_compensation_was_cut_off_is_compensated_not_tried_a
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("backend", "word"),
-    [
-        ("sqlite_url", "locked"),
-        pytest.param("postgres_url", "unreachable", marks=pytest.mark.postgres),
-    ],
-    ids=["sqlite", "postgres"],
-)
+@BOTH_BACKENDS
 def test_a_training_cut_off_by_the_outage_is_recorded_abandoned_and_trained_once_more(
     tmp_path: Path, request: pytest.FixtureRequest, backend: str, word: str
 ) -> None:
