@@ -8,6 +8,7 @@ replay reads and that can be copied into keel.yaml.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -329,17 +330,27 @@ def _overridden_decisions(keel: Keel) -> dict[str, bool]:
 
 def _read_policy(path: Path) -> DecisionPolicy:
     """A policy file: a ``decisions:`` section (or a file holding one); errors name its path."""
-    if not path.is_file():
-        raise InvalidInput(f"{path}: no such policy file", path="policy")
-    data = load_yaml(path.read_text(encoding="utf-8"), source=str(path))
-    if isinstance(data, dict) and "decisions" in data:
-        data = data["decisions"]
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a decisions section (a mapping)", source=str(path))
+    data = _decisions_section(_policy_file(path), str(path))
     try:
         return DecisionPolicy.parse(data)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc.message}", source=str(path), path=exc.path) from None
+
+
+def _policy_file(path: Path) -> object:
+    """The YAML of a policy file (safe, no aliases); a missing file names the argument."""
+    if not path.is_file():
+        raise InvalidInput(f"{path}: no such policy file", path="policy")
+    return load_yaml(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def _decisions_section(data: object, source: str) -> Mapping[str, Any]:
+    """``data``'s ``decisions:`` section (``data`` itself when it holds none), a mapping."""
+    if isinstance(data, Mapping) and "decisions" in data:
+        data = data["decisions"]
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: expected a decisions section (a mapping)", source=source)
+    return data
 
 
 def _costs(policy: DecisionPolicy, *, source: str) -> CostPolicy:

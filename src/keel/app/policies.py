@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from keel.app.decisions import _benchmark
+from keel.app.decisions import _benchmark, _decisions_section, _policy_file
 from keel.app.result import Result
 from keel.app.use_case import use_case
-from keel.config import check_decision_columns, load_yaml
+from keel.config import check_decision_columns
 from keel.decisions.frames import decide_frame
 from keel.decisions.policy import DECIDING, DecisionsSpec
 from keel.decisions.policy_gate import Decided, cost_check, rate_checks, realized_cost
@@ -319,18 +319,12 @@ def _read_section(keel: Keel, path: Path) -> DecisionsSpec:
     such as the costs that price a threshold policy, stays as keel.yaml has it); the keys that
     belong to the project (review, constraints, risk control, KPI limits) are refused, naming
     the key."""
-    if not path.is_file():
-        raise InvalidInput(f"{path}: no such policy file", path="policy")
-    data = load_yaml(path.read_text(encoding="utf-8"), source=str(path))
-    return _over_project(keel, data, str(path))
+    return _over_project(keel, _policy_file(path), str(path))
 
 
 def _over_project(keel: Keel, data: object, source: str) -> DecisionsSpec:
     """``data`` (a ``decisions:`` section, or a mapping holding one) over keel.yaml's."""
-    if isinstance(data, Mapping) and "decisions" in data:
-        data = data["decisions"]
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{source}: expected a decisions section (a mapping)", source=source)
+    data = _decisions_section(data, source)
     foreign = [key for key in data if key not in DECIDING and key in DecisionsSpec.model_fields]
     if foreign:
         raise ConfigError(
