@@ -59,7 +59,13 @@ class Expression:
     def evaluate(self, columns: Mapping[str, FloatArray]) -> FloatArray:
         """The expression over float64 columns; invalid results are ``inf`` or ``NaN``."""
         with np.errstate(all="ignore"):
-            return np.asarray(self._evaluate(columns), dtype=np.float64)
+            return self.evaluate_ignoring_errors(columns)
+
+    def evaluate_ignoring_errors(self, columns: Mapping[str, FloatArray]) -> FloatArray:
+        """``evaluate`` for a caller that holds ``np.errstate(all="ignore")`` around several
+        expressions: entering it costs about a microsecond, a record's whole feature budget
+        is twenty."""
+        return np.asarray(self._evaluate(columns), dtype=np.float64)
 
 
 def compile_expression(text: str, *, path: str) -> Expression:

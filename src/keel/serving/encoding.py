@@ -89,9 +89,12 @@ class RecordEncoder:
         block = np.empty((rows, self.width + len(self.coders)))
         if self.inputs:
             block[:, : len(self.inputs)] = self._numbers(records)
-        for slot, expression, sources in self.derived:
-            columns = dict(zip(expression.columns, (block[:, j] for j in sources), strict=True))
-            block[:, slot] = expression.evaluate(columns)
+        if self.derived:
+            with np.errstate(all="ignore"):  # a zero divisor gives inf, flagged as missing
+                for slot, expression, sources in self.derived:
+                    names = expression.columns
+                    columns = dict(zip(names, (block[:, j] for j in sources), strict=True))
+                    block[:, slot] = expression.evaluate_ignoring_errors(columns)
         absent, unseen = self._codes(records, block[:, self.width :])
         numeric = block[:, : self.width]
         missing = NumericPlan.prepare(numeric, self.plan.numeric.log)
@@ -110,6 +113,9 @@ class RecordEncoder:
         """Write category codes into ``out``; return the absent and unseen masks."""
         shape = (len(records), len(self.coders))
         absent, unseen = np.zeros(shape, dtype=np.bool_), np.zeros(shape, dtype=np.bool_)
+        if len(records) == 1:  # one record (a request): plain Python beats a list per coder
+            self._code_one(records[0], out[0], absent[0], unseen[0])
+            return absent, unseen
         for j, coder in enumerate(self.coders):
             values = [record.get(coder.name) for record in records]
             lookup, other = coder.codes.get, coder.unseen
@@ -120,6 +126,18 @@ class RecordEncoder:
             if not coder.learned.issuperset(distinct - {None}):
                 unseen[:, j] = [v is not None and v not in coder.learned for v in values]
         return absent, unseen
+
+    def _code_one(self, record: Mapping[str, object], out: F64, absent: Mask, unseen: Mask) -> None:
+        """``_codes`` for one record: its row of ``out`` and of each mask."""
+        codes = []
+        for j, coder in enumerate(self.coders):
+            value = record.get(coder.name)
+            codes.append(coder.codes.get(value, coder.unseen))
+            if value is None:
+                absent[j] = True
+            elif value not in coder.learned:
+                unseen[j] = True
+        out[:] = codes
 
     def _assemble(self, block: F64, missing: Mask) -> FeatureMatrix:
         """The output columns, as ``Plan`` lays them out."""

@@ -109,3 +109,20 @@ def test_the_encoder_reports_what_it_saw(
     income = encoder.numeric_names.index("income")
     unclipped = odd_rows["income"].to_numpy()
     assert np.array_equal(seen.numeric[:, income], unclipped)  # kept before clipping
+
+
+def test_one_record_at_a_time_reports_what_the_batch_reports(
+    loan_schema: DataSchema, training: pl.DataFrame, odd_rows: pl.DataFrame
+) -> None:
+    """A request encodes one record through its own short path: same masks as a batch."""
+    pipeline = _pipeline(
+        loan_schema, training, SECTIONS["logs-unseen-missing-rare-folded"], "lightgbm"
+    )
+    encoder = RecordEncoder(pipeline)
+    records = odd_rows.to_dicts()[:80]
+    batch = encoder.encode(records)
+    singles = [encoder.encode([record]) for record in records]
+    for field in ("numeric", "missing", "absent", "unseen"):
+        stacked = np.vstack([getattr(single, field) for single in singles])
+        assert np.array_equal(stacked, getattr(batch, field), equal_nan=True), field
+    assert batch.unseen.any() and batch.absent.any()  # the rows exercise both masks
