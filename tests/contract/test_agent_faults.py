@@ -282,12 +282,18 @@ class _Outage:
 
 
 def loop_through(
-    keel: Keel, outage: _Outage, direct: Keel, meanwhile: OnStep | None = None
+    keel: Keel,
+    outage: _Outage,
+    direct: Keel,
+    meanwhile: OnStep | None = None,
+    *,
+    error_rate: float = 0.0,
 ) -> list[agent.PassResult]:
     """The agent's loop (``keel agent run``) on ``keel`` through ``outage``, until its action
     has ended after the outage; the canary's traffic logged once per canary step (read and
-    written through ``direct``, which the outage does not touch); ``meanwhile`` told of each
-    step's events before the outage is."""
+    written through ``direct``, which the outage does not touch), the canary failing
+    ``error_rate`` of its requests; ``meanwhile`` told of each step's events before the
+    outage is."""
     seen: list[agent.PassResult] = []
     logged: set[str] = set()
 
@@ -306,7 +312,7 @@ def loop_through(
         registered = action.done("register")
         for step in ("canary:10", "canary:50"):
             if registered is not None and action.done(step) and step not in logged:
-                log_traffic(direct, int(registered.details["version"]))
+                log_traffic(direct, int(registered.details["version"]), error_rate=error_rate)
                 logged.add(step)
 
     with pytest.raises(_Enough):
@@ -477,6 +483,36 @@ def test_a_rollback_cut_off_after_it_applied_is_not_done_twice(
         assert len(rollbacks) == 1 and rollbacks[0].details["undoes"] == person.id, rollbacks
         head, _ = direct.registry().status()
         assert head is not None and head.state.champion == 1 and head.state.canary is None
+
+
+@pytest.mark.slow
+@BOTH_BACKENDS
+def test_a_failed_canary_cut_off_before_its_incident_opens_it_on_resume(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str, word: str
+) -> None:
+    """The canary fails on its errors; the agent stops it and journals the rollback, and the
+    database goes away for 30 s before the incident is opened. Resumed, the agent opens the
+    canary incident once, with the canary's breaches, and ends the action failed.
+    Regression: the resumed pass ended the action with no incident at all."""
+    database_url: str = request.getfixturevalue(backend)
+    folder = tmp_path / "proj"
+    agent_project(folder, database_url).close()
+    with with_outage(folder, database_url, "done", "rolled_back") as (keel, direct, outage):
+        open_incident(direct)
+        seen = loop_through(keel, outage, direct, error_rate=0.3)
+        assert_waited(seen, outage, word)
+        action = journal(direct)[0]
+        assert action.status is ActionStatus.FAILED, action.to_dict()
+        assert action.outcome["result"].startswith("canary failed"), action.outcome
+        assert action.outcome["resumed"] and action.outcome["incident"], action.outcome
+        with direct.reader() as unit:
+            canary = [i for i in unit.incidents.all(direct.project.name) if i.category == "canary"]
+            assert len(canary) == 1, canary
+            events = unit.incidents.events(direct.project.name, canary[0].seq)
+        assert canary[0].seq == action.outcome["incident"]
+        breaches = [b for e in events for b in e.details.get("breaches", [])]
+        assert breaches and all(b["chunk"] == action.id for b in breaches), breaches
+        assert canary[0].breaches == len(breaches)
 
 
 @pytest.mark.slow

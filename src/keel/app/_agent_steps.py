@@ -331,9 +331,17 @@ class AgentPass:
         on with the next step instead would serve a refused candidate or redo a failed step."""
         rolled_back = action.done("rolled_back")
         if rolled_back is not None:
-            outcome = {"result": rolled_back.details.get("reason"), "resumed": True}
+            reason = str(rolled_back.details.get("reason"))
+            outcome = {"result": reason, "resumed": True}
             outcome["stopped"] = rolled_back.details.get("stopped", [])
-            return lambda report: self._finish(action, ActionStatus.FAILED, outcome, report)
+            breaches = [Breach(**b) for b in rolled_back.details.get("breaches", [])]
+
+            def end(report: PassReport) -> AgentAction:
+                if breaches:  # the canary's verdict: its incident, if not opened before
+                    outcome["incident"] = self._incident(action, reason, breaches)
+                return self._finish(action, ActionStatus.FAILED, outcome, report)
+
+            return end
         failed = next(
             (s for s in action.steps if s.state == "failed" and action.done(s.name) is None), None
         )
@@ -824,25 +832,24 @@ class AgentPass:
             if head is not None and version in head.state.shadow:
                 plane.shadow.body(self.keel, AGENT, version, stop=True)
                 undone.append("shadow")
-        action = self._record(
-            action, Step("rolled_back", "done", self.clock(), {"stopped": undone, "reason": reason})
-        )
+        breaches = _breaches(action, reason, analysis) if analysis is not None else []
+        details = {"stopped": undone, "reason": reason, "breaches": [b.to_dict() for b in breaches]}
+        action = self._record(action, Step("rolled_back", "done", self.clock(), details))
         self.on_step("done", "rolled_back")
-        incident = self._incident(action, reason, analysis) if analysis is not None else None
+        incident = self._incident(action, reason, breaches) if breaches else None
         outcome = {"result": reason, "stopped": undone, "incident": incident}
         return self._finish(action, ActionStatus.FAILED, outcome, report)
 
-    def _incident(self, action: AgentAction, reason: str, analysis: Analysis) -> int:
+    def _incident(self, action: AgentAction, reason: str, breaches: list[Breach]) -> int:
+        """The canary incident that holds ``action``'s breaches: opened, or appended to the
+        open one. Once only: a pass resumed after an outage finds the breaches already there."""
         now = self.clock()
-        failed = [m for m in analysis.metrics if m.verdict is Verdict.FAIL] or list(
-            analysis.metrics[:1]
-        )
-        breaches = [
-            Breach("canary", f"canary {m.name}", m.estimate, m.fail_above, action.id, reason)
-            for m in failed
-        ]
         with self.keel.unit() as unit:
             current = unit.incidents.open_for(self.project, "canary")
+            if current is not None and _holds(
+                unit.incidents.events(self.project, current.seq), action
+            ):
+                return current.seq
             if current is None:
                 incident = opened(
                     self.project, unit.incidents.next_seq(self.project), breaches, now
@@ -885,6 +892,26 @@ class AgentPass:
             self._audit(unit, done, "agent.finish", {"status": status.value, **outcome})
         report.events.append(f"{done.id}: {status.value}: {outcome.get('result')}")
         return done
+
+
+def _breaches(action: AgentAction, reason: str, analysis: Analysis) -> list[Breach]:
+    """The evidence a failed canary's incident carries: its failed metrics (else the first)."""
+    failed = [m for m in analysis.metrics if m.verdict is Verdict.FAIL] or list(
+        analysis.metrics[:1]
+    )
+    return [
+        Breach("canary", f"canary {m.name}", m.estimate, m.fail_above, action.id, reason)
+        for m in failed
+    ]
+
+
+def _holds(events: list[IncidentEvent], action: AgentAction) -> bool:
+    """Whether an incident's timeline has breaches of ``action`` (their chunk is its id)."""
+    return any(
+        breach.get("chunk") == action.id
+        for event in events
+        for breach in event.details.get("breaches", [])
+    )
 
 
 def _refused(gate: dict[str, Any]) -> dict[str, Any]:
