@@ -432,7 +432,7 @@ def main() -> None:
         args.concurrency = args.concurrency[0]
         load_main(args)
         return
-    peers = None if args.no_peers else Path(args.python_peers or PEERS)
+    peers = None if args.no_peers else Path(args.python_peers or PEERS).absolute()
     if peers is not None and not (peers.parent / "mlflow").exists():
         print(f"note: no mlflow beside {peers}: it is skipped (`make bench` builds .venv-bench)")
         peers = None
