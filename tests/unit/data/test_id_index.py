@@ -30,3 +30,18 @@ def test_integer_ids_compare_as_text() -> None:
     index = IdIndex()
     index.add(pl.Series([1, 2, 3]))
     assert index.seen(pl.Series([3, 4])).to_list() == ["3"]
+
+
+def test_many_pieces_of_any_size_answer_as_a_set_does() -> None:
+    """Pieces merge as they pile up (a binary counter); the answers stay a set's."""
+    import random
+
+    rng = random.Random(7)
+    index, added = IdIndex(), set()
+    for size in [5, 3, 3, 8, 1, 40, 2, 2, 2, 100, 7, 7, 30, 1, 1, 1]:
+        chunk = [f"id-{rng.randrange(400)}" for _ in range(size)]
+        asked = [f"id-{rng.randrange(400)}" for _ in range(60)] + chunk[:3]
+        assert sorted(index.seen(pl.Series(asked)).to_list()) == sorted(set(asked) & added)
+        index.add(pl.Series(chunk))
+        added |= set(chunk)
+    assert len(index._hashes) <= 5  # merged: 16 pieces, at most about log2(16) + 1 arrays
