@@ -92,8 +92,14 @@ def _csv_header(path: Path) -> list[str]:
 
 
 def _parquet_chunks(path: Path) -> Iterator[pl.DataFrame]:
-    parquet = _guarded_call(path, lambda: pq.ParquetFile(path))
-    batches = parquet.iter_batches(batch_size=262_144)
+    """Record batches as they are read, a bounded number of rows at a time.
+
+    ``pre_buffer`` is off: with it on, pyarrow keeps every range it read until the file is done
+    (433 MB live after reading a 448 MB file), so memory grew with the file. Batches of 64k rows
+    rather than 256k: reading 10M rows then peaked at 250 MB instead of 413 MB, and was quicker.
+    """
+    parquet = _guarded_call(path, lambda: pq.ParquetFile(path, pre_buffer=False))
+    batches = parquet.iter_batches(batch_size=65_536)
     yield from _guarded(path, lambda: _BatchIterator(batches, parquet.schema_arrow))
 
 
