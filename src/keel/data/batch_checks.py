@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import polars as pl
 
@@ -135,21 +136,56 @@ def check_timestamps(
     max_future: timedelta | None,
 ) -> list[BatchReason]:
     """Timestamps older than ``now - max_age`` (stale) or beyond ``now + max_future``."""
-    values = timestamps.drop_nulls()
-    now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
-    reasons: list[BatchReason] = []
-    if max_age is not None and len(values):
-        old = values < now - max_age
-        if old.any():
-            oldest = str(values.min())
-            message = f"{int(old.sum())} timestamps are older than {max_age} (oldest {oldest})"
-            reasons.append(BatchReason(BatchCode.STALE, message, column=timestamps.name))
-    if max_future is not None and len(values):
-        ahead = values > now + max_future
-        if ahead.any():
-            message = f"{int(ahead.sum())} timestamps are more than {max_future} in the future"
-            reasons.append(BatchReason(BatchCode.FUTURE, message, column=timestamps.name))
-    return reasons
+    freshness = Freshness(timestamps.name, now, max_age=max_age, max_future=max_future)
+    freshness.add(timestamps)
+    return freshness.reasons()
+
+
+class Freshness:
+    """``check_timestamps`` over a batch that streams by in chunks: counts and the oldest value
+    are kept, not the timestamps (80 MB for 10M rows)."""
+
+    def __init__(
+        self,
+        column: str,
+        now: datetime,
+        *,
+        max_age: timedelta | None,
+        max_future: timedelta | None,
+    ) -> None:
+        now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+        self.column = column
+        self.max_age, self.max_future = max_age, max_future
+        self.stale_before = now - max_age if max_age is not None else None
+        self.ahead_after = now + max_future if max_future is not None else None
+        self.stale = self.ahead = 0
+        self.oldest: Any = None
+
+    def add(self, timestamps: pl.Series) -> None:
+        """Count one chunk's timestamps (nulls are neither stale nor ahead)."""
+        values = timestamps.drop_nulls()
+        if not len(values):
+            return
+        if self.stale_before is not None:
+            old = int((values < self.stale_before).sum())
+            if old:
+                self.stale += old
+                low = values.min()
+                self.oldest = low if self.oldest is None else min(self.oldest, low)
+        if self.ahead_after is not None:
+            self.ahead += int((values > self.ahead_after).sum())
+
+    def reasons(self) -> list[BatchReason]:
+        reasons: list[BatchReason] = []
+        if self.stale:
+            message = (
+                f"{self.stale} timestamps are older than {self.max_age} (oldest {self.oldest})"
+            )
+            reasons.append(BatchReason(BatchCode.STALE, message, column=self.column))
+        if self.ahead:
+            message = f"{self.ahead} timestamps are more than {self.max_future} in the future"
+            reasons.append(BatchReason(BatchCode.FUTURE, message, column=self.column))
+        return reasons
 
 
 def check_against_profile(

@@ -21,11 +21,11 @@ import polars as pl
 
 from keel.audit.ports import AuditLog
 from keel.data.batch_checks import (
+    Freshness,
     check_against_profile,
     check_columns,
     check_ids,
     check_reject_fraction,
-    check_timestamps,
 )
 from keel.data.contract import DataSchema
 from keel.data.id_index import IdIndex
@@ -107,7 +107,7 @@ class _Tally:
     summary: dict[tuple[str, str], int] = field(default_factory=dict)
     failures: dict[tuple[str, str | None], BatchReason] = field(default_factory=dict)
     repeated: list[pl.Series] = field(default_factory=list)
-    timestamps: list[pl.Series] = field(default_factory=list)
+    freshness: Freshness | None = None
     profile: Profile | None = None
     schema: dict[str, str] = field(default_factory=dict)
 
@@ -227,6 +227,11 @@ class Ingestor:
         progress: Progress | None,
     ) -> _Tally:
         tally = _Tally()
+        contract, timestamp = self.schema.contract, self.schema.timestamp
+        if timestamp is not None:  # the batch's time: when it began to arrive
+            tally.freshness = Freshness(
+                timestamp, self.clock(), max_age=contract.max_age, max_future=contract.max_future
+            )
         earlier = IdIndex()  # ids of this batch's earlier chunks
         for index, chunk in enumerate(chunks):
             if index == 0:
@@ -317,8 +322,8 @@ class Ingestor:
             tally.parts.append(Part(self.rows.write(accepted), accepted.height, ""))
             base = reference or tally.profile
             tally.profile = merge_profiles(tally.profile, profile_frame(accepted, reference=base))
-            if self.schema.timestamp in accepted.columns:
-                tally.timestamps.append(accepted[self.schema.timestamp].drop_nulls())
+            if tally.freshness is not None and tally.freshness.column in accepted.columns:
+                tally.freshness.add(accepted[tally.freshness.column])
         if reference is not None:
             # the target may be absent until labels arrive: its nulls are not a broken feed
             observed = {k: v for k, v in result.observed.items() if k != self.schema.target}
@@ -345,13 +350,8 @@ class Ingestor:
             duplicates = tally.summary.get((entity, RowCode.DUPLICATE_ID.value), 0)
             known = tally.summary.get((entity, RowCode.EXISTING_ID.value), 0)
             tally.fail(check_ids(entity, duplicate_rows=duplicates, existing_rows=known))
-        if tally.timestamps and self.schema.timestamp is not None:
-            stamps = pl.concat(tally.timestamps).alias(self.schema.timestamp)
-            tally.fail(
-                check_timestamps(
-                    stamps, self.clock(), max_age=contract.max_age, max_future=contract.max_future
-                )
-            )
+        if tally.freshness is not None:
+            tally.fail(tally.freshness.reasons())
 
     def _commit(
         self, batch: BatchInput, tally: _Tally, parent: DatasetVersion | None

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -122,3 +122,24 @@ def test_report_is_json_ready(schema: DataSchema, rows: Rows, now: datetime) -> 
     body = validate_batch(frame, schema, now=now).to_dict()
     assert body["row_reasons"] == [{"column": "age", "code": "below_min", "rows": 2}]
     assert body["batch_reasons"][0]["code"] == "reject_fraction"
+
+
+def test_freshness_chunk_by_chunk_says_what_the_whole_batch_says() -> None:
+    """Ingest counts stale and future timestamps chunk by chunk: same reasons, same words."""
+    from keel.data.batch_checks import Freshness
+
+    day = timedelta(days=1)
+    now = datetime(2024, 6, 1, tzinfo=UTC)
+    stamps = pl.Series(
+        "t",
+        [now - 3 * day, None, now, now + 2 * day, now - 9 * day, now - day / 2, now + 5 * day],
+    )
+    whole = check_timestamps(stamps, now, max_age=day, max_future=day)
+    freshness = Freshness("t", now, max_age=day, max_future=day)
+    for start in range(0, len(stamps), 2):
+        freshness.add(stamps.slice(start, 2))
+    assert freshness.reasons() == whole
+    assert [r.message for r in whole] == [
+        "2 timestamps are older than 1 day, 0:00:00 (oldest 2024-05-23 00:00:00+00:00)",
+        "2 timestamps are more than 1 day, 0:00:00 in the future",
+    ]
