@@ -399,6 +399,15 @@ def _raw_text(name: str, raw_schema: pl.Schema) -> pl.Expr:
     return pl.col(name).cast(pl.String)
 
 
+def _first_raw_text(name: str, raw_schema: pl.Schema, where: pl.Expr) -> pl.Expr:
+    """The first raw value where ``where`` holds, as text: picked, then cast (casting the whole
+    column and then picking cost 13 ms per float column per 1M rows, most of a clean check)."""
+    dtype = raw_schema.get(name)
+    if dtype is None or dtype.is_nested():
+        return pl.lit(None, pl.String)
+    return pl.col(name).filter(where).first().cast(pl.String)
+
+
 def _stride(rows: int) -> int:
     """Take about 64k evenly spaced rows for a median: plenty to see a unit change."""
     return max(1, rows // 65_536)
@@ -414,8 +423,7 @@ def _stat_exprs(
         unread = ~item.missing & value.is_null()
         exprs.append(value.null_count().alias(f"n:{name}"))
         exprs.append(unread.sum().alias(f"u:{name}"))
-        example = _raw_text(name, raw_schema).filter(unread).first()
-        exprs.append(example.alias(f"e:{name}"))
+        exprs.append(_first_raw_text(name, raw_schema, unread).alias(f"e:{name}"))
         if schema.specs[name].is_numeric:
             sample = value.gather_every(_stride(rows)).cast(pl.Float64)
             exprs.append(sample.filter(sample.is_finite()).median().alias(f"q:{name}"))
