@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 from polars._typing import ClosedInterval
 
@@ -160,17 +161,18 @@ def duplicated(values: pl.Series) -> pl.Series:
     """Rows whose non-null value occurs more than once in ``values``.
 
     Sorting 64-bit hashes is several times faster than a hash table over a million distinct
-    strings; only rows whose hash repeats are then compared exactly.
+    strings; only rows whose hash repeats are then compared exactly. The sort is NumPy's (SIMD,
+    one thread): 7 ms for 1M hashes where Polars took 16 on one thread and 14 on two.
     """
     nulls = values.null_count()
     hashes = values.hash()
-    # One thread: on two cores a parallel sort of 1M hashes took twice the CPU for no gain.
-    ordered = (hashes.filter(values.is_not_null()) if nulls else hashes).sort(multithreaded=False)
-    suspects = ordered.filter(ordered == ordered.shift(1))
+    present = hashes.filter(values.is_not_null()) if nulls else hashes
+    ordered = np.sort(present.to_numpy())
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
     mask = pl.repeat(False, values.len(), dtype=pl.Boolean, eager=True)
-    if suspects.is_empty():
+    if repeated.size == 0:
         return mask
-    candidate = hashes.is_in(suspects.unique().implode())
+    candidate = hashes.is_in(pl.Series(np.unique(repeated)).implode())
     if nulls:
         candidate &= values.is_not_null()
     return mask.scatter(candidate.arg_true(), values.filter(candidate).is_duplicated())

@@ -224,3 +224,18 @@ def _noisy(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     income = np.where(bad, rng.choice([-1.0, np.nan, np.inf, 9e9], n), frame["income"].to_numpy())
     ids = [f"a-{int(i)}" for i in rng.integers(0, max(n, 1) * 3, n)]
     return frame.with_columns(pl.Series("income", income), pl.Series("application_id", ids))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_duplicated_marks_what_polars_marks_nulls_aside(seed: int) -> None:
+    """The hash-sort shortcut against Polars' own ``is_duplicated`` (nulls never repeat)."""
+    import random
+
+    from keel.data.row_checks import duplicated
+
+    rng = random.Random(seed)
+    values = [rng.choice([None, *(f"id-{k}" for k in range(300))]) for _ in range(2_000)]
+    series = pl.Series("id", values, dtype=pl.String)
+    expected = series.is_duplicated() & series.is_not_null()
+    assert duplicated(series).to_list() == expected.to_list()
+    assert not duplicated(pl.Series("id", ["a", "b", None, None])).any()
