@@ -89,7 +89,7 @@ class EstimatedPerformance:
 
     @property
     def alerts(self) -> tuple[str, ...]:
-        """The metrics whose estimate fell below what label noise explains."""
+        """The metrics whose estimate fell below what label noise and the map's error explain."""
         return tuple(name for name, metric in self.metrics.items() if metric.alert)
 
     def to_dict(self) -> dict[str, Any]:
