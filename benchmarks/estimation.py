@@ -8,7 +8,9 @@ calibrated probabilities of the same model on the same chunks:
 
 * Keel: ``PerformanceEstimator(calibration="isotonic")`` fitted on the reference (a fresh
   isotonic map on the labelled reference, as NannyML makes; without it the MAE was 0.0058
-  here), its 95% interval from labels simulated from the probabilities.
+  here), its 95% interval from labels simulated from the probabilities of the map and of 50
+  maps refitted on bootstrap resamples of the reference; ``keel-noise``: the interval from the
+  labels alone (``calibration_resamples=0``), as before.
 * NannyML 0.13.1: ``CBPE`` fitted on the reference (it recalibrates if it finds the need), its
   confidence band (value +- 3 sampling errors, as it reports).
 
@@ -76,20 +78,27 @@ def prepare(chunk_rows: int, folder: Path) -> dict[str, Any]:
     return {"reference_rows": int(reference.size), "reference_auc": auc}
 
 
-def keel(folder: Path, chunk_rows: int) -> dict[str, Any]:
+def keel(folder: Path, chunk_rows: int, resamples: int = 50) -> dict[str, Any]:
     import polars as pl
 
     from keel.monitoring.performance import PerformanceEstimator
 
     scores = pl.read_parquet(folder / "scores.parquet")
     reference = scores.filter(pl.col("chunk") == -1)
-    estimator = PerformanceEstimator(metrics=["roc_auc"], calibration="isotonic")
+    estimator = PerformanceEstimator(
+        metrics=["roc_auc"], calibration="isotonic", calibration_resamples=resamples
+    )
     estimator.fit(reference["p"].to_numpy(), reference["y"].to_numpy())
     out = []
     for _, chunk in scores.filter(pl.col("chunk") >= 0).group_by("chunk", maintain_order=True):
         found = estimator.estimate(chunk["p"].to_numpy()).metrics["roc_auc"]
         out.append({"value": found.value, "low": found.low, "high": found.high})
     return {"chunks": out}
+
+
+def keel_label_noise(folder: Path, chunk_rows: int) -> dict[str, Any]:
+    """Keel's interval before it held the calibration map's uncertainty."""
+    return keel(folder, chunk_rows, resamples=0)
 
 
 def nannyml(folder: Path, chunk_rows: int) -> dict[str, Any]:
@@ -145,7 +154,7 @@ def child(args: argparse.Namespace) -> None:
         print(json.dumps(prepare(args.chunk_rows, folder)))
         return
     try:
-        run = {"keel": keel, "nannyml": nannyml}[args.child]
+        run = {"keel": keel, "keel-noise": keel_label_noise, "nannyml": nannyml}[args.child]
         start = time.perf_counter()
         result = run(folder, args.chunk_rows)
     except ImportError as exc:
@@ -156,15 +165,15 @@ def child(args: argparse.Namespace) -> None:
 
 def row(tool: str, result: dict[str, Any], truth: list[float]) -> str:
     if "error" in result:
-        return f"{tool:<10} {result['error']}"
+        return f"{tool:<11} {result['error']}"
     chunks = result["chunks"]
     if len(chunks) != len(truth):
-        return f"{tool:<10} estimated {len(chunks)} chunks, expected {len(truth)}"
+        return f"{tool:<11} estimated {len(chunks)} chunks, expected {len(truth)}"
     errors = [abs(c["value"] - t) for c, t in zip(chunks, truth, strict=True)]
     held = sum(c["low"] <= t <= c["high"] for c, t in zip(chunks, truth, strict=True))
     width = sum(c["high"] - c["low"] for c in chunks) / len(chunks)
     return (
-        f"{tool:<10} {sum(errors) / len(errors):>10.4f} {max(errors):>10.4f}"
+        f"{tool:<11} {sum(errors) / len(errors):>10.4f} {max(errors):>10.4f}"
         f" {held:>5}/{len(truth):<5} {width:>10.4f} {result['seconds']:>8.2f}"
     )
 
@@ -183,7 +192,7 @@ def main() -> None:
         child(args)
         return
     print(load_note(), flush=True)
-    tools = ["keel"] if args.no_peers else ["keel", "nannyml"]
+    tools = ["keel", "keel-noise"] + ([] if args.no_peers else ["nannyml"])
     with tempfile.TemporaryDirectory(prefix="keel-estimation-") as tmp:
         sizes = ["--chunk-rows", str(args.chunk_rows), "--data", tmp]
         made = spawn(sys.executable, __file__, ["--child", "prepare", *sizes], 900)
@@ -199,7 +208,7 @@ def main() -> None:
             f"\n{'tool':<10} {'MAE':>10} {'max error':>10} {'held':>11} {'width':>10} {'wall s':>8}"
         )
         for tool in tools:
-            python = sys.executable if tool == "keel" else args.python_drift_peers
+            python = sys.executable if tool.startswith("keel") else args.python_drift_peers
             print(
                 row(tool, spawn(python, __file__, ["--child", tool, *sizes], args.timeout), truth)
             )

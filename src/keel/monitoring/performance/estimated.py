@@ -12,11 +12,18 @@ weighs every pair of rows by the chance that the higher-scored one is the positi
 **The interval** is where the chunk's *realized* metric will fall once its labels arrive, if the
 model is still calibrated: labels are drawn ``simulations`` times from the probabilities and the
 metric computed on each draw (its percentile interval). It holds both classes' share of the
-noise, so it covers the realized value as often as it says, where an interval from one class's
-term of DeLong's variance is too narrow.
+noise, where an interval from one class's term of DeLong's variance is too narrow. When the
+probabilities come from a calibration map fitted on a finite reference, the map is uncertain
+too: ``PerformanceEstimator`` refits it on ``calibration_resamples`` bootstrap resamples of the
+reference and draws each simulation's labels from the probabilities of one of those maps in
+turn, so the interval is a predictive one that holds both the label noise and the map's error
+(label noise alone under-covers when the reference is not much larger than the chunk:
+``test_cbpe_coverage.py``). The estimate itself stays the one of the map fitted on the whole
+reference.
 
 **An alert** is raised for a metric when its reference value lies above the ``1 -
-false_alarm_rate`` quantile of those draws: a drop that label noise alone would not explain.
+false_alarm_rate`` quantile of those draws: a drop that neither label noise nor the calibration
+map's uncertainty would explain.
 
 ``PerformanceEstimator`` adds what a monitor needs around that: the calibration of the scores on
 labelled reference rows, and the reference values that alerts compare with. By default
@@ -82,7 +89,7 @@ class EstimatedPerformance:
 
     @property
     def alerts(self) -> tuple[str, ...]:
-        """The metrics whose estimate fell below what label noise explains."""
+        """The metrics whose estimate fell below what label noise and the map's error explain."""
         return tuple(name for name, metric in self.metrics.items() if metric.alert)
 
     def to_dict(self) -> dict[str, Any]:
@@ -143,15 +150,22 @@ def decisions(
 def simulated_metrics(
     p: F64, s: F64, positive: npt.NDArray[np.bool_], simulations: int, seed: int
 ) -> dict[str, F64]:
-    """Each CBPE metric on ``simulations`` label draws ``y ~ Bernoulli(p)``."""
+    """Each CBPE metric on ``simulations`` label draws ``y ~ Bernoulli(p)``.
+
+    ``p`` is one probability per row, or one row of probabilities per plausible calibration map
+    (shape ``(maps, rows)``): draw ``j`` then reads map ``j % maps``, so the draws hold the
+    maps' spread as well as the label noise.
+    """
     ranks = midranks(s)
     predicted = positive.astype(np.float64)
     rng = np.random.default_rng(seed)
     parts: dict[str, list[F64]] = {name: [] for name in CBPE_METRICS}
-    step = max(1, BLOCK_CELLS // p.size)
-    n = float(p.size)
+    table = p.reshape(-1, s.size)
+    step = max(1, BLOCK_CELLS // s.size)
+    n = float(s.size)
     for start in range(0, simulations, step):
-        labels = (rng.random((min(step, simulations - start), p.size)) < p).astype(np.float64)
+        which = np.arange(start, min(start + step, simulations)) % table.shape[0]
+        labels = (rng.random((which.size, s.size)) < table[which]).astype(np.float64)
         positives = labels.sum(axis=1)
         tp = labels @ predicted
         negatives = n - positives
@@ -163,6 +177,23 @@ def simulated_metrics(
             parts["recall"].append(tp / positives)
             parts["f1"].append(2 * tp / (positives + predicted.sum()))
     return {name: np.concatenate(values) for name, values in parts.items()}
+
+
+def _resampled(y_prob_resampled: npt.ArrayLike | None, p: F64) -> F64:
+    """The probabilities the labels are drawn from: ``p``, or one row per refitted map."""
+    if y_prob_resampled is None:
+        return p
+    table = np.asarray(y_prob_resampled, dtype=np.float64)
+    if table.ndim != 2 or table.shape[1] != p.size or table.shape[0] == 0:
+        raise InvalidInput(
+            "y_prob_resampled must hold one row of probabilities per map, one per row of y_prob",
+            path="y_prob_resampled",
+        )
+    if not np.isfinite(table).all() or ((table < 0) | (table > 1)).any():
+        raise InvalidInput(
+            "y_prob_resampled must hold probabilities in [0, 1]", path="y_prob_resampled"
+        )
+    return table
 
 
 def estimate_performance(
@@ -178,12 +209,15 @@ def estimate_performance(
     reference: Mapping[str, float] | None = None,
     seed: int = 0,
     notes: tuple[str, ...] = (),
+    y_prob_resampled: npt.ArrayLike | None = None,
 ) -> EstimatedPerformance:
     """CBPE for one chunk: calibrated probabilities ``y_prob`` (ranked by ``y_score`` if given).
 
     The decision is ``y_pred`` (the model's predicted labels) when given, else
     ``y_score >= threshold``. ``reference`` maps a metric to its value on the reference, for
-    alerts.
+    alerts. ``y_prob_resampled`` (one row of probabilities per refitted calibration map, shape
+    ``(maps, rows)``) widens the interval by the map's uncertainty: the labels are drawn from
+    each map's probabilities in turn; the estimate stays that of ``y_prob``.
     """
     unknown = [name for name in metrics if name not in CBPE_METRICS]
     if unknown:
@@ -198,7 +232,7 @@ def estimate_performance(
         raise InvalidInput("y_score must have one entry per row of y_prob", path="y_score")
     positive = decisions(s, threshold, y_pred)
     values = {"roc_auc": expected_auc(p, s), **expected_confusion(p, positive)}
-    draws = simulated_metrics(p, s, positive, simulations, seed)
+    draws = simulated_metrics(_resampled(y_prob_resampled, p), s, positive, simulations, seed)
     tail = (1.0 - confidence) / 2.0
     found = {}
     for name in metrics:
@@ -214,7 +248,11 @@ def estimate_performance(
 class PerformanceEstimator:
     """CBPE with the reference's calibration check (and recalibration when it fails) and the
     reference values, fitted on labelled reference rows (the model's held-out or benchmark
-    scores, and its predicted labels when its decision is not a plain threshold)."""
+    scores, and its predicted labels when its decision is not a plain threshold).
+
+    When it recalibrates, the map is also refitted on ``calibration_resamples`` bootstrap
+    resamples of the reference, whose spread the intervals hold (0: label noise only).
+    """
 
     def __init__(
         self,
@@ -226,7 +264,12 @@ class PerformanceEstimator:
         simulations: int = 500,
         false_alarm_rate: float = 0.01,
         seed: int = 0,
+        calibration_resamples: int = 50,
     ) -> None:
+        if calibration_resamples < 0:
+            raise InvalidInput(
+                "calibration_resamples must be 0 or more", path="calibration_resamples"
+            )
         self.metrics = metrics
         self.threshold = threshold
         self.calibration = calibration
@@ -234,6 +277,7 @@ class PerformanceEstimator:
         self.simulations = simulations
         self.false_alarm_rate = false_alarm_rate
         self.seed = seed
+        self.calibration_resamples = calibration_resamples
 
     def get_params(self) -> dict[str, Any]:
         """The parameters a run records."""
@@ -245,6 +289,7 @@ class PerformanceEstimator:
             "simulations": self.simulations,
             "false_alarm_rate": self.false_alarm_rate,
             "seed": self.seed,
+            "calibration_resamples": self.calibration_resamples,
         }
 
     def fit(
@@ -263,8 +308,13 @@ class PerformanceEstimator:
         from keel.models.calibration import Calibrator  # noqa: PLC0415
 
         self.calibrator_ = Calibrator(method=method)
+        self.resampled_: list[Calibrator] = []
         if method != "none":
             self.calibrator_.fit(s, y)
+            rng = np.random.default_rng(self.seed)
+            for _ in range(self.calibration_resamples):
+                rows = rng.integers(0, s.size, s.size)
+                self.resampled_.append(Calibrator(method=method).fit(s[rows], y[rows]))
         positive = decisions(s, self.threshold, y_pred).astype(np.float64)
         self.reference_ = {name: self._realized(name, y, s, positive) for name in self.metrics}
         return self
@@ -309,6 +359,7 @@ class PerformanceEstimator:
         if calibrator is None:
             raise NotFittedError("PerformanceEstimator")
         s = _checked("y_score", y_score)
+        resampled = [np.clip(each.apply(s), 0.0, 1.0) for each in self.resampled_]
         return estimate_performance(
             np.clip(calibrator.apply(s), 0.0, 1.0),
             y_score=s,
@@ -321,6 +372,7 @@ class PerformanceEstimator:
             reference=self.reference_,
             seed=self.seed,
             notes=(self.calibration_note_,) if self.calibration_note_ else (),
+            y_prob_resampled=np.stack(resampled) if resampled else None,
         )
 
 
